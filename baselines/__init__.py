@@ -1,0 +1,1 @@
+"""Reference agents following the agent protocol (benchmark spec section 7)."""

@@ -1,0 +1,1 @@
+"""Exact bounds, the scoring harness and reports."""

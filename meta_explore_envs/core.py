@@ -1,0 +1,291 @@
+"""The single-episode environment interface shared by every problem family.
+
+A *family* (bus grid, kitchen, 3D sign world) defines one episode of one problem: the
+layout, the dynamics, the instructions and the reward. :class:`EpisodeEnv` is that
+definition. It is a complete Gymnasium env on its own (``reset`` starts one episode of one
+problem, ``step`` plays it), and it is the building block that
+:class:`meta_explore_envs.trial.TrialEnv` strings together into trials.
+
+Besides the Gymnasium API, an :class:`EpisodeEnv` exposes the small "rules" interface that
+the trial env, the exact bounds and the planners use, so that the rules are written once:
+
+* :meth:`set_problem` / :attr:`problem_id` choose the problem (no randomness);
+* :meth:`instruction_distribution` / :meth:`sample_instruction` / :meth:`check_instruction`;
+* :meth:`begin_episode` puts the agent at the start with an instruction (or none);
+* :meth:`transition` applies one action and returns ``(reward, episode_over, success)``,
+  the reward in integer hundredths so that returns add up exactly;
+* :meth:`state_observation` encodes the state (the ``observation`` key);
+* :attr:`state` gets/sets the full hashable episode state (for planners and bounds).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, ClassVar, Hashable, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+SPLITS = ("train", "test")
+
+#: Rules compute rewards as integers in hundredths (-0.1 is -10), so that returns are exact
+#: sums: a scripted path worth 0.3 returns ``0.3``, not ``0.29999999999999993``.
+REWARD_SCALE = 100
+
+#: Instruction value meaning "no instruction": a goal-free episode (IMRL exploration).
+NO_INSTRUCTION = None
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise a ``ValueError`` naming both."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid: expected one of {list(choices)}")
+    return value
+
+
+def as_index(name: str, value: Any, n: int, what: str = "") -> int:
+    """Return ``value`` as a Python int if it is an integer in ``[0, n)``.
+
+    Accepts Python and NumPy integers and 0-d integer arrays. Floats (even ``1.0``), bools,
+    strings and arrays of other shapes are rejected rather than coerced.
+    """
+    if type(value) is int:  # fast path: the common case on every step
+        if 0 <= value < n:
+            return value
+    elif isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = int(value)
+        if 0 <= value < n:
+            return value
+    elif isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
+        return as_index(name, value.item(), n, what)
+    else:
+        raise TypeError(
+            f"{name} must be an integer in [0, {n}){what}; got {value!r} of type {type(value).__name__}"
+        )
+    raise ValueError(f"{name}={value!r} is out of range: expected an integer in [0, {n}){what}")
+
+
+class EpisodeEnv(gym.Env):
+    """One episode of one problem of a meta-RL problem family.
+
+    Subclasses set the class attributes below and implement the "rules" methods. The
+    Gymnasium ``reset``/``step`` here are thin: ``reset`` picks a problem from the split
+    and an instruction (or takes them from ``options``), ``step`` calls :meth:`transition`.
+
+    Observation (single-episode use): ``Dict(observation=state_space,
+    instruction=instruction_space)`` where the instruction space has one extra value
+    (:attr:`instruction_sentinel`) meaning "no instruction".
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array", "human"], "render_fps": 4}
+
+    #: Short name of the family, used in registration and messages.
+    family: ClassVar[str]
+    #: Number of problems in the family; problem IDs are ``range(num_problems)``.
+    num_problems: ClassVar[int]
+    #: Steps per episode; the episode ends (is truncated) after this many steps.
+    max_episode_steps: ClassVar[int] = 20
+    #: Human-readable name of each action, indexed by action.
+    action_names: ClassVar[tuple[str, ...]]
+    #: Registered trial env id, for messages.
+    env_id: ClassVar[str] = ""
+
+    # Set by subclasses in __init__.
+    state_space: spaces.Space
+    instruction_space: spaces.Space
+    problem_ids: tuple[int, ...]
+
+    def __init__(self, split: str = "train", render_mode: str | None = None):
+        self.split = check_choice("split", split, SPLITS)
+        if render_mode is not None:
+            check_choice("render_mode", render_mode, self.metadata["render_modes"])
+        self.render_mode = render_mode
+        self.problem_ids = tuple(self.split_problem_ids(split))
+        self._problem_id_set = frozenset(self.problem_ids)
+        self.action_space = spaces.Discrete(len(self.action_names))
+        self.problem_id: int | None = None
+        self.instruction: Hashable | None = NO_INSTRUCTION
+        self._window = None
+
+    # ------------------------------------------------------------------ rules interface
+    @classmethod
+    def split_problem_ids(cls, split: str) -> Sequence[int]:
+        """Problem IDs of ``split`` ("train" or "test"), in increasing order."""
+        raise NotImplementedError
+
+    @classmethod
+    def describe_split(cls, split: str) -> str:
+        """One line describing a split, for error messages."""
+        ids = cls.split_problem_ids(split)
+        return f"{len(ids)} IDs in [0, {cls.num_problems})"
+
+    def check_problem_id(self, problem_id: Any) -> int:
+        """Return ``problem_id`` as an int if it belongs to this env's split, else raise."""
+        pid = as_index("problem_id", problem_id, self.num_problems)
+        if pid not in self._problem_id_set:
+            raise ValueError(
+                f"problem_id={pid} is not in the {self.split!r} split of {self.family}: "
+                f"valid IDs are {self.describe_split(self.split)}"
+            )
+        return pid
+
+    def set_problem(self, problem_id: int) -> None:
+        """Make ``problem_id`` the current problem (deterministic; no checks)."""
+        raise NotImplementedError
+
+    def instruction_distribution(self) -> dict[Hashable, float]:
+        """Probability of each instruction in the current problem (sums to 1)."""
+        raise NotImplementedError
+
+    def sample_instruction(self, rng: np.random.Generator) -> Hashable:
+        """Draw an instruction for the current problem from :meth:`instruction_distribution`."""
+        raise NotImplementedError
+
+    def check_instruction(self, instruction: Any) -> Hashable:
+        """Return ``instruction`` in canonical (hashable) form if valid here, else raise."""
+        raise NotImplementedError
+
+    def instruction_text(self, instruction: Hashable | None) -> str:
+        """Short English text of an instruction ("" for no instruction)."""
+        raise NotImplementedError
+
+    @property
+    def instruction_sentinel(self) -> Any:
+        """Observation value of the ``instruction`` key meaning "no instruction"."""
+        raise NotImplementedError
+
+    def instruction_observation(self, instruction: Hashable | None) -> Any:
+        """Encode an instruction (or ``None``) as a value of the observed instruction space."""
+        raise NotImplementedError
+
+    def begin_episode(self, instruction: Hashable | None) -> None:
+        """Put the agent at the start of an episode of the current problem."""
+        raise NotImplementedError
+
+    def transition(self, action: int) -> tuple[int, bool, bool]:
+        """Apply a valid action; return ``(reward, episode_over, success)``.
+
+        ``reward`` is an int in hundredths (see :data:`REWARD_SCALE`).
+        """
+        raise NotImplementedError
+
+    def state_observation(self) -> Any:
+        """The current value of the ``observation`` key (a fresh object each call)."""
+        raise NotImplementedError
+
+    @property
+    def state(self) -> Hashable:
+        """Full episode state (including the step count) as a hashable value."""
+        raise NotImplementedError
+
+    @state.setter
+    def state(self, value: Hashable) -> None:
+        raise NotImplementedError
+
+    @property
+    def steps_taken(self) -> int:
+        """Steps taken in the current episode."""
+        raise NotImplementedError
+
+    def render_frame(self, lines: Sequence[str] = ()) -> np.ndarray:
+        """An RGB frame (H, W, 3) uint8 of the current state with ``lines`` of text."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ Gymnasium API
+    def check_action(self, action: Any) -> int:
+        """Return ``action`` as an int if valid, else raise naming the value and the range."""
+        return as_index("action", action, len(self.action_names), self._action_help())
+
+    def _action_help(self) -> str:
+        names = ", ".join(f"{i} {name}" for i, name in enumerate(self.action_names))
+        return f" ({names})"
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode. ``options`` may hold ``problem_id`` and ``instruction``.
+
+        Without them the problem is drawn uniformly from the split and the instruction from
+        :meth:`instruction_distribution`. ``instruction=None`` gives a goal-free episode.
+        """
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"problem_id", "instruction"}
+        if unknown:
+            raise ValueError(
+                f"unknown reset option(s) {sorted(unknown)}: valid options are ['instruction', 'problem_id']"
+            )
+        if "problem_id" in options:
+            problem_id = self.check_problem_id(options["problem_id"])
+        else:
+            problem_id = self.problem_ids[int(self.np_random.integers(len(self.problem_ids)))]
+        previous = self.problem_id
+        self.set_problem(problem_id)
+        try:
+            if "instruction" in options:
+                instruction = options["instruction"]
+                if instruction is not None:
+                    instruction = self.check_instruction(instruction)
+            else:
+                instruction = self.sample_instruction(self.np_random)
+        except (TypeError, ValueError):
+            if previous is not None:  # leave the env as it was
+                self.set_problem(previous)
+            raise
+        self.problem_id = problem_id
+        self.begin_episode(instruction)
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), self._info()
+
+    def step(self, action: Any):
+        action = self.check_action(action)
+        if self.problem_id is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        reward, over, success = self.transition(action)
+        # Only running out of steps is a truncation; reaching the goal or choosing to end
+        # the episode are terminations.
+        truncated = (over and not success and action != self.end_episode_action
+                     and self.steps_taken >= self.max_episode_steps)
+        info = self._info()
+        info["success"] = success
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), reward / REWARD_SCALE, over and not truncated, truncated, info
+
+    #: The action that ends the episode early (both families have one).
+    end_episode_action: ClassVar[int]
+
+    def _observation(self) -> dict[str, Any]:
+        return {
+            "observation": self.state_observation(),
+            "instruction": self.instruction_observation(self.instruction),
+        }
+
+    def _info(self) -> dict[str, Any]:
+        return {"problem_id": self.problem_id, "instruction_text": self.instruction_text(self.instruction)}
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
+            return None
+        lines = [self.instruction_text(self.instruction) or "(no instruction)",
+                 f"step {self.steps_taken}/{self.max_episode_steps}"]
+        frame = self.render_frame(lines)
+        if self.render_mode == "rgb_array":
+            return frame
+        from meta_explore_envs.rendering import Window
+
+        if self._window is None:
+            self._window = Window(f"{self.family}", self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self):
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_window"] = None  # pygame windows do not pickle
+        return state

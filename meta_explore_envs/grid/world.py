@@ -1,0 +1,150 @@
+"""A small grid engine: the agent, the 9 actions, objects on cells, observation encoding.
+
+Coordinates are ``(x, y)`` with x to the right and y up; moving off the grid leaves the agent
+in place. Every action costs one step. A family subclasses :class:`GridEpisodeEnv`, lays out
+its objects per problem (:meth:`GridEpisodeEnv.layout`) and defines the reward
+(:meth:`GridEpisodeEnv.reward`); the engine does the rest.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, ClassVar, Hashable, Sequence
+
+import numpy as np
+
+from meta_explore_envs.core import EpisodeEnv
+from meta_explore_envs.grid.objects import Bus, Fridge, Pot, WorldObject
+
+
+class Action(IntEnum):
+    """The 9 grid actions (``Discrete(9)``)."""
+
+    LEFT = 0
+    UP = 1
+    RIGHT = 2
+    DOWN = 3
+    NOOP = 4
+    RIDE = 5
+    END_EPISODE = 6
+    PICK_UP = 7
+    DROP = 8
+
+
+ACTION_NAMES = ("left", "up", "right", "down", "noop", "ride bus", "end episode", "pick up", "drop")
+#: (dx, dy) of the four moves, indexed by action.
+MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
+
+#: Reward of an ordinary step, in hundredths (see ``core.REWARD_SCALE``).
+STEP_COST = -10
+
+
+class GridEpisodeEnv(EpisodeEnv):
+    """One episode on a grid. Subclasses define the layout, observation and reward.
+
+    State: the agent's cell, the step count and whatever the family adds (inventory, pot).
+    """
+
+    width: ClassVar[int]
+    height: ClassVar[int]
+    start: ClassVar[tuple[int, int]]
+    action_names = ACTION_NAMES
+    end_episode_action = Action.END_EPISODE
+
+    #: Per class: problem_id -> list of objects indexed by cell (``y * width + x``).
+    _layout_cache: ClassVar[dict[int, list[WorldObject | None]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._layout_cache = {}
+
+    def __init__(self, split: str = "train", render_mode: str | None = None):
+        super().__init__(split=split, render_mode=render_mode)
+        self.x, self.y = self.start
+        self._steps = 0
+        self._objects: list[WorldObject | None] = [None] * (self.width * self.height)
+        self._renderer = None
+
+    # ------------------------------------------------------------------ family hooks
+    def layout(self, problem_id: int) -> dict[tuple[int, int], WorldObject]:
+        """Objects of problem ``problem_id`` by cell."""
+        raise NotImplementedError
+
+    def reward(self, action: int) -> tuple[int, bool]:
+        """Reward (hundredths) and success of the step just taken, from the new state."""
+        raise NotImplementedError
+
+    def pick_up(self, obj: WorldObject | None) -> None:
+        """Effect of ``pick up`` on the agent's cell (nothing, unless the family says so)."""
+
+    def drop(self, obj: WorldObject | None) -> None:
+        """Effect of ``drop`` on the agent's cell (nothing, unless the family says so)."""
+
+    # ------------------------------------------------------------------ engine
+    def objects_of(self, problem_id: int) -> list[WorldObject | None]:
+        """Objects of a problem indexed by cell, built once per class and problem."""
+        cells = self._layout_cache.get(problem_id)
+        if cells is None:
+            cells = [None] * (self.width * self.height)
+            for (x, y), obj in self.layout(problem_id).items():
+                cells[y * self.width + x] = obj
+            self._layout_cache[problem_id] = cells
+        return cells
+
+    def set_problem(self, problem_id: int) -> None:
+        self.problem_id = problem_id
+        self._objects = self.objects_of(problem_id)
+
+    def object_at(self, x: int, y: int) -> WorldObject | None:
+        return self._objects[y * self.width + x]
+
+    def begin_episode(self, instruction: Hashable | None) -> None:
+        self.instruction = instruction
+        self.x, self.y = self.start
+        self._steps = 0
+
+    @property
+    def steps_taken(self) -> int:
+        return self._steps
+
+    def transition(self, action: int) -> tuple[int, bool, bool]:
+        self._steps += 1
+        if action < 4:
+            dx, dy = MOVES[action]
+            x, y = self.x + dx, self.y + dy
+            if 0 <= x < self.width and 0 <= y < self.height:
+                self.x, self.y = x, y
+        elif action == Action.RIDE:
+            obj = self._objects[self.y * self.width + self.x]
+            if isinstance(obj, Bus):
+                self.x, self.y = obj.destination
+        elif action == Action.PICK_UP:
+            self.pick_up(self._objects[self.y * self.width + self.x])
+        elif action == Action.DROP:
+            self.drop(self._objects[self.y * self.width + self.x])
+        reward, success = self.reward(action)
+        remaining = self.max_episode_steps - self._steps
+        if action == Action.END_EPISODE:
+            # Ending early costs what idling until the time limit would have cost.
+            return reward + STEP_COST * remaining, True, success
+        return reward, success or remaining <= 0, success
+
+    def status_at(self, x: int, y: int) -> int:
+        obj = self._objects[y * self.width + x]
+        return 0 if obj is None else obj.status
+
+    # ------------------------------------------------------------------ rendering
+    def render_frame(self, lines: Sequence[str] = ()) -> np.ndarray:
+        if self._renderer is None:
+            from meta_explore_envs.grid.render import GridRenderer
+
+            self._renderer = GridRenderer(self.width, self.height)
+        return self._renderer.render(self, lines)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_renderer"] = None  # pygame surfaces do not pickle
+        return state
+
+
+__all__ = ["Action", "ACTION_NAMES", "Bus", "Fridge", "GridEpisodeEnv", "MOVES", "Pot", "STEP_COST"]
