@@ -90,6 +90,8 @@ class EpisodeEnv(gym.Env):
     action_names: ClassVar[tuple[str, ...]]
     #: Registered trial env id, for messages.
     env_id: ClassVar[str] = ""
+    #: Keyboard controls of ``python -m meta_explore_envs.play``: pygame key name -> action.
+    play_keys: ClassVar[dict[str, int]] = {}
 
     # Set by subclasses in __init__.
     state_space: spaces.Space

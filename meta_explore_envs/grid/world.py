@@ -50,6 +50,10 @@ class GridEpisodeEnv(EpisodeEnv):
     start: ClassVar[tuple[int, int]]
     action_names = ACTION_NAMES
     end_episode_action = Action.END_EPISODE
+    play_keys = {
+        "left": Action.LEFT, "up": Action.UP, "right": Action.RIGHT, "down": Action.DOWN,
+        "n": Action.NOOP, "space": Action.RIDE, "e": Action.END_EPISODE, "p": Action.PICK_UP, "d": Action.DROP,
+    }
 
     #: Per class: problem_id -> list of objects indexed by cell (``y * width + x``).
     _layout_cache: ClassVar[dict[int, list[WorldObject | None]]]
