@@ -108,6 +108,8 @@ class EpisodeEnv(gym.Env):
         self.action_space = spaces.Discrete(len(self.action_names))
         self.problem_id: int | None = None
         self.instruction: Hashable | None = NO_INSTRUCTION
+        #: Record the agent's path for rendering (set by renderers; costs nothing when False).
+        self.record_trail = render_mode is not None
         self._window = None
 
     # ------------------------------------------------------------------ rules interface

@@ -32,6 +32,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "white": (255, 255, 255),
     "pot": (70, 70, 75),
     "map": (215, 190, 130),
+    "trail": (90, 90, 200),
 }
 
 FONT_SIZE = 20

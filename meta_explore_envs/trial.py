@@ -112,6 +112,7 @@ class TrialEnv(gym.Env):
             check_choice("render_mode", render_mode, self.metadata["render_modes"])
 
         self.episode_env = episode_env
+        episode_env.record_trail = episode_env.record_trail or render_mode is not None
         self.num_exploit_episodes = num_exploit_episodes
         self.exploration_rewards = exploration_rewards
         self.render_mode = render_mode
@@ -293,11 +294,13 @@ class TrialEnv(gym.Env):
         text = self._instruction_text
         if text:
             task = text if self.setting == "imrl" else f"{text} (hidden)"
+        last = "" if self._prev_action == self._n_actions else (
+            f"   last: {ep.action_names[self._prev_action]} {self._prev_reward:+.2f}")
         return [
             f"{env_id} [{self.setting}]  problem {self.problem_id}",
             f"{label}: {task}",
-            f"step {ep.steps_taken}/{ep.max_episode_steps}   return {self._episode_return / REWARD_SCALE:+.2f}"
-            f"   trial return {self._trial_return / REWARD_SCALE:+.2f}",
+            f"step {ep.steps_taken}/{ep.max_episode_steps}{last}   return {self._episode_return / REWARD_SCALE:+.2f}"
+            f"   trial {self._trial_return / REWARD_SCALE:+.2f}",
         ]
 
     def render(self):

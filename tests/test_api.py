@@ -66,6 +66,18 @@ def test_sb3_check_env(env_id, setting):
     env.close()
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks: one thread avoids oversubscribing the CPU under pytest-xdist."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("env_id", GRID_IDS)
 def test_recurrent_ppo_runs(env_id):
     from sb3_contrib import RecurrentPPO
@@ -276,6 +288,7 @@ def test_standard_setting_rejects_differing_instructions():
         ({"render_mode": "ansi"}, r"render_mode='ansi'"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:.*not in the possible render_modes")
 def test_bad_make_kwargs(kwargs, message):
     with pytest.raises((ValueError, gym.error.Error), match=message):
         gym.make("MetaDistractingBus-v0", **kwargs)

@@ -41,11 +41,27 @@ class GridRenderer:
                 c.rect("goal" if goal == (x, y) else "floor", px + 1, py + 1, w - 2, h - 2)
                 if goal == (x, y):
                     c.text("GOAL", px + w / 2, py + h / 2, size=max(14, self.cell // 3), colour="white", center=True)
+        self.draw_trail(env.trail)  # under the objects, so that they stay readable
+        for y in range(self.rows):
+            for x in range(self.cols):
                 obj = env.object_at(x, y)
                 if obj is not None:
-                    self.draw_object(env, obj, px, py)
+                    self.draw_object(env, obj, *self.cell_rect(x, y)[:2])
         self.draw_agent(env)
         return c.to_array()
+
+    def centre(self, cell: tuple[int, int]) -> tuple[float, float]:
+        px, py, w, h = self.cell_rect(*cell)
+        return px + w / 2, py + h / 2
+
+    def draw_trail(self, trail: Sequence[tuple[int, int]]) -> None:
+        """The episode's path: walks as lines between cells, bus rides as long jumps."""
+        c = self.canvas
+        for a, b in zip(trail, trail[1:]):
+            if a != b:
+                c.line("trail", self.centre(a), self.centre(b), 3)
+        for cell in set(trail):
+            c.circle("trail", *self.centre(cell), 5)
 
     def draw_object(self, env: GridEpisodeEnv, obj, px: float, py: float) -> None:
         c, s = self.canvas, self.cell

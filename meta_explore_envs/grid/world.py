@@ -67,6 +67,8 @@ class GridEpisodeEnv(EpisodeEnv):
         self.x, self.y = self.start
         self._steps = 0
         self._objects: list[WorldObject | None] = [None] * (self.width * self.height)
+        #: Cells visited in the current episode, in order (only while ``record_trail``).
+        self.trail: list[tuple[int, int]] = []
         self._renderer = None
 
     # ------------------------------------------------------------------ family hooks
@@ -106,6 +108,7 @@ class GridEpisodeEnv(EpisodeEnv):
         self.instruction = instruction
         self.x, self.y = self.start
         self._steps = 0
+        self.trail = [self.start] if self.record_trail else []
 
     @property
     def steps_taken(self) -> int:
@@ -126,6 +129,8 @@ class GridEpisodeEnv(EpisodeEnv):
             self.pick_up(self._objects[self.y * self.width + self.x])
         elif action == Action.DROP:
             self.drop(self._objects[self.y * self.width + self.x])
+        if self.record_trail:
+            self.trail.append((self.x, self.y))
         reward, success = self.reward(action)
         remaining = self.max_episode_steps - self._steps
         if action == Action.END_EPISODE:
