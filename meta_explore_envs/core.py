@@ -164,7 +164,11 @@ class EpisodeEnv(gym.Env):
         raise NotImplementedError
 
     def begin_episode(self, instruction: Hashable | None) -> None:
-        """Put the agent at the start of an episode of the current problem."""
+        """Put the agent at the start of an episode of the current problem.
+
+        A family with a random start draws it from ``self.np_random`` (a :class:`TrialEnv`
+        shares its own generator with its episode env, so the trial's seed fixes it).
+        """
         raise NotImplementedError
 
     def transition(self, action: int) -> tuple[int, bool, bool]:

@@ -148,6 +148,9 @@ class TrialEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         ep = self.episode_env
+        # Families with a random start (MetaSign3D) draw it in begin_episode from the episode
+        # env's np_random: share the trial's generator so that reset(seed=...) fixes the trial.
+        ep.np_random = self.np_random
         options = {} if options is None else options
         if not isinstance(options, dict):
             raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
