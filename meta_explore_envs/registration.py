@@ -11,6 +11,7 @@ ENV_PRESETS: dict[str, str] = {
     "MetaDistractingBus-v0": "distracting_bus",
     "MetaMap-v0": "map",
     "MetaCooking-v0": "cooking",
+    "MetaSign3D-v0": "sign3d",
 }
 
 

@@ -23,6 +23,7 @@ FAMILIES: dict[str, str] = {
     "distracting_bus": "meta_explore_envs.envs.distracting_bus:DistractingBusEnv",
     "map": "meta_explore_envs.envs.map:MapEnv",
     "cooking": "meta_explore_envs.envs.cooking:CookingEnv",
+    "sign3d": "meta_explore_envs.envs.sign3d:Sign3DEnv",
 }
 
 
