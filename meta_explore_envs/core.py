@@ -21,7 +21,8 @@ the trial env, the exact bounds and the planners use, so that the rules are writ
 from __future__ import annotations
 
 import numbers
-from typing import Any, ClassVar, Hashable, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Hashable, Iterator, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -42,6 +43,18 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name}={value!r} is not valid: expected one of {list(choices)}")
     return value
+
+
+def check_options(options: Any, valid: Sequence[str]) -> dict[str, Any]:
+    """``options`` of ``reset`` as a dict; raise if it is not one or has keys outside ``valid``."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
+    unknown = set(options) - set(valid)
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {sorted(unknown)}: valid options are {sorted(valid)}")
+    return options
 
 
 def as_index(name: str, value: Any, n: int, what: str = "") -> int:
@@ -135,8 +148,32 @@ class EpisodeEnv(gym.Env):
         return pid
 
     def set_problem(self, problem_id: int) -> None:
-        """Make ``problem_id`` the current problem (deterministic; no checks)."""
+        """Make ``problem_id`` the current problem and set :attr:`problem_id` (no checks)."""
         raise NotImplementedError
+
+    def choose_problem(self, options: dict[str, Any], rng: np.random.Generator) -> int:
+        """``options["problem_id"]`` checked against the split, else a uniform draw from it."""
+        if "problem_id" in options:
+            return self.check_problem_id(options["problem_id"])
+        return self.problem_ids[int(rng.integers(len(self.problem_ids)))]
+
+    @contextmanager
+    def trying_problem(self, problem_id: int) -> Iterator[None]:
+        """Switch to ``problem_id`` for the block; switch back if it raises.
+
+        Checks that depend on the problem (a recipe's ingredients) run inside the block, so
+        that bad input leaves the env exactly as it was.
+        """
+        previous = self.problem_id
+        self.set_problem(problem_id)
+        try:
+            yield
+        except BaseException:
+            if previous is None:
+                self.problem_id = None
+            else:
+                self.set_problem(previous)
+            raise
 
     def instruction_distribution(self) -> dict[Hashable, float]:
         """Probability of each instruction in the current problem (sums to 1)."""
@@ -216,30 +253,14 @@ class EpisodeEnv(gym.Env):
         :meth:`instruction_distribution`. ``instruction=None`` gives a goal-free episode.
         """
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = set(options) - {"problem_id", "instruction"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset option(s) {sorted(unknown)}: valid options are ['instruction', 'problem_id']"
-            )
-        if "problem_id" in options:
-            problem_id = self.check_problem_id(options["problem_id"])
-        else:
-            problem_id = self.problem_ids[int(self.np_random.integers(len(self.problem_ids)))]
-        previous = self.problem_id
-        self.set_problem(problem_id)
-        try:
+        options = check_options(options, ("instruction", "problem_id"))
+        with self.trying_problem(self.choose_problem(options, self.np_random)):
             if "instruction" in options:
                 instruction = options["instruction"]
                 if instruction is not None:
                     instruction = self.check_instruction(instruction)
             else:
                 instruction = self.sample_instruction(self.np_random)
-        except (TypeError, ValueError):
-            if previous is not None:  # leave the env as it was
-                self.set_problem(previous)
-            raise
-        self.problem_id = problem_id
         self.begin_episode(instruction)
         if self.render_mode == "human":
             self.render()
