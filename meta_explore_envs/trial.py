@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, check_choice
+from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, check_choice, check_options
 
 SETTINGS = ("imrl", "standard")
 
@@ -152,32 +152,15 @@ class TrialEnv(gym.Env):
         # Families with a random start (MetaSign3D) draw it in begin_episode from the episode
         # env's np_random: share the trial's generator so that reset(seed=...) fixes the trial.
         ep.np_random = self.np_random
-        options = {} if options is None else options
-        if not isinstance(options, dict):
-            raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
-        unknown = set(options) - {"problem_id", "instructions"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset option(s) {sorted(unknown)}: valid options are ['instructions', 'problem_id']"
-            )
-        if "problem_id" in options:
-            problem_id = ep.check_problem_id(options["problem_id"])
-        else:
-            problem_id = ep.problem_ids[int(self.np_random.integers(len(ep.problem_ids)))]
-
-        previous = ep.problem_id
-        ep.set_problem(problem_id)
-        try:
+        options = check_options(options, ("instructions", "problem_id"))
+        problem_id = ep.choose_problem(options, self.np_random)
+        with ep.trying_problem(problem_id):
             if "instructions" in options:
                 instructions = self._check_instructions(options["instructions"])
             elif self.setting == "imrl":
                 instructions = [ep.sample_instruction(self.np_random) for _ in range(self.num_exploit_episodes)]
             else:
                 instructions = [ep.sample_instruction(self.np_random)] * self.num_exploit_episodes
-        except (TypeError, ValueError):
-            if previous is not None:  # leave the env as it was
-                ep.set_problem(previous)
-            raise
 
         self.problem_id = problem_id
         self.instructions = instructions
