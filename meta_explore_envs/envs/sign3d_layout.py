@@ -42,8 +42,8 @@ OBJECTS = (
     PlacedObject(BOX, 1, 9.0, 1.0, 0.0),
     PlacedObject(BOX, 2, 9.0, 5.0, 0.0),
     PlacedObject(KEY, 0, 5.0, 1.0, math.pi / 2),
-    PlacedObject(KEY, 1, 1.0, 5.0, math.pi / 2),
-    PlacedObject(KEY, 2, 1.0, 9.0, math.pi / 2),
+    PlacedObject(KEY, 1, 1.0, 5.0, 0.0),
+    PlacedObject(KEY, 2, 1.0, 9.0, 0.0),
 )
 
 #: The sign: centred on the east wall of the bottom-right room, facing west (into the room).
