@@ -4,10 +4,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
+# System libraries for MetaSign3D's headless OpenGL (Debian/Ubuntu names; README lists others).
+GL_PACKAGES ?= libgl1 libglu1-mesa libegl1 libfreetype6
 
-.PHONY: setup test demo bench clean
+.PHONY: setup system-packages test demo bench clean
 
-setup: $(STAMP)
+setup: system-packages $(STAMP)
+
+# Installs the missing GL_PACKAGES with apt-get when run as root on Debian/Ubuntu; otherwise
+# says what to install and goes on (only MetaSign3D needs them).
+system-packages:
+	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: no apt-get here: install OpenGL, GLU, EGL and FreeType yourself for MetaSign3D (see README)"; \
+	else \
+	  missing=""; \
+	  for p in $(GL_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	  done; \
+	  if [ -z "$$missing" ]; then \
+	    true; \
+	  elif [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing$$missing (headless OpenGL for MetaSign3D)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "make: MetaSign3D needs$$missing; skipping (not root): sudo apt-get install -y --no-install-recommends$$missing"; \
+	  fi; \
+	fi
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
