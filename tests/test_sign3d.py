@@ -29,9 +29,9 @@ NORTH, EAST, SOUTH, WEST = math.pi / 2, 0.0, -math.pi / 2, math.pi
 BLUE, RED, GREEN = 0, 1, 2
 BOX, KEY = 0, 1
 
-#: Poses (x, z, heading): facing the sign from the bottom-right room; at the start facing
+#: Poses (x, z, heading): facing the sign across the bottom-right room; at the start facing
 #: north (the blue key at (5, 1) three steps ahead: MiniWorld's ``near`` fires at 1.9 m).
-FACING_SIGN = (5.5, 9.875, EAST)
+FACING_SIGN = (6.5, 9.875, EAST)
 BELOW_BLUE_KEY = (5.0, 5.0, NORTH)
 
 

@@ -23,16 +23,18 @@ class Sign3DEnv(EpisodeEnv):
     """One episode in the 3D sign world (registered as a trial: ``MetaSign3D-v0``).
 
     ## Description
-    A MiniWorld scene seen in first person: a top room (10 m x 6.5 m) and, behind a barrier,
-    a bottom-left and a bottom-right room, open to each other; the barrier has a gap (the
-    whole width of the bottom-left room) and is closed between the top room and the
-    bottom-right room. A box and a key in each of blue, red and green stand at fixed
-    places: blue box (1, 1), red box (9, 1), green box (9, 5), blue key (5, 1), red key
-    (1, 5), green key (1, 9) (x east, z south, metres). A sign on the far (east) wall of the
-    bottom-right room says BLUE, RED or GREEN: that is the problem. The agent starts in the
-    top room at x in [4, 5], z in [4, 6] with a uniformly random heading, and must walk
-    around the barrier to read the sign; the instruction says whether to fetch the box or
-    the key of the sign's colour.
+    A MiniWorld scene seen in first person: a top room (10 m x 6.5 m) and, behind a 0.25 m
+    barrier, a bottom-left room (6 m x 6.25 m) and a bottom-right room (4 m x 6.25 m). The
+    barrier has one 2 m gap, at x in [2.5, 4.5], into the bottom-left room; the bottom rooms
+    are open to each other only at their far end (z in [10.5, 13]). A box and a key in each
+    of blue, red and green stand at fixed places: blue box (1, 1), red box (9, 1), green box
+    (9, 5), blue key (5, 1), red key (1, 5), green key (1, 9) (x east, z south, metres). A
+    sign on the east wall of the bottom-right room says BLUE, RED or GREEN: that is the
+    problem. The agent starts in the top room at x in [4, 5], z in [4, 6] with a uniformly
+    random heading; the sign is out of sight from the whole top room, so reading it means
+    walking through the gap and down the bottom-left room (13 to 17 steps from most
+    starts). The instruction says whether to fetch the box or the key of the sign's colour;
+    every object can be touched within 20 steps from every start.
 
     The start pose is drawn from the env's ``np_random`` (a trial shares its generator,
     so ``reset(seed=...)`` fixes every start of the trial). Objects do not move; walking
@@ -82,15 +84,24 @@ class Sign3DEnv(EpisodeEnv):
 
     ## Relation to the paper
     The sparse-reward 3D visual navigation benchmark of Liu et al. (ICML 2021), Section 6.2
-    and Figure 8, built like MiniWorld's ``Sign`` env (same rooms, object places, 45 degree
-    turns, 0.7 m steps, 20-step episodes, +1/-1 touch rewards). Differences: the problem
-    comes from ``reset(options=...)``/the seed, not a constructor setter; the sign uses bold
-    block letters on a fixed-size panel (MiniWorld's handwritten glyphs are illegible at
-    80 x 60, and its panel width grows with the word); the start is drawn uniformly from
-    exactly x in [4, 5], z in [4, 6] (MiniWorld widens the box by the agent's radius);
-    objects face fixed directions; ``end episode`` only ends the episode (in MiniWorld
-    2.1.0, action 3 is also ``move_back``, so the agent steps back 0.7 m and can touch an
-    object while ending the episode).
+    and Figure 8, built on MiniWorld like its ``Sign`` env (same rooms, object places, 45
+    degree turns, 0.7 m steps, 20-step episodes, +1/-1 touch rewards). Differences:
+
+    * the sign uses bold block letters on a fixed-size panel: MiniWorld's handwritten glyphs
+      are illegible at 80 x 60, and its panel width grows with the word;
+    * the barrier's gap is 2 m wide (MiniWorld: the whole 6 m width of the bottom-left room)
+      and the bottom rooms meet only at their far end (MiniWorld: open along their whole
+      length). With a legible sign in MiniWorld's layout the last letters can be read from
+      the top room through the wide opening, five steps from the start, and the privileged
+      planner (``sign3d_planner``) then finds that an agent reads the sign and fetches the
+      object within one episode (No-exploration bound = Optimal = 1): exploration would be
+      pointless. The paper's premise, that the agent "must walk around the barrier to read
+      the sign", holds here;
+    * the problem comes from ``reset(options=...)``/the seed, not a constructor setter;
+    * the start is drawn uniformly from exactly x in [4, 5], z in [4, 6] (MiniWorld widens the
+      box by the agent's radius); objects face fixed directions;
+    * ``end episode`` only ends the episode (in MiniWorld 2.1.0, action 3 is also
+      ``move_back``, so the agent steps back 0.7 m and can touch an object while ending).
 
     ## Version history
     * v0: initial release.

@@ -20,12 +20,14 @@ SHAPE_NAMES = ("box", "key")
 BOX, KEY = 0, 1
 
 #: Rooms as (min_x, max_x, min_z, max_z): the top room (10 x 6.5) and, behind a 0.25 m
-#: barrier, the bottom-left and bottom-right rooms (one open space).
+#: barrier, the bottom-left and bottom-right rooms.
 BARRIER_Z = (6.5, 6.75)
 ROOMS = ((0.0, 10.0, 0.0, 6.5), (0.0, 6.0, 6.75, 13.0), (6.0, 10.0, 6.75, 13.0))
-#: The opening in the barrier between the top room and the bottom-left room (x range); the
-#: barrier is closed between the top room and the bottom-right room (x in [6, 10]).
-TOP_LEFT_OPENING = (0.0, 6.0)
+#: The gap in the barrier, from the top room into the bottom-left room (x range).
+TOP_LEFT_OPENING = (2.5, 4.5)
+#: The opening between the bottom-left and bottom-right rooms (z range of the wall x = 6),
+#: at the far end, so that the sign is out of sight until the agent is deep in the bottom rooms.
+BOTTOM_OPENING = (10.5, 13.0)
 
 
 class PlacedObject(NamedTuple):

@@ -91,6 +91,8 @@ class Sign3DRenderer:
         for x0, x1, z0, z1 in layout.ROOMS:
             self.rect_m("floor", x0, x1, z0, z1)
         self.rect_m("floor", *layout.TOP_LEFT_OPENING, *layout.BARRIER_Z)
+        for (ax, _, az), (bx, _, bz) in env.world.wall_segs:  # walls, incl. between the bottom rooms
+            c.line(WALL, self.to_px(ax, az), self.to_px(bx, bz), 4)
         self.rect_m("grid", *layout.START_X, *layout.START_Z, width=1)
         # The sign on the east wall, in the colour it names, with its word beside it.
         sx, _, sz = layout.SIGN_POS

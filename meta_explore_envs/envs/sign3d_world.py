@@ -219,7 +219,7 @@ class SignWorld(MiniWorldEnv):
         rooms = [self.add_rect_room(min_x=x0, max_x=x1, min_z=z0, max_z=z1) for x0, x1, z0, z1 in layout.ROOMS]
         top, left, right = rooms
         self.connect_rooms(top, left, min_x=layout.TOP_LEFT_OPENING[0], max_x=layout.TOP_LEFT_OPENING[1])
-        self.connect_rooms(left, right, min_z=layout.ROOMS[1][2], max_z=layout.ROOMS[1][3])
+        self.connect_rooms(left, right, min_z=layout.BOTTOM_OPENING[0], max_z=layout.BOTTOM_OPENING[1])
         self.objects = []
         for obj in layout.OBJECTS:
             colour = layout.COLOUR_NAMES[obj.colour]
