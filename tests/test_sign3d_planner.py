@@ -1,0 +1,160 @@
+"""MetaSign3D's privileged planner, its bounds and the oracle / no-exploration policies."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import meta_explore_envs  # noqa: F401
+from meta_explore_envs.envs import sign3d_layout as layout
+from meta_explore_envs.envs.sign3d import Sign3DEnv
+from meta_explore_envs.envs.sign3d_planner import (
+    ALL_PROBLEMS, BOUNDS, Sign3DPlanner, sample_starts, sign_may_be_visible, start_values, target_object,
+    word_fully_visible,
+)
+from meta_explore_envs.envs.sign3d_policies import Sign3DNoExplorationPolicy, Sign3DOraclePolicy
+
+#: A start from which reading the sign and fetching an object within one episode works for
+#: exactly one target per instruction (No-exploration value 1/3).
+START = sample_starts(6, seed=0)[5]
+
+
+@pytest.fixture(scope="module")
+def planner():
+    return Sign3DPlanner()
+
+
+@pytest.fixture(scope="module")
+def graph(planner):
+    return planner.full_search(START)
+
+
+def test_visibility_test_never_misses_the_sign(planner):
+    world = planner.world
+    rng = np.random.default_rng(1)
+    checked = informative = 0
+    while checked < 150:
+        x, z, h = rng.uniform(0.4, 9.6), rng.uniform(0.4, 12.6), rng.uniform(-math.pi, math.pi)
+        if world.blocked(x, z):
+            continue
+        checked += 1
+        views = [world.observe(p, x, z, h) for p in sorted(ALL_PROBLEMS)]
+        differ = not (np.array_equal(views[0], views[1]) and np.array_equal(views[0], views[2]))
+        informative += differ
+        if not sign_may_be_visible(x, z, h, world.wall_segs):
+            assert not differ, (x, z, h)
+        if word_fully_visible(x, z, h, world.wall_segs):
+            assert differ and len({v.tobytes() for v in views}) == 3, (x, z, h)
+    assert informative > 5
+
+
+def test_the_sign_cannot_be_seen_from_the_top_room(planner):
+    for x in np.linspace(0.4, 9.6, 24):
+        for z in np.linspace(0.4, 6.1, 12):
+            for h in np.linspace(-math.pi, math.pi, 16, endpoint=False):
+                assert not sign_may_be_visible(x, z, h, planner.walls), (x, z, h)
+
+
+def test_search_paths_replay_in_the_env(planner, graph):
+    assert all(t <= layout.MAX_STEPS for t in graph.touch_time)  # Optimal = 1 from here
+    env = Sign3DEnv()
+    for obj in range(len(layout.OBJECTS)):
+        path = planner.shortest_path_to_object(graph, obj)
+        assert len(path) == graph.touch_time[obj]
+        env.reset(seed=0, options={"problem_id": layout.OBJECTS[obj].colour, "instruction": layout.OBJECTS[obj].shape})
+        env.state = (*START, 0, 0)
+        rewards = [env.step(action)[1] for action in path]
+        assert rewards == [0.0] * (len(path) - 1) + [1.0] and env.touched == obj
+        # time_to_touch agrees with the search from the start
+        assert graph.time_to_touch[obj][0] == graph.touch_time[obj]
+
+
+def test_bound_values_from_one_start(planner, graph):
+    values = start_values(planner, START)
+    assert values["optimal"] == 1.0
+    assert values["no_exploration"] == pytest.approx(1 / 3)
+    assert values["thompson"] == pytest.approx(1 / 3)  # the shortest paths never see the sign
+    assert -0.1 < values["random"] < 0.0  # five wrong objects for one right one
+
+
+def test_random_value_matches_simulation(planner, graph):
+    exact = planner.random_value(graph, 1, 0)
+    env = Sign3DEnv()
+    env.reset(seed=0, options={"problem_id": 1, "instruction": 0})
+    rng = np.random.default_rng(0)
+    returns = []
+    for _ in range(4000):
+        env.state = (*START, 0, 0)
+        total, over = 0, False
+        while not over:
+            reward, over, _ = env.transition(int(rng.integers(4)))
+            total += reward
+        returns.append(total / 100)
+    stderr = np.std(returns) / math.sqrt(len(returns))
+    assert abs(np.mean(returns) - exact) < 4 * stderr + 1e-3
+
+
+@pytest.mark.slow
+def test_no_exploration_policy_earns_the_planned_value(planner, graph):
+    env = gym.make("MetaSign3D-v0")
+    trial = env.unwrapped
+    policy = Sign3DNoExplorationPolicy(trial)
+    policy.planner = planner  # reuse the search from START
+    returns = []
+    for problem in sorted(ALL_PROBLEMS):
+        for instruction in (0, 1):
+            env.reset(seed=problem, options={"problem_id": problem, "instructions": [instruction]})
+            policy.reset()
+            _, _, _, _, info = env.step(policy.act())
+            assert info["episode_done"] and info["episode_length"] == 1  # no exploration
+            trial.episode_env.state = (*START, 0, 0)
+            done = False
+            while not done:
+                _, _, done, _, info = env.step(policy.act())
+            returns.append(info["episode_return"])
+    value = np.mean([planner.no_exploration_value(graph, i) for i in (0, 1)])
+    assert np.mean(returns) == pytest.approx(value) and sorted(returns) == [0.0] * 4 + [1.0] * 2
+
+
+@pytest.mark.slow
+def test_oracle_reads_the_sign_then_fetches_the_target():
+    env = gym.make("MetaSign3D-v0", split="test")
+    trial = env.unwrapped
+    policy = Sign3DOraclePolicy(trial)
+    planner = Sign3DPlanner()
+    for seed in range(2):
+        env.reset(seed=seed)
+        policy.reset()
+        done = False
+        while not done:
+            action = policy.act()
+            if trial.episode == 0 and action == layout.END_EPISODE:
+                # It stops where the whole word is in view and the problems look different.
+                ep = trial.episode_env
+                x, z = ep.position
+                assert word_fully_visible(x, z, ep.heading, planner.walls)
+                views = {planner.world.observe(p, x, z, ep.heading).tobytes() for p in sorted(ALL_PROBLEMS)}
+                assert len(views) == 3
+            _, _, done, _, info = env.step(action)
+            if info["episode_done"] and info["episode_index"] == 1:
+                assert info["episode_return"] == 1.0 and info["episode_success"]
+    target = target_object(trial.problem_id, trial.instructions[0])
+    assert trial.episode_env.touched == target
+
+
+def test_policies_refuse_other_envs_and_settings():
+    with pytest.raises(TypeError, match="plays MetaSign3D trials"):
+        Sign3DOraclePolicy(gym.make("MetaMap-v0").unwrapped)
+    with pytest.raises(ValueError, match="needs setting='imrl'"):
+        Sign3DNoExplorationPolicy(gym.make("MetaSign3D-v0", setting="standard").unwrapped)
+
+
+def test_stored_bounds_are_consistent():
+    assert BOUNDS["optimal"].mean == 1.0 and BOUNDS["optimal"].stderr == 0.0
+    assert 0.0 < BOUNDS["no_exploration"].mean < 0.5
+    assert BOUNDS["thompson"].mean == pytest.approx(BOUNDS["no_exploration"].mean, abs=0.05)
+    assert -0.1 < BOUNDS["random"].mean < 0.0
+    assert all(b.n >= 100 for b in BOUNDS.values())
