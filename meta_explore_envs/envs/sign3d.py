@@ -34,7 +34,9 @@ class Sign3DEnv(EpisodeEnv):
     random heading; the sign is out of sight from the whole top room, so reading it means
     walking through the gap and down the bottom-left room (13 to 17 steps from most
     starts). The instruction says whether to fetch the box or the key of the sign's colour;
-    every object can be touched within 20 steps from every start.
+    every object can be touched within 20 steps from every start. Bounds per exploitation
+    episode (privileged planner, see ``sign3d_planner``): Optimal 1.0, No exploration 0.180,
+    Thompson sampling 0.180, Random -0.023.
 
     The start pose is drawn from the env's ``np_random`` (a trial shares its generator,
     so ``reset(seed=...)`` fixes every start of the trial). Objects do not move; walking
@@ -48,7 +50,7 @@ class Sign3DEnv(EpisodeEnv):
     ## Observation space
     ``Box(0, 255, (60, 80, 3), uint8)``: the agent's first-person RGB view, 80 x 60, HWC,
     60 degrees vertical field of view, camera 1.5 m above the floor. The sign's block
-    letters are legible from the bottom rooms.
+    letters are legible wherever the sign is in view.
 
     ## Instruction space
     ``Discrete(2)``: 0 box, 1 key, drawn uniformly. Observed as ``Discrete(3)`` with 2 meaning

@@ -83,6 +83,7 @@ class Sign3DRenderer:
         inset = np.kron(obs, np.ones((INSET_SCALE, INSET_SCALE, 1), dtype=np.uint8))
         c.rect("white", self.view_x, self.body_y, inset.shape[1] + 4, inset.shape[0] + 4)
         c.blit_array(inset, self.view_x + 2, self.body_y + 2)
+        c.rect("text", self.view_x, self.body_y + inset.shape[0] + 4, inset.shape[1] + 4, 18)
         c.text("agent's 80x60 view", self.view_x + 4, self.body_y + inset.shape[0] + 6, size=16, colour="white")
 
     def draw_map(self, env: Sign3DEnv, problem: int) -> None:
