@@ -377,10 +377,15 @@ def test_importing_and_making_the_env_loads_no_opengl():
 
 
 def test_a_missing_gl_stack_gives_one_clear_error():
-    # pyglet.gl unimportable stands in for a missing libGL/libEGL.
+    # pyglet's library loader failing on libEGL, as on a machine without libegl1.
     result = run_python(
-        "import sys, gymnasium as gym, meta_explore_envs\n"
-        "sys.modules['pyglet.gl'] = None\n"
+        "import gymnasium as gym, meta_explore_envs, pyglet.lib\n"
+        "load = pyglet.lib.load_library\n"
+        "def no_egl(*names, **kwargs):\n"
+        "    if 'EGL' in names:\n"
+        "        raise ImportError('Library \"EGL\" not found.')\n"
+        "    return load(*names, **kwargs)\n"
+        "pyglet.lib.load_library = no_egl\n"
         "env = gym.make('MetaSign3D-v0')\n"
         "try:\n"
         "    env.reset(seed=0)\n"
@@ -391,6 +396,7 @@ def test_a_missing_gl_stack_gives_one_clear_error():
     assert result.returncode == 0, result.stderr
     name, message = result.stdout.split("\n", 1)
     assert name == "OpenGLUnavailableError"
+    assert 'Library "EGL" not found' in message
     assert "apt-get install -y --no-install-recommends libgl1 libglu1-mesa libegl1 libfreetype6" in message
     assert "make setup" in message and "README" in message
 
