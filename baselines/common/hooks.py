@@ -1,0 +1,85 @@
+"""Per-family hooks of the reference baselines (oracle, no exploration, Thompson sampling).
+
+``baselines.oracle``, ``baselines.no_exploration`` and ``baselines.thompson`` work for any
+family listed in :data:`FAMILY_BASELINES`; each entry names the family's implementations as
+``"module:attribute"`` strings, imported on first use. The grid families share the exact
+implementations of :mod:`baselines.common.exact` (the same dynamic programming as the
+bounds). ``baselines.random`` needs no hook (uniform over the family's actions).
+
+A new family (MetaSign3D) adds an entry here or calls :func:`register_family_baselines`.
+
+Hook contracts:
+
+* ``expert_action(episode_env: EpisodeEnv, problem_id: int, rng: np.random.Generator) -> int``:
+  an optimal action at ``episode_env``'s current state and instruction *if the problem were
+  ``problem_id``* (the oracle passes the true problem; Thompson sampling a sampled one).
+  It must not change ``episode_env`` (copy it, or use ``state`` get/set and restore), and
+  it breaks ties with ``rng``. ``episode_env.instruction`` is the current instruction.
+* ``no_exploration(env_id: str, **kwargs) -> Agent``: an agent (see
+  :mod:`evaluation.protocol`) that skips the exploration episode and exploits
+  Bayes-optimally under the prior of ``kwargs["split"]`` (optional: ``None`` if the family
+  has none).
+* ``thompson(env_id: str, **kwargs) -> Agent``: the Thompson-sampling (PEARL-UB) agent
+  (optional).
+
+``kwargs`` are those of ``load_agent`` (``split``, ``setting``, ``num_exploit_episodes``,
+``seed``, ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from meta_explore_envs.core import check_choice
+from meta_explore_envs.trial import FAMILIES
+
+
+@dataclass(frozen=True)
+class FamilyBaselines:
+    """Where a family's baseline implementations live (``"module:attribute"``)."""
+
+    expert_action: str
+    no_exploration: str | None = None
+    thompson: str | None = None
+
+
+_EXACT = FamilyBaselines(
+    expert_action="baselines.common.exact:expert_action",
+    no_exploration="baselines.common.exact:NoExplorationAgent",
+    thompson="baselines.common.exact:ThompsonAgent",
+)
+
+#: Family name -> its baseline hooks.
+FAMILY_BASELINES: dict[str, FamilyBaselines] = {
+    "distracting_bus": _EXACT,
+    "map": _EXACT,
+    "cooking": _EXACT,
+}
+
+
+def register_family_baselines(family: str, hooks: FamilyBaselines) -> None:
+    """Add or replace the baseline hooks of ``family``."""
+    check_choice("family", family, list(FAMILIES))
+    if not isinstance(hooks, FamilyBaselines):
+        raise TypeError(f"hooks must be a FamilyBaselines, got {type(hooks).__name__}")
+    FAMILY_BASELINES[family] = hooks
+
+
+def family_hook(family: str, hook: str) -> Any:
+    """The object a family's hook names (``hook`` is "expert_action", "no_exploration" or "thompson")."""
+    check_choice("hook", hook, ["expert_action", "no_exploration", "thompson"])
+    hooks = FAMILY_BASELINES.get(family)
+    path = None if hooks is None else getattr(hooks, hook)
+    if path is None:
+        have = sorted(f for f, h in FAMILY_BASELINES.items() if getattr(h, hook) is not None)
+        raise ValueError(
+            f"family {family!r} has no {hook!r} baseline: families with one are {have} "
+            "(see baselines.common.hooks.register_family_baselines)"
+        )
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = ["FAMILY_BASELINES", "FamilyBaselines", "family_hook", "register_family_baselines"]

@@ -1,0 +1,47 @@
+"""The oracle: it cheats, it knows the problem. Its expected return is the ``optimal`` bound.
+
+A *privileged* agent (see :mod:`evaluation.protocol`): the harness hands it the live trial
+env, and reports mark it. It ends the exploration episode at once (it has nothing to
+learn) and, in every exploitation episode, takes the family's expert action for the true
+problem (:mod:`baselines.common.hooks`; exact dynamic programming for the grid families,
+ties broken uniformly at random).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from baselines.common.hooks import family_hook
+from evaluation.bounds import env_family
+from meta_explore_envs.trial import TrialEnv, family_class
+
+
+class OracleAgent:
+    """Plays the true problem's optimal policy in every exploitation episode."""
+
+    name = "oracle"
+    privileged = True
+
+    def __init__(self, env_id: str, seed: int | None = 0):
+        family = env_family(env_id)
+        self.expert_action = family_hook(family, "expert_action")
+        self.end_action = int(family_class(family).end_episode_action)
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self) -> None:
+        pass
+
+    def act_privileged(self, observation: dict[str, Any], env: TrialEnv) -> int:
+        trial = env.unwrapped
+        if trial.episode == 0:
+            return self.end_action
+        return self.expert_action(trial.episode_env, trial.problem_id, self.rng)
+
+
+def load_agent(env_id: str, checkpoint: str | None = None, *, seed: int | None = 0, **kwargs: Any) -> OracleAgent:
+    """An :class:`OracleAgent` for ``env_id`` (no checkpoint)."""
+    if checkpoint is not None:
+        raise ValueError(f"baselines.oracle takes no checkpoint, got {checkpoint!r}")
+    return OracleAgent(env_id, seed)

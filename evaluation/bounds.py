@@ -1,0 +1,241 @@
+"""Reference returns of every env (benchmark spec, section 6) and the normalised score.
+
+:func:`get_bounds` returns, per exploitation episode, the expected return of four
+reference policies on a split:
+
+* ``optimal``: the problem is known (perfect exploration);
+* ``no_exploration``: the Bayes-optimal policy without an exploration episode;
+* ``thompson``: Thompson-sampling exploration (PEARL-UB), then Bayes-optimal exploitation;
+* ``random``: uniformly random actions.
+
+How they are computed is up to each *family*: :data:`BOUND_FAMILIES` maps a family name to
+the function that computes its bounds. The grid families use exact dynamic programming on
+their own rules (:mod:`evaluation.exact_bounds`, which states the exact definitions).
+A family whose bounds come from elsewhere (MetaSign3D: a privileged planner) registers its
+function there or with :func:`register_bounds`; the harness and reports only ever call
+:func:`get_bounds`.
+
+**Contract of a bounds function**: ``function(env_id: str, split: str,
+num_exploit_episodes: int, progress: bool) -> Bounds``; values in reward units per
+exploitation episode of the IMRL setting, averaged uniformly over the split's problems and
+their instruction distributions; ``Bounds.method`` says how they were obtained (e.g.
+"exact dynamic programming", "privileged planner, 10000 Monte Carlo episodes"). It must be
+deterministic: results are cached on disk, keyed by a fingerprint of the function's code
+and of the family's code (:func:`evaluation.fingerprint.source_fingerprint`).
+
+Normalised score (spec): ``(return - no_exploration) / (optimal - no_exploration)``: 0 for
+an agent that does no better than not exploring, 1 for perfect exploration.
+
+``python -m evaluation.bounds`` prints the bounds of every env (``--help`` for options).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from meta_explore_envs.core import SPLITS, check_choice
+from meta_explore_envs.registration import ENV_PRESETS
+from meta_explore_envs.trial import FAMILIES
+
+#: Bumped when the meaning of a cached value changes without a code change.
+BOUNDS_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Expected return per exploitation episode of the reference policies (reward units)."""
+
+    env_id: str
+    split: str
+    num_exploit_episodes: int
+    optimal: float
+    no_exploration: float
+    thompson: float
+    random: float
+    method: str  #: how the values were obtained
+    seconds: float = 0.0  #: time the computation took (not the cache lookup)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    #: Names of the four reference policies, in table order.
+    NAMES = ("optimal", "no_exploration", "thompson", "random")
+
+
+BoundsFunction = Callable[[str, str, int, bool], Bounds]
+
+#: Family name -> ``"module:function"`` computing its bounds (imported on first use, so that
+#: a family's heavy dependencies load only when its bounds are asked for).
+BOUND_FAMILIES: dict[str, str | BoundsFunction] = {
+    "distracting_bus": "evaluation.exact_bounds:exact_bounds",
+    "map": "evaluation.exact_bounds:exact_bounds",
+    "cooking": "evaluation.exact_bounds:exact_bounds",
+}
+
+
+def register_bounds(family: str, function: str | BoundsFunction) -> None:
+    """Make ``function`` (or ``"module:function"``) compute the bounds of ``family``."""
+    check_choice("family", family, list(FAMILIES))
+    BOUND_FAMILIES[family] = function
+
+
+def env_family(env_id: str) -> str:
+    """Family name of a registered env id (``ValueError`` naming the valid ids otherwise)."""
+    return ENV_PRESETS[check_choice("env_id", env_id, sorted(ENV_PRESETS))]
+
+
+def _bounds_function(family: str) -> tuple[BoundsFunction, str]:
+    entry = BOUND_FAMILIES.get(family)
+    if entry is None:
+        raise ValueError(
+            f"no bounds are registered for family {family!r}: families with bounds are {sorted(BOUND_FAMILIES)} "
+            "(see evaluation.bounds.register_bounds)"
+        )
+    if isinstance(entry, str):
+        module, name = entry.split(":")
+        return getattr(importlib.import_module(module), name), module
+    return entry, entry.__module__
+
+
+def cache_dir() -> Path:
+    """Where computed bounds are kept: ``$META_EXPLORE_ENVS_CACHE`` or ``~/.cache/meta_explore_envs``."""
+    root = os.environ.get("META_EXPLORE_ENVS_CACHE") or Path.home() / ".cache" / "meta_explore_envs"
+    return Path(root) / "bounds"
+
+
+def bounds_fingerprint(env_id: str, split: str, num_exploit_episodes: int) -> str:
+    """Fingerprint of everything the bounds of ``env_id`` depend on (code and arguments)."""
+    from evaluation.fingerprint import source_fingerprint
+
+    family = env_family(env_id)
+    _, function_module = _bounds_function(family)
+    family_module = FAMILIES[family].split(":")[0]
+    extra = json.dumps([BOUNDS_FORMAT, env_id, split, num_exploit_episodes, str(BOUND_FAMILIES[family])])
+    return source_fingerprint([function_module, family_module], extra)
+
+
+_MEMORY: dict[tuple[str, str, int], tuple[str, Bounds]] = {}
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def get_bounds(env_id: str, split: str = "test", num_exploit_episodes: int = 1, *,
+               use_cache: bool = True, progress: bool = False) -> Bounds:
+    """The bounds of ``env_id`` on ``split`` (see the module docstring).
+
+    Computed once and cached in memory and on disk (:func:`cache_dir`); the cache is keyed by
+    a fingerprint of the code involved, so changing an env's rules recomputes them.
+    ``use_cache=False`` recomputes (and refreshes the cache). ``progress`` shows progress
+    bars while computing.
+    """
+    family = env_family(env_id)
+    split = check_choice("split", split, SPLITS)
+    if type(num_exploit_episodes) is not int or num_exploit_episodes < 1:
+        raise ValueError(f"num_exploit_episodes={num_exploit_episodes!r} is not valid: expected an int >= 1")
+    function, _ = _bounds_function(family)
+    key = (env_id, split, num_exploit_episodes)
+    fingerprint = bounds_fingerprint(env_id, split, num_exploit_episodes)
+    path = cache_dir() / f"{env_id}-{split}-n{num_exploit_episodes}.json"
+    if use_cache:
+        cached = _MEMORY.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        try:
+            data = json.loads(path.read_text())
+            if data.get("fingerprint") == fingerprint:
+                bounds = Bounds(**data["bounds"])
+                _MEMORY[key] = (fingerprint, bounds)
+                return bounds
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+    start = time.perf_counter()
+    bounds = function(env_id, split, num_exploit_episodes, progress)
+    if not bounds.seconds:
+        bounds = dataclasses.replace(bounds, seconds=time.perf_counter() - start)
+    _MEMORY[key] = (fingerprint, bounds)
+    write_json_atomic(path, {"fingerprint": fingerprint, "bounds": bounds.as_dict()})
+    return bounds
+
+
+def normalised_score(value: float | np.ndarray, bounds: Bounds) -> float | np.ndarray:
+    """``(value - no_exploration) / (optimal - no_exploration)``: 0 = no exploration, 1 = optimal."""
+    gap = bounds.optimal - bounds.no_exploration
+    if not gap > 0:
+        raise ValueError(
+            f"{bounds.env_id} ({bounds.split}): optimal {bounds.optimal} is not above no-exploration "
+            f"{bounds.no_exploration}, so the normalised score is undefined"
+        )
+    return (np.asarray(value, dtype=float) - bounds.no_exploration) / gap if isinstance(value, np.ndarray) \
+        else (float(value) - bounds.no_exploration) / gap
+
+
+def bounds_table(bounds: Sequence[Bounds]):
+    """A rich table of bounds (one row per env and split)."""
+    from rich.table import Table
+
+    table = Table(title="Bounds per exploitation episode (IMRL)")
+    for column in ("env", "split", *Bounds.NAMES, "method", "seconds"):
+        table.add_column(column, justify="left" if column in ("env", "split", "method") else "right")
+    for b in bounds:
+        table.add_row(b.env_id, b.split, *(f"{getattr(b, name):+.4f}" for name in Bounds.NAMES), b.method,
+                      f"{b.seconds:.1f}")
+    return table
+
+
+@dataclass
+class BoundsCommand:
+    """Print the bounds of the registered envs (computing and caching what is missing)."""
+
+    env: tuple[str, ...] = ()
+    """Env ids (default: every registered env with registered bounds)."""
+    split: tuple[str, ...] = ("test",)
+    num_exploit_episodes: int = 1
+    recompute: bool = False
+    """Ignore the cache (the result still refreshes it)."""
+
+
+def main(command: BoundsCommand) -> None:
+    from rich.console import Console
+
+    env_ids = command.env or tuple(e for e in sorted(ENV_PRESETS) if ENV_PRESETS[e] in BOUND_FAMILIES)
+    results = []
+    for env_id in env_ids:
+        for split in command.split:
+            start = time.perf_counter()
+            bounds = get_bounds(env_id, split, command.num_exploit_episodes, use_cache=not command.recompute,
+                                progress=True)
+            results.append(bounds)
+            print(f"{env_id} {split}: {time.perf_counter() - start:.2f} s (cache {cache_dir()})")
+    Console().print(bounds_table(results))
+
+
+__all__ = ["BOUND_FAMILIES", "Bounds", "bounds_table", "cache_dir", "env_family", "get_bounds",
+           "normalised_score", "register_bounds", "write_json_atomic"]
+
+
+if __name__ == "__main__":
+    import tyro
+
+    main(tyro.cli(BoundsCommand))

@@ -1,0 +1,238 @@
+"""Exact bounds of the discrete (grid) families, by dynamic programming on their own rules.
+
+Definitions (benchmark spec, section 6), all per exploitation episode in the IMRL setting,
+averaged uniformly over the scored split's problems and over each problem's
+:meth:`~meta_explore_envs.core.EpisodeEnv.instruction_distribution`:
+
+* **optimal**: the problem is known; the best return of each (problem, instruction).
+* **random**: uniformly random actions; the exact expected return (backward induction over
+  every reachable state, no sampling).
+* **no exploration**: the Bayes-optimal policy of one episode without any exploration. Its
+  *prior* is uniform over the scored split, or over all problems of the family when the
+  split has a single problem (MetaCooking's test split); it conditions on the instruction
+  (posterior weights ``prior(p) * P(instruction | p)``, so seeing a recipe is evidence
+  about the kitchen) and on every observation and reward of the episode. The bound is its
+  expected return on the scored problems, with ties between equally good actions broken
+  uniformly at random (this matters only when the prior is not the scored split).
+* **Thompson sampling (PEARL-UB)**: in the exploration episode the agent draws a problem
+  ``q`` from the prior and an instruction ``j`` from ``q``'s distribution and follows the
+  optimal policy of ``(q, j)`` in the true problem: at every step an action that is optimal
+  for ``(q, j)`` from the current state, ties broken uniformly at random. It stops when
+  that imagined instructed episode ends (goal reached, ``end episode`` chosen, or the step
+  limit), taking ``end episode`` if the goal-free exploration episode is still running.
+  It sees every observation the exploration episode shows (not the last one when that
+  episode ends on the same step: an ended episode's final observation is only in
+  ``info``, which agents never get); IMRL exploration pays no reward, so rewards tell
+  nothing. The exploitation episode is then played Bayes-optimally with the prior
+  restricted to the problems consistent with what was seen (ties uniformly at random).
+
+Bounds do not depend on ``num_exploit_episodes``: each definition conditions on the
+exploration episode and the current episode only.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Hashable, Iterable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from meta_explore_envs.core import REWARD_SCALE
+
+from evaluation.exact import FamilyModel, InstructionModel, family_model
+from evaluation.planner import BayesPlanner
+
+
+def _instruction_order(instructions: Iterable[Hashable]) -> list[Hashable]:
+    return sorted(instructions, key=repr)
+
+
+class ExactProblemSet:
+    """The scored problems, the prior and the instruction probabilities of one split."""
+
+    def __init__(self, family: str, split: str):
+        self.family = family_model(family)
+        cls = self.family.env_class
+        self.scored = [int(p) for p in cls.split_problem_ids(split)]
+        #: A single-problem split would make the "unknown" problem known: use the family.
+        self.prior = self.scored if len(self.scored) > 1 else list(range(cls.num_problems))
+        problems = sorted(set(self.prior) | set(self.scored))
+        self.distribution = {p: self.family.instruction_distribution(p) for p in problems}
+        self.prior_is_scored = self.prior == self.scored
+        self.scored_set = set(self.scored)
+
+    def instructions(self, problems: Iterable[int]) -> list[Hashable]:
+        """Instructions with positive probability in some of ``problems``."""
+        return _instruction_order({i for p in problems for i, w in self.distribution[p].items() if w > 0})
+
+    def with_instruction(self, problems: Iterable[int], instruction: Hashable) -> list[int]:
+        return [p for p in problems if self.distribution[p].get(instruction, 0.0) > 0]
+
+    def planner(self, instruction: Hashable) -> BayesPlanner:
+        """The Bayes planner of ``instruction`` under this split's prior (cached per split)."""
+        return split_planner(self.family.family, tuple(self.prior), instruction)
+
+
+_PLANNERS: dict[tuple[str, tuple[int, ...], Hashable], BayesPlanner] = {}
+
+
+def split_planner(family: str, prior: tuple[int, ...], instruction: Hashable) -> BayesPlanner:
+    """The process-wide Bayes planner of ``instruction`` for a uniform prior over ``prior``."""
+    key = (family, prior, instruction)
+    planner = _PLANNERS.get(key)
+    if planner is None:
+        fm = family_model(family)
+        weights = {}
+        for p in prior:
+            w = fm.instruction_distribution(p).get(instruction, 0.0)
+            if w > 0:
+                weights[p] = w / len(prior)
+        planner = _PLANNERS[key] = BayesPlanner(fm.model(instruction), weights)
+    return planner
+
+
+def prior_problems(family: str, split: str) -> list[int]:
+    """The problems the Bayes-optimal baselines believe in on ``split`` (see module doc)."""
+    ids = [int(p) for p in family_model(family).env_class.split_problem_ids(split)]
+    return ids if len(ids) > 1 else list(range(family_model(family).env_class.num_problems))
+
+
+def optimal_and_random(ps: ExactProblemSet, progress: bool = False) -> tuple[float, float]:
+    """Optimal and random bounds (hundredths) of the scored problems."""
+    optimal = random = 0.0
+    instructions = ps.instructions(ps.scored)
+    for instruction in tqdm(instructions, desc="optimal/random", disable=not progress, leave=False):
+        model = ps.family.model(instruction)
+        problems = ps.with_instruction(ps.scored, instruction)
+        model.add_problems(problems)
+        rows = np.array([model.start_row(p) for p in problems])
+        weights = np.array([ps.distribution[p][instruction] for p in problems]) / len(ps.scored)
+        optimal += float(weights @ model.optimal_values[rows])
+        random += float(weights @ model.random_values[rows])
+    return optimal, random
+
+
+def no_exploration(ps: ExactProblemSet, progress: bool = False) -> float:
+    """No-exploration bound (hundredths): exploitation with the prior as the posterior."""
+    instructions = ps.instructions(ps.scored)
+    total = 0.0
+    for instruction in tqdm(instructions, desc="no exploration", disable=not progress, leave=False):
+        support = np.array(ps.with_instruction(ps.prior, instruction))
+        total += _exploit_value_one(ps, support, instruction)
+    return total
+
+
+def _exploit_value_one(ps: ExactProblemSet, support: np.ndarray, instruction: Hashable) -> float:
+    planner = ps.planner(instruction)
+    belief = planner.belief(support)
+    start = planner.start_state(belief)
+    scored = ps.with_instruction([p for p in support if int(p) in ps.scored_set], instruction)
+    if ps.prior_is_scored:
+        weight = sum(ps.distribution[p][instruction] for p in support) / len(ps.scored)
+        return weight * planner.value(start, belief)
+    return sum(ps.distribution[p][instruction] / len(ps.scored) * planner.evaluate(start, belief, p) for p in scored)
+
+
+def thompson(ps: ExactProblemSet, progress: bool = False) -> float:
+    """Thompson-sampling (PEARL-UB) bound (hundredths)."""
+    prior = np.array(sorted(ps.prior), np.int64)
+    finished: dict[bytes, float] = {}
+
+    def finish(consistent: np.ndarray) -> float:
+        key = consistent.tobytes()
+        value = finished.get(key)
+        if value is None:
+            value = finished[key] = sum(
+                _exploit_value_one(ps, np.array(ps.with_instruction(consistent, i), np.int64), i)
+                for i in ps.instructions([p for p in consistent if int(p) in ps.scored_set])
+            )
+        return value
+
+    total = 0.0
+    pairs = [(j, q) for j in ps.instructions(ps.prior) for q in ps.with_instruction(ps.prior, j)]
+    for j, q in tqdm(pairs, desc="Thompson sampling", disable=not progress, leave=False):
+        model = ps.family.model(j)
+        weight = ps.distribution[q][j] / len(ps.prior)
+        total += weight * _explore(model, q, prior, finish)
+    return total
+
+
+def _explore(model: InstructionModel, q: int, prior: np.ndarray, finish) -> float:
+    """Expected ``finish(posterior)`` after following (q, instruction)'s optimal policy."""
+    starts = np.array([model.start_of(int(p)) for p in prior])
+    if (starts != starts[0]).any():
+        raise NotImplementedError("Thompson sampling bound: problems with different start states")
+
+    memo: dict[tuple[int, bytes], float] = {}
+
+    def explore(state: int, consistent: np.ndarray) -> float:
+        key = (state, consistent.tobytes())
+        if key in memo:
+            return memo[key]
+        actions = model.optimal_actions(model.ensure_state(q, state))
+        value = 0.0
+        for action in actions:
+            step = model.step(consistent, state, action)
+            live = ~step.over
+            # The imagined episode goes on: the agent sees the observation, not the reward.
+            if live.any():
+                idx = np.flatnonzero(live)
+                for obs in np.unique(step.observation[idx]):
+                    members = idx[step.observation[idx] == obs]
+                    states = step.next_state[members]
+                    if (states != states[0]).any():
+                        raise NotImplementedError("the same observation in different states")
+                    value += explore(int(states[0]), consistent[members])
+            if (~live).any():
+                idx = np.flatnonzero(~live)
+                observation, goes_on = model.final_observations(consistent[idx], state, action)
+                seen = idx[goes_on]
+                for obs in np.unique(observation[goes_on]):
+                    value += finish(consistent[seen[observation[goes_on] == obs]])
+                if (~goes_on).any():
+                    value += finish(consistent[idx[~goes_on]])
+        value = memo[key] = value / len(actions)
+        return value
+
+    return explore(int(starts[0]), prior)
+
+
+def compute_exact_bounds(family: str, split: str, progress: bool = False) -> dict[str, float]:
+    """All four bounds of ``family`` on ``split``, in reward units (not hundredths), with
+    the time each took."""
+    ps = ExactProblemSet(family, split)
+    timings = {}
+    t0 = time.perf_counter()
+    optimal, random = optimal_and_random(ps, progress)
+    timings["optimal_random_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    no_exp = no_exploration(ps, progress)
+    timings["no_exploration_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ts = thompson(ps, progress)
+    timings["thompson_seconds"] = time.perf_counter() - t0
+    return {"optimal": optimal / REWARD_SCALE, "no_exploration": no_exp / REWARD_SCALE,
+            "thompson": ts / REWARD_SCALE, "random": random / REWARD_SCALE, **timings}
+
+
+
+
+def exact_bounds(env_id: str, split: str, num_exploit_episodes: int = 1, progress: bool = False):
+    """:data:`evaluation.bounds.BOUND_FAMILIES` entry of the grid families (exact DP).
+
+    Values are exact up to floating-point rounding and rounded to 10 decimals.
+    """
+    from evaluation.bounds import Bounds, env_family
+
+    start = time.perf_counter()
+    values = compute_exact_bounds(env_family(env_id), split, progress)
+    return Bounds(
+        env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes,
+        **{name: round(values[name], 10) for name in Bounds.NAMES},
+        method="exact dynamic programming over states and belief sets",
+        seconds=time.perf_counter() - start,
+    )
+
+
+__all__ = ["ExactProblemSet", "compute_exact_bounds", "exact_bounds", "prior_problems", "split_planner"]

@@ -1,0 +1,74 @@
+"""Fingerprints of source code, so that cached results go stale when the code they depend on changes."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+from typing import Iterable
+
+#: Packages whose modules are followed through imports (others are treated as fixed).
+FOLLOWED_PACKAGES = ("meta_explore_envs", "evaluation", "baselines")
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _module_tree(name: str) -> tuple[ast.AST | None, str | None]:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None, None
+    with open(spec.origin, encoding="utf-8") as f:
+        return ast.parse(f.read()), spec.origin
+
+
+def _imported_modules(tree: ast.AST, name: str, is_package: bool) -> set[str]:
+    """Module-level imports of ``tree`` inside :data:`FOLLOWED_PACKAGES` (not those inside functions)."""
+    found: set[str] = set()
+    package = name if is_package else name.rpartition(".")[0]
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {m for m in found if m.split(".")[0] in FOLLOWED_PACKAGES}
+
+
+def source_fingerprint(modules: Iterable[str], extra: str = "") -> str:
+    """SHA-256 of the code of ``modules`` and of every module they import at module level
+    from :data:`FOLLOWED_PACKAGES`, without docstrings and comments (so that editing
+    documentation does not invalidate caches), plus ``extra``."""
+    digest = hashlib.sha256(extra.encode())
+    seen: set[str] = set()
+    pending = sorted(set(modules))
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            tree, origin = _module_tree(name)
+        except (ImportError, ValueError):  # "package.attribute" names are not modules
+            continue
+        if tree is None:
+            continue
+        is_package = origin.endswith("__init__.py")
+        digest.update(name.encode())
+        digest.update(ast.dump(_strip_docstrings(tree)).encode())
+        pending.extend(sorted(_imported_modules(tree, name, is_package) - seen))
+    return digest.hexdigest()
+
+
+__all__ = ["source_fingerprint"]

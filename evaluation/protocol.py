@@ -1,0 +1,124 @@
+"""The agent protocol of the benchmark (spec, section 7) and how agents are loaded.
+
+An agent is a module (``baselines.random``, ``baselines.dream``, your own) exposing::
+
+    load_agent(env_id: str, checkpoint: str | None = None, **kwargs) -> Agent
+
+The harness passes the env settings it uses as keyword arguments: ``split``, ``setting``,
+``num_exploit_episodes`` and ``seed`` (so that an agent can know the split's prior and
+seed its own randomness); agents must accept and may ignore any others (``**kwargs``).
+
+An ``Agent`` has:
+
+* ``reset() -> None``: called at the start of every trial;
+* ``act(observation: dict) -> int``: the observation of :class:`~meta_explore_envs.trial.TrialEnv`
+  (keys ``observation``, ``instruction``, ``episode``, ``prev_action``, ``prev_reward``);
+  it never gets ``info``, and the env never tells it the problem.
+
+Optional, for speed (the harness uses it when present):
+
+* ``act_batch(observations: dict[str, np.ndarray], new_trial: np.ndarray) -> np.ndarray``:
+  the observations of ``B`` trial slots stacked on a leading axis (like a Gymnasium vector
+  env), ``new_trial[i]`` True when slot ``i`` starts a new trial (forget slot ``i``'s
+  memory); returns ``B`` integer actions. Slots are stable: slot ``i`` always runs in the
+  same env. A slot whose trials are done keeps receiving its last observation and its
+  action is ignored.
+
+**Privileged (cheating) agents.** An agent that must know the problem (the oracle, planners
+that define bounds) sets ``privileged = True`` and implements
+``act_privileged(observation: dict, env: TrialEnv) -> int`` instead of ``act``: the harness
+hands it the live :class:`~meta_explore_envs.trial.TrialEnv` (which it must only read:
+``env.problem_id``, ``env.episode``, ``env.episode_env.state``, ...). Reports mark such
+agents as privileged; their scores are references, not results.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from meta_explore_envs.trial import TrialEnv
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the harness calls (see the module docstring)."""
+
+    def reset(self) -> None: ...
+
+    def act(self, observation: dict[str, Any]) -> int: ...
+
+
+@runtime_checkable
+class BatchedAgent(Protocol):
+    """An agent that can act for several trial slots at once."""
+
+    def reset(self) -> None: ...
+
+    def act_batch(self, observations: dict[str, np.ndarray], new_trial: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class PrivilegedAgent(Protocol):
+    """A cheating agent: it reads the live trial env (problem, state)."""
+
+    privileged: bool
+
+    def reset(self) -> None: ...
+
+    def act_privileged(self, observation: dict[str, Any], env: TrialEnv) -> int: ...
+
+
+def is_privileged(agent: Any) -> bool:
+    """Whether ``agent`` declares itself privileged (``privileged = True``)."""
+    return getattr(agent, "privileged", False) is True
+
+
+def is_batched(agent: Any) -> bool:
+    """Whether ``agent`` implements ``act_batch`` (privileged agents are never batched)."""
+    return callable(getattr(agent, "act_batch", None)) and not is_privileged(agent)
+
+
+def check_agent(agent: Any, name: str = "agent") -> Any:
+    """Return ``agent`` if it follows the protocol, else raise a ``TypeError`` saying what is missing."""
+    if not callable(getattr(agent, "reset", None)):
+        raise TypeError(f"{name} ({type(agent).__name__}) has no reset() method: see evaluation.protocol")
+    if is_privileged(agent):
+        if not callable(getattr(agent, "act_privileged", None)):
+            raise TypeError(f"{name} ({type(agent).__name__}) is privileged but has no act_privileged(observation, env)")
+    elif not callable(getattr(agent, "act", None)) and not callable(getattr(agent, "act_batch", None)):
+        raise TypeError(f"{name} ({type(agent).__name__}) has neither act(observation) nor act_batch(observations, "
+                        "new_trial): see evaluation.protocol")
+    return agent
+
+
+def load_agent_module(module: str, env_id: str, checkpoint: str | None = None, **kwargs: Any) -> Any:
+    """Import ``module``, call its ``load_agent(env_id, checkpoint, **kwargs)`` and check the result.
+
+    Raises ``ValueError`` naming the module when it cannot be imported or has no
+    ``load_agent``, and ``TypeError`` when the agent does not follow the protocol.
+    """
+    if not isinstance(module, str) or not module:
+        raise ValueError(f"agent module must be a module name such as 'baselines.random', got {module!r}")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        raise ValueError(f"agent module {module!r} cannot be imported ({error}); expected a module such as "
+                         "'baselines.random', 'baselines.oracle', 'baselines.no_exploration', "
+                         "'baselines.thompson' or 'baselines.dream'") from error
+    load = getattr(mod, "load_agent", None)
+    if not callable(load):
+        raise ValueError(f"agent module {module!r} has no load_agent(env_id, checkpoint=None, **kwargs) function")
+    return check_agent(load(env_id, checkpoint, **kwargs), name=f"the agent of {module!r}")
+
+
+def agent_name(agent: Any) -> str:
+    """A short name for reports: the agent's ``name`` attribute, else its class name."""
+    return str(getattr(agent, "name", type(agent).__name__))
+
+
+__all__ = ["Agent", "BatchedAgent", "PrivilegedAgent", "agent_name", "check_agent", "is_batched", "is_privileged",
+           "load_agent_module"]
