@@ -79,8 +79,10 @@ def one_torch_thread():
 
 @pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("env_id", GRID_IDS)
-def test_recurrent_ppo_runs(env_id):
+def test_recurrent_ppo_runs(env_id, tmp_path, monkeypatch):
     from sb3_contrib import RecurrentPPO
+
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path))  # SB3 always makes a log folder
 
     from meta_explore_envs.sb3_compat import recurrent_policy_kwargs
 
