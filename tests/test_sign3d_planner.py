@@ -158,3 +158,65 @@ def test_stored_bounds_are_consistent():
     assert BOUNDS["thompson"].mean == pytest.approx(BOUNDS["no_exploration"].mean, abs=0.05)
     assert -0.1 < BOUNDS["random"].mean < 0.0
     assert all(b.n >= 100 for b in BOUNDS.values())
+
+
+# ---------------------------------------------------------------------------- harness hooks
+@pytest.fixture
+def bounds_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("META_EXPLORE_ENVS_CACHE", str(tmp_path))
+
+
+def test_harness_bounds_are_the_stored_ones(bounds_cache):
+    from evaluation.bounds import get_bounds, normalised_score
+
+    bounds = get_bounds("MetaSign3D-v0", "test")
+    assert (bounds.optimal, bounds.no_exploration, bounds.thompson, bounds.random) == tuple(
+        BOUNDS[name].mean for name in ("optimal", "no_exploration", "thompson", "random"))
+    assert "privileged planner" in bounds.method
+    assert normalised_score(1.0, bounds) == 1.0 and normalised_score(BOUNDS["no_exploration"].mean, bounds) == 0.0
+    assert get_bounds("MetaSign3D-v0", "train").optimal == 1.0
+
+
+def test_expert_action_only_reads_the_env_and_reaches_the_target():
+    from baselines.sign3d import expert_action
+
+    env = Sign3DEnv()
+    env.reset(seed=0, options={"problem_id": 2, "instruction": 0})  # the green box at (9, 5)
+    env.state = (*START, 0, 0)
+    rewards = []
+    while True:
+        state = env.state
+        action = expert_action(env, 2)
+        assert env.state == state
+        _, reward, terminated, truncated, _ = env.step(action)
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    assert rewards[-1] == 1.0 and len(rewards) == Sign3DPlanner().search(START).touch_time[2]
+
+
+@pytest.mark.slow
+def test_oracle_through_the_harness_reads_the_sign_and_scores_one(bounds_cache):
+    from baselines.oracle import load_agent
+    from evaluation.harness import run_trials
+
+    results = run_trials(load_agent("MetaSign3D-v0"), "MetaSign3D-v0", num_trials=2, seed=0, record=1)
+    assert results.privileged and results.exploit_returns.tolist() == [1.0, 1.0]
+    assert (results.episode_lengths[:, 0] > 5).all()  # it walked to the sign before ending exploration
+    exploration = results.frames[0][0]
+    assert len(exploration) == results.episode_lengths[0, 0] + 1 and exploration[0].shape[1] >= 640
+
+
+@pytest.mark.slow
+def test_thompson_and_no_exploration_agents_play_through_the_harness():
+    from baselines.no_exploration import load_agent as no_exploration
+    from baselines.thompson import load_agent as thompson
+    from evaluation.harness import run_trials
+
+    for load in (no_exploration, thompson):
+        agent = load("MetaSign3D-v0", split="test", setting="imrl", seed=0)
+        results = run_trials(agent, "MetaSign3D-v0", num_trials=2, seed=1)
+        assert results.privileged and set(results.exploit_returns.tolist()) <= {0.0, 1.0}  # never guesses
+    # Thompson's exploration walks to an object (touch ends it) without seeing the sign.
+    assert (results.episode_lengths[:, 0] < 20).all()
+    assert agent._policy.explored == ALL_PROBLEMS

@@ -17,9 +17,14 @@ planning never moves the agent of the env being played.
   exploitation episode Bayes-optimally from the uniform prior (it may read the sign on
   the way if that still leaves time to fetch the object): the No-exploration bound's
   policy. IMRL only (it needs to see the instruction).
+* :class:`Sign3DThompsonPolicy` explores by walking to the target of a sampled problem and
+  instruction, then exploits Bayes-optimally from what that showed: the Thompson bound's
+  policy.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from meta_explore_envs.envs import sign3d_layout as layout
 from meta_explore_envs.envs.sign3d_planner import ALL_PROBLEMS, ACTIONS, SearchGraph, Sign3DPlanner, target_object
@@ -83,28 +88,47 @@ class Sign3DNoExplorationPolicy(_EpisodePolicy):
     def __init__(self, trial):
         super().__init__(trial)
         if trial.setting != "imrl":
-            raise ValueError("Sign3DNoExplorationPolicy needs setting='imrl' (it acts on the observed instruction)")
+            raise ValueError(f"{type(self).__name__} needs setting='imrl' (it acts on the observed instruction)")
+        self.explored: frozenset[int] = ALL_PROBLEMS  # what the exploration episode left possible
+
+    def reset(self) -> None:
+        super().reset()
+        self.explored = ALL_PROBLEMS
 
     def begin(self, state) -> None:
         trial = self.trial
         self.plan: list[int] = []
+        x, z, heading0, turns, _ = state
+        start = (x, z, heading0 + turns * layout.TURN)
         if trial.episode == 0:
             self.graph = None
+            self.begin_exploration(start)
             return
-        x, z, heading0, turns, _ = state
-        self.graph: SearchGraph | None = self.planner.full_search((x, z, heading0 + turns * layout.TURN))
+        self.graph: SearchGraph | None = self.planner.full_search(start)
         self.instruction = trial.instructions[trial.episode - 1]
         self.node, self.time = 0, 0
-        self.belief = self._observe(ALL_PROBLEMS)
+        self.belief = self._observe(self.explored)
+
+    def begin_exploration(self, start) -> None:
+        """No exploration: the episode is ended at once."""
+
+    def explore(self) -> int:
+        return layout.END_EPISODE
 
     def _observe(self, belief: frozenset[int]) -> frozenset[int]:
-        """The belief after seeing the observation at the current node (in the true problem)."""
-        for part in self.planner.split(self.graph, self.node, belief):
+        """The belief after seeing the observation at the current node."""
+        return self.seen(self.graph, self.node, belief)
+
+    def seen(self, graph: SearchGraph, node: int, belief: frozenset[int]) -> frozenset[int]:
+        """The problems of ``belief`` whose observation at ``node`` is the true problem's."""
+        for part in self.planner.split(graph, node, belief):
             if self.trial.problem_id in part:
                 return part
         raise AssertionError("the true problem is always consistent with what is seen")
 
     def next_action(self) -> int:
+        if self.trial.episode == 0:
+            return self.explore()
         graph = self.graph
         if graph is None:
             return layout.END_EPISODE
@@ -130,6 +154,35 @@ class Sign3DNoExplorationPolicy(_EpisodePolicy):
         return action
 
 
+class Sign3DThompsonPolicy(Sign3DNoExplorationPolicy):
+    """Thompson sampling (PEARL-UB): the exploration episode walks the shortest path to the
+    target of a problem and instruction drawn from the prior (uniform), seeing what that path
+    shows; the exploitation episodes are Bayes-optimal from what it saw."""
+
+    def __init__(self, trial, rng: np.random.Generator | None = None):
+        super().__init__(trial)
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+
+    def begin_exploration(self, start) -> None:
+        ep = self.trial.episode_env
+        problem = int(self.rng.choice(ep.problem_ids))
+        instruction = int(self.rng.integers(len(layout.SHAPE_NAMES)))
+        self.explore_graph = self.planner.search(start, stop_when_all_touched=True)
+        path = self.planner.shortest_path_to_object(self.explore_graph, target_object(problem, instruction))
+        self.explore_plan = (path or []) + [layout.END_EPISODE]
+        self.explore_node = 0
+        self.explored = self.seen(self.explore_graph, 0, ALL_PROBLEMS)
+
+    def explore(self) -> int:
+        action = self.explore_plan.pop(0) if self.explore_plan else layout.END_EPISODE
+        if action != layout.END_EPISODE:
+            successor = self.explore_graph.succ[self.explore_node][ACTIONS.index(action)]
+            if successor >= 0:  # a touch ends the episode: its last observation is not seen
+                self.explore_node = successor
+                self.explored = self.seen(self.explore_graph, successor, self.explored)
+        return action
+
+
 def run(policy_name: str = "oracle", trials: int = 100, seed: int = 0, split: str = "test",
         record: str | None = None) -> dict[str, float]:
     """Play ``trials`` trials of MetaSign3D-v0 with a privileged policy; return the mean
@@ -143,7 +196,8 @@ def run(policy_name: str = "oracle", trials: int = 100, seed: int = 0, split: st
     from meta_explore_envs.envs.sign3d_planner import BOUNDS
 
     env = gym.make("MetaSign3D-v0", split=split, render_mode="rgb_array" if record else None)
-    policy = {"oracle": Sign3DOraclePolicy, "no_exploration": Sign3DNoExplorationPolicy}[policy_name](env.unwrapped)
+    policy = {"oracle": Sign3DOraclePolicy, "no_exploration": Sign3DNoExplorationPolicy,
+              "thompson": Sign3DThompsonPolicy}[policy_name](env.unwrapped)
     returns, frames = [], []
     for i in range(trials):
         env.reset(seed=seed + i)
@@ -170,14 +224,14 @@ def run(policy_name: str = "oracle", trials: int = 100, seed: int = 0, split: st
             "trials": trials}
 
 
-__all__ = ["Sign3DNoExplorationPolicy", "Sign3DOraclePolicy", "run"]
+__all__ = ["Sign3DNoExplorationPolicy", "Sign3DOraclePolicy", "Sign3DThompsonPolicy", "run"]
 
 
 if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description="Play MetaSign3D-v0 with a privileged planner policy.")
-    parser.add_argument("--policy", choices=["oracle", "no_exploration"], default="oracle")
+    parser.add_argument("--policy", choices=["oracle", "no_exploration", "thompson"], default="oracle")
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--record", default=None, help="GIF path for the first trial")
