@@ -2,9 +2,11 @@
 
 A *privileged* agent (see :mod:`evaluation.protocol`): the harness hands it the live trial
 env, and reports mark it. It ends the exploration episode at once (it has nothing to
-learn) and, in every exploitation episode, takes the family's expert action for the true
-problem (:mod:`baselines.common.hooks`; exact dynamic programming for the grid families,
-ties broken uniformly at random).
+learn), unless its family has an ``explore_action`` hook (MetaSign3D: it walks to the sign
+and reads it, so that recorded trials show the exploration the benchmark asks for; the
+IMRL return is the same), and, in every exploitation episode, takes the family's expert
+action for the true problem (:mod:`baselines.common.hooks`; exact dynamic programming for
+the grid families, ties broken uniformly at random).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.common.hooks import family_hook
+from baselines.common.hooks import FAMILY_BASELINES, family_hook
 from evaluation.bounds import env_family
 from meta_explore_envs.trial import TrialEnv, family_class
 
@@ -27,6 +29,9 @@ class OracleAgent:
     def __init__(self, env_id: str, seed: int | None = 0):
         family = env_family(env_id)
         self.expert_action = family_hook(family, "expert_action")
+        hooks = FAMILY_BASELINES.get(family)
+        self.explore_action = None if hooks is None or hooks.explore_action is None \
+            else family_hook(family, "explore_action")
         self.end_action = int(family_class(family).end_episode_action)
         self.rng = np.random.default_rng(seed)
 
@@ -36,7 +41,9 @@ class OracleAgent:
     def act_privileged(self, observation: dict[str, Any], env: TrialEnv) -> int:
         trial = env.unwrapped
         if trial.episode == 0:
-            return self.end_action
+            if self.explore_action is None:
+                return self.end_action
+            return self.explore_action(trial.episode_env, trial.problem_id, self.rng)
         return self.expert_action(trial.episode_env, trial.problem_id, self.rng)
 
 

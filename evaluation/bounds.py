@@ -80,6 +80,7 @@ BOUND_FAMILIES: dict[str, str | BoundsFunction] = {
     "distracting_bus": "evaluation.exact_bounds:exact_bounds",
     "map": "evaluation.exact_bounds:exact_bounds",
     "cooking": "evaluation.exact_bounds:exact_bounds",
+    "sign3d": "meta_explore_envs.envs.sign3d_planner:harness_bounds",
 }
 
 

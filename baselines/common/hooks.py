@@ -21,6 +21,10 @@ Hook contracts:
   has none).
 * ``thompson(env_id: str, **kwargs) -> Agent``: the Thompson-sampling (PEARL-UB) agent
   (optional).
+* ``explore_action(episode_env, problem_id, rng) -> int``: the oracle's action in the
+  exploration episode (optional; without it the oracle ends that episode at once). Same
+  rules as ``expert_action``; it cannot change the oracle's IMRL return, only what recorded
+  trials show (MetaSign3D: walk to the sign and read it).
 
 ``kwargs`` are those of ``load_agent`` (``split``, ``setting``, ``num_exploit_episodes``,
 ``seed``, ...).
@@ -43,6 +47,7 @@ class FamilyBaselines:
     expert_action: str
     no_exploration: str | None = None
     thompson: str | None = None
+    explore_action: str | None = None
 
 
 _EXACT = FamilyBaselines(
@@ -56,6 +61,12 @@ FAMILY_BASELINES: dict[str, FamilyBaselines] = {
     "distracting_bus": _EXACT,
     "map": _EXACT,
     "cooking": _EXACT,
+    "sign3d": FamilyBaselines(
+        expert_action="baselines.sign3d:expert_action",
+        no_exploration="baselines.sign3d:NoExplorationAgent",
+        thompson="baselines.sign3d:ThompsonAgent",
+        explore_action="baselines.sign3d:explore_action",
+    ),
 }
 
 
@@ -68,8 +79,9 @@ def register_family_baselines(family: str, hooks: FamilyBaselines) -> None:
 
 
 def family_hook(family: str, hook: str) -> Any:
-    """The object a family's hook names (``hook`` is "expert_action", "no_exploration" or "thompson")."""
-    check_choice("hook", hook, ["expert_action", "no_exploration", "thompson"])
+    """The object a family's hook names (``hook`` is "expert_action", "no_exploration", "thompson"
+    or "explore_action")."""
+    check_choice("hook", hook, ["expert_action", "no_exploration", "thompson", "explore_action"])
     hooks = FAMILY_BASELINES.get(family)
     path = None if hooks is None else getattr(hooks, hook)
     if path is None:
