@@ -10,7 +10,7 @@ from gymnasium import spaces
 from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, as_index
 from meta_explore_envs.envs import sign3d_layout as layout
 from meta_explore_envs.envs.sign3d_layout import (
-    ACTION_NAMES, COLOUR_NAMES, END_EPISODE, FORWARD, HEADINGS, MAX_STEPS, OBJECTS, SHAPE_NAMES, SIGN_WORDS, TURN,
+    ACTION_NAMES, END_EPISODE, FORWARD, HEADINGS, MAX_STEPS, OBJECTS, SHAPE_NAMES, SIGN_WORDS, TURN,
     TURN_LEFT, TURN_RIGHT,
 )
 

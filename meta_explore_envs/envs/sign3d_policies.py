@@ -1,25 +1,19 @@
-"""Privileged MetaSign3D policies built on :mod:`sign3d_planner`, for the oracle and
-no-exploration baselines.
+"""Privileged MetaSign3D policies built on :mod:`sign3d_planner`: the ones that define the
+No-exploration and Thompson bounds, played (``baselines.no_exploration`` and
+``baselines.thompson`` use them; the oracle's hooks are in ``baselines/sign3d.py``).
 
 Both read the trial env they act in (its problem, instructions and the agent's pose), so
 they are for baselines and bounds, never for agents under evaluation. Each keeps its own
 planner (its own :class:`Sign3DEnv` rules object, sharing the process's GL context), so
 planning never moves the agent of the env being played.
 
-* :class:`Sign3DOraclePolicy` knows the problem. Exploration episode (IMRL): it walks the
-  shortest path to a pose where the sign is clearly legible and ends the episode there
-  (the exploration DREAM learns; it changes nothing for the oracle's own return, but a
-  recorded trial shows the sign being read); with ``setting="standard"`` it fetches the
-  trial's target instead, since that episode pays. Exploitation: the shortest path to the
-  instructed object of the sign's colour. Its return is the Optimal bound (1 from every
-  start).
 * :class:`Sign3DNoExplorationPolicy` ends the exploration episode at once and plays each
   exploitation episode Bayes-optimally from the uniform prior (it may read the sign on
-  the way if that still leaves time to fetch the object): the No-exploration bound's
-  policy. IMRL only (it needs to see the instruction).
-* :class:`Sign3DThompsonPolicy` explores by walking to the target of a sampled problem and
-  instruction, then exploits Bayes-optimally from what that showed: the Thompson bound's
-  policy.
+  the way if that still leaves time to fetch the object). IMRL only (it needs to see the
+  instruction).
+* :class:`Sign3DThompsonPolicy` explores by walking the shortest path to the target of a
+  problem and instruction drawn from the prior, then exploits Bayes-optimally from what
+  that path showed.
 """
 
 from __future__ import annotations
@@ -60,26 +54,6 @@ class _EpisodePolicy:
 
     def next_action(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-class Sign3DOraclePolicy(_EpisodePolicy):
-    """Knows the problem: reads the sign while exploring, fetches the target when exploiting."""
-
-    def begin(self, state) -> None:
-        trial = self.trial
-        x, z, heading0, turns, steps = state
-        start = (x, z, heading0 + turns * layout.TURN)
-        if trial.episode == 0 and trial.setting == "imrl":
-            path = self.planner.reading_path(start, max_steps=layout.MAX_STEPS - 1 - steps)
-            self.plan = (path or []) + [layout.END_EPISODE]
-        else:
-            instruction = trial.instructions[max(trial.episode - 1, 0)]
-            graph = self.planner.search(start, stop_when_all_touched=True)
-            path = self.planner.shortest_path_to_object(graph, target_object(trial.problem_id, instruction))
-            self.plan = (path or []) + [layout.END_EPISODE]
-
-    def next_action(self) -> int:
-        return self.plan.pop(0) if self.plan else layout.END_EPISODE
 
 
 class Sign3DNoExplorationPolicy(_EpisodePolicy):
@@ -183,59 +157,5 @@ class Sign3DThompsonPolicy(Sign3DNoExplorationPolicy):
         return action
 
 
-def run(policy_name: str = "oracle", trials: int = 100, seed: int = 0, split: str = "test",
-        record: str | None = None) -> dict[str, float]:
-    """Play ``trials`` trials of MetaSign3D-v0 with a privileged policy; return the mean
-    exploitation-episode return, its 95% confidence half-width and the normalised score
-    against :data:`~meta_explore_envs.envs.sign3d_planner.BOUNDS`. ``record``: GIF path of
-    the first trial (exploration then exploitation frames)."""
-    import gymnasium as gym
-    import numpy as np
+__all__ = ["Sign3DNoExplorationPolicy", "Sign3DThompsonPolicy"]
 
-    import meta_explore_envs  # noqa: F401
-    from meta_explore_envs.envs.sign3d_planner import BOUNDS
-
-    env = gym.make("MetaSign3D-v0", split=split, render_mode="rgb_array" if record else None)
-    policy = {"oracle": Sign3DOraclePolicy, "no_exploration": Sign3DNoExplorationPolicy,
-              "thompson": Sign3DThompsonPolicy}[policy_name](env.unwrapped)
-    returns, frames = [], []
-    for i in range(trials):
-        env.reset(seed=seed + i)
-        policy.reset()
-        if record and i == 0:
-            frames.append(env.render())
-        done = False
-        while not done:
-            _, _, done, _, info = env.step(policy.act())
-            if record and i == 0:
-                frames.append(env.render())
-            if info["episode_done"] and info["episode_index"] > 0:
-                returns.append(info["episode_return"])
-    env.close()
-    if record:
-        from meta_explore_envs.rendering import save_gif
-
-        save_gif(record, frames, fps=4)
-    mean = float(np.mean(returns))
-    half = float(1.96 * np.std(returns, ddof=1) / np.sqrt(len(returns))) if len(returns) > 1 else 0.0
-    optimal, none = BOUNDS["optimal"].mean, BOUNDS["no_exploration"].mean
-    scale = optimal - none
-    return {"return": mean, "ci95": half, "normalised": (mean - none) / scale, "normalised_ci95": half / scale,
-            "trials": trials}
-
-
-__all__ = ["Sign3DNoExplorationPolicy", "Sign3DOraclePolicy", "Sign3DThompsonPolicy", "run"]
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Play MetaSign3D-v0 with a privileged planner policy.")
-    parser.add_argument("--policy", choices=["oracle", "no_exploration", "thompson"], default="oracle")
-    parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--record", default=None, help="GIF path for the first trial")
-    args = parser.parse_args()
-    result = run(args.policy, args.trials, args.seed, record=args.record)
-    print(f"{args.policy}: return {result['return']:+.3f} +- {result['ci95']:.3f} (95% CI) over "
-          f"{result['trials']} trials; normalised {result['normalised']:.3f} +- {result['normalised_ci95']:.3f}")
