@@ -1,0 +1,113 @@
+"""Replay of whole trials in preallocated arrays.
+
+One slot holds one meta-training trial: its problem ID, its exploration episode and its
+exploitation episodes, each padded to the episode limit (20 steps) with its length. Updates
+sample whole trials and train the recurrent networks on whole episodes: no burn-in, no
+truncated sequences. Storage is a ring buffer: the oldest trials are overwritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Array name -> (shape after the trial axis, in units of (K = exploit episodes, T = steps, F = ints)), dtype.
+FIELDS = {
+    "problem_id": ((), np.int64),
+    "exp_ints": (("T", "F"), np.int16),
+    "exp_rew": (("T",), np.float32),
+    "exp_act": (("T",), np.int64),
+    "exp_len": ((), np.int64),
+    "task_ints": (("K", "T", "F"), np.int16),
+    "task_rew_in": (("K", "T"), np.float32),
+    "task_act": (("K", "T"), np.int64),
+    "task_rew": (("K", "T"), np.float32),
+    "task_len": (("K",), np.int64),
+}
+
+
+class TrialBuffer:
+    """Ring buffer of ``capacity`` trials with ``num_exploit`` exploitation episodes each.
+
+    ``exp_*``: the exploration episode: ``exp_ints[t]``/``exp_rew[t]`` encode observation t
+    (see :class:`~baselines.dream.networks.ObsSpec`), ``exp_act[t]`` the action taken there.
+    ``task_*``: the same for each exploitation episode plus ``task_rew[k, t]``, the env
+    reward of action t.
+    """
+
+    def __init__(self, capacity: int, num_exploit: int, max_steps: int, num_ints: int):
+        if capacity < 1:
+            raise ValueError(f"capacity={capacity} is not valid: expected an int >= 1")
+        self.capacity = capacity
+        self.num_exploit = num_exploit
+        self.max_steps = max_steps
+        self.num_ints = num_ints
+        sizes = {"K": num_exploit, "T": max_steps, "F": num_ints}
+        self.arrays = {
+            name: np.zeros((capacity, *(sizes[d] for d in dims)), dtype=dtype)
+            for name, (dims, dtype) in FIELDS.items()
+        }
+        self.size = 0
+        self.pos = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, trials: dict[str, np.ndarray]) -> None:
+        """Append a batch of trials (arrays with a leading trial axis, same fields)."""
+        n = len(trials["problem_id"])
+        if n > self.capacity:
+            raise ValueError(f"cannot add {n} trials to a buffer of capacity {self.capacity}")
+        index = (self.pos + np.arange(n)) % self.capacity
+        for name, array in self.arrays.items():
+            array[index] = trials[name]
+        self.pos = int((self.pos + n) % self.capacity)
+        self.size = int(min(self.size + n, self.capacity))
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """``batch_size`` trials drawn uniformly with replacement, as tensors, cut to the
+        longest episode in the batch (exploration and exploitation separately)."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty buffer")
+        index = rng.integers(self.size, size=batch_size)
+        return self.gather(index)
+
+    def gather(self, index: np.ndarray) -> dict[str, torch.Tensor]:
+        a = self.arrays
+        exp_len = a["exp_len"][index]
+        task_len = a["task_len"][index]
+        te = max(int(exp_len.max()), 1)
+        tt = max(int(task_len.max()), 1)
+        out = {
+            "problem_id": a["problem_id"][index],
+            "exp_ints": a["exp_ints"][index, :te].astype(np.int64),
+            "exp_rew": a["exp_rew"][index, :te],
+            "exp_act": a["exp_act"][index, :te],
+            "exp_len": exp_len,
+            "task_ints": a["task_ints"][index, :, :tt].astype(np.int64),
+            "task_rew_in": a["task_rew_in"][index, :, :tt],
+            "task_act": a["task_act"][index, :, :tt],
+            "task_rew": a["task_rew"][index, :, :tt],
+            "task_len": task_len,
+        }
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Plain tensors of the filled part (loadable with ``torch.load(weights_only=True)``)."""
+        filled = self.size
+        return {
+            "capacity": self.capacity, "size": self.size, "pos": self.pos,
+            "arrays": {name: torch.from_numpy(array[:filled].copy()) for name, array in self.arrays.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if int(state["capacity"]) != self.capacity:
+            raise ValueError(f"checkpoint buffer capacity {state['capacity']} != {self.capacity}")
+        self.size = int(state["size"])
+        self.pos = int(state["pos"])
+        for name, array in self.arrays.items():
+            array[:] = 0
+            array[: self.size] = state["arrays"][name].numpy()

@@ -1,0 +1,133 @@
+"""The DREAM training configuration: one documented dataclass, parsed by ``tyro``.
+
+Every field is a command-line flag of ``python -m baselines.dream.train`` (``--total-steps``,
+``--no-bottleneck``, ...). The defaults are the settings the shipped checkpoints were
+trained with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class DreamConfig:
+    """DREAM (Liu et al., ICML 2021) on a ``Meta*-v0`` trial env, IMRL setting."""
+
+    # ------------------------------------------------------------------ run
+    env: str = "MetaDistractingBus-v0"
+    """Registered trial env id to meta-train on (train split; scored on the test split)."""
+    total_steps: int = 1_000_000
+    """Budget in env steps, counting every step of exploration and exploitation episodes."""
+    seed: int = 0
+    """Seed of everything: networks, problems, instructions, epsilon-greedy, replay sampling."""
+    out: str = "runs/dream"
+    """Output folder: config.json, progress.csv, TensorBoard events, checkpoint.pt, final.pt."""
+    resume: bool = False
+    """Continue the run saved in ``out/checkpoint.pt`` exactly where it stopped."""
+    threads: int = 1
+    """torch intra-op threads (1 is fastest for these small networks)."""
+    progress: bool = True
+    """Show a progress bar (env steps, steps/s, current returns)."""
+
+    # ------------------------------------------------------------------ trials
+    num_envs: int = 64
+    """Trials stepped in lockstep; one batched network call per time step."""
+    num_exploit_episodes: int = 1
+    """Exploitation episodes per meta-training trial (scoring always uses 1)."""
+
+    # ------------------------------------------------------------------ DREAM
+    z_dim: int = 16
+    """Dimension of the problem encoding z."""
+    rho: float = 0.1
+    """Std of the encoder's noise: F(z | mu) = N(f(mu), rho^2 I)."""
+    bottleneck: bool = True
+    """Apply the information bottleneck; ``--no-bottleneck`` sets its weight lambda to 0."""
+    bottleneck_weight: float = 0.1
+    """lambda: weight of the bottleneck penalty lambda * ||f(mu)||^2 (the KL to N(0, rho^2 I)
+    up to the factor 1/(2 rho^2)); its gradient is applied as a decoupled step
+    f <- f - lr * 2 lambda * f on every problem's encoding (see ``Trainer.update``)."""
+    bottleneck_start: int = 100_000
+    """Env steps before the bottleneck starts (while the exploitation policy learns to read z)."""
+    bottleneck_ramp: int = 100_000
+    """Env steps over which lambda then ramps linearly from 0 to its value."""
+    encoder_init_std: float = 0.3
+    """Std of the initial problem embeddings f(mu)."""
+    exploration_step_cost: float = 0.01
+    """c: cost per exploration step in the information-gain reward."""
+    decoder_z_fraction: float = 0.5
+    """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
+    instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""
+    decoder_z_update_fraction: float = 0.0
+    """Fraction of exploitation episodes in the Q-learning updates that condition on the
+    decoder's z (the rest on z ~ F(z | mu), as in the paper's code)."""
+
+    # ------------------------------------------------------------------ networks
+    hidden: int = 64
+    """Width of the observation embeddings, the GRUs and the Q heads."""
+
+    # ------------------------------------------------------------------ DQN
+    gamma: float = 0.99
+    """Discount of the exploitation policy."""
+    explore_gamma: float = 0.9
+    """Discount of the exploration policy. Below 1 so that information found sooner is worth
+    more: with ~0.99 every useless step early in a 20-step episode costs only ``c``, below
+    the noise of the Q-estimates, and the greedy explorer dawdles."""
+    td_lambda: float = 0.8
+    """lambda of the double-DQN targets' Watkins Q(lambda) returns; 0: one-step targets."""
+    lr: float = 3e-3
+    """Adam learning rate (all networks)."""
+    batch_size: int = 64
+    """Trials per gradient update (whole exploration and exploitation episodes)."""
+    env_steps_per_update: float = 32.0
+    """Env steps collected per gradient update (the replay ratio)."""
+    buffer_trials: int = 20_000
+    """Replay capacity in trials."""
+    learning_starts: int = 20_000
+    """Env steps collected before the first update."""
+    target_tau: float = 0.01
+    """Polyak rate of the target Q-networks per update."""
+    max_grad_norm: float = 10.0
+    """Gradient clipping (global norm)."""
+    epsilon_start: float = 1.0
+    """Initial epsilon of both policies' epsilon-greedy actions (scoring is greedy)."""
+    epsilon_end: float = 0.01
+    epsilon_decay_steps: int = 40_000
+    """Env steps over which the exploitation policy's epsilon decays linearly to ``epsilon_end``."""
+    explore_epsilon_end: float = 0.05
+    explore_epsilon_decay_steps: int = 150_000
+    """The same for the exploration policy: it keeps trying actions for longer, since what
+    is worth exploring only shows once the encoder and decoder have learned."""
+
+    # ------------------------------------------------------------------ logging and evaluation
+    log_every: int = 10_000
+    """Env steps between CSV/TensorBoard rows of training statistics."""
+    eval_every: int = 50_000
+    """Env steps between test-split evaluations through the harness (0: only at the end)."""
+    eval_trials: int = 100
+    """Trials per periodic test-split evaluation."""
+    normalise: bool = True
+    """Report normalised scores; the final evaluation computes the exact bounds if the harness
+    has not cached them yet (periodic evaluations only use cached ones)."""
+    checkpoint_every: int = 50_000
+    """Env steps between checkpoints (``out/checkpoint.pt``; the run resumes from it)."""
+
+    def bottleneck_lambda(self, env_steps: int) -> float:
+        """The effective lambda after ``env_steps`` (always 0 with ``--no-bottleneck``)."""
+        if not self.bottleneck:
+            return 0.0
+        ramp = (env_steps - self.bottleneck_start) / max(1, self.bottleneck_ramp)
+        return self.bottleneck_weight * min(1.0, max(0.0, ramp))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DreamConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown DreamConfig field(s) {sorted(unknown)}")
+        return cls(**data)

@@ -1,0 +1,75 @@
+"""Learning curves from training runs' ``progress.csv``: test return vs env steps.
+
+    python -m baselines.dream.plot runs/dream-bus-s0 runs/dream-bus-s1 --out assets/dream/bus.png \\
+        --title MetaDistractingBus-v0 --optimal 0.8 --no-exploration 0.3
+
+Each run is one line (its label: the folder name unless ``--labels``); dashed lines mark
+the optimal and no-exploration returns when given. The train return (epsilon-greedy, on
+train problems) is drawn thin and faded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_progress(run: str | os.PathLike) -> list[dict[str, float]]:
+    rows = []
+    with open(Path(run) / "progress.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            rows.append({k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()})
+    return rows
+
+
+def plot_runs(runs: list[str], out: str, title: str = "", labels: list[str] | None = None,
+              optimal: float | None = None, no_exploration: float | None = None,
+              colours: list[str] | None = None) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=110)
+    for i, run in enumerate(runs):
+        rows = read_progress(run)
+        label = labels[i] if labels else Path(run).name
+        colour = colours[i] if colours else f"C{i}"
+        test = [(r["env_steps"], r["test_return"]) for r in rows if r["test_return"] == r["test_return"]]
+        train = [(r["env_steps"], r["train_return"]) for r in rows if r["train_return"] == r["train_return"]]
+        if train:
+            ax.plot(*zip(*train), color=colour, alpha=0.25, lw=1)
+        if test:
+            ax.plot(*zip(*test), color=colour, lw=1.8, marker="o", ms=3, label=label)
+    if optimal is not None:
+        ax.axhline(optimal, color="k", ls="--", lw=1, label="optimal")
+    if no_exploration is not None:
+        ax.axhline(no_exploration, color="grey", ls=":", lw=1.2, label="no exploration")
+    ax.set_xlabel("env steps (exploration + exploitation)")
+    ax.set_ylabel("exploitation return")
+    ax.set_title(title or "DREAM")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    tmp = Path(out).with_name(f".{Path(out).name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--title", default="")
+    parser.add_argument("--labels", nargs="*")
+    parser.add_argument("--optimal", type=float)
+    parser.add_argument("--no-exploration", type=float)
+    args = parser.parse_args()
+    plot_runs(args.runs, args.out, args.title, args.labels, args.optimal, args.no_exploration)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+"""DREAM agent: the exploration reward, the bottleneck, n-step double DQN, the trial buffer,
+exact resume, checkpoints and the agent protocol."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from baselines.dream import DreamConfig, load_agent
+from baselines.dream.agent import (
+    DreamActor,
+    DreamAgent,
+    atomic_torch_save,
+    load_policy,
+    nets_from_policy_checkpoint,
+    policy_checkpoint,
+)
+from baselines.dream.buffer import TrialBuffer
+from baselines.dream.collect import TrialBatch, greedy
+from baselines.dream.networks import (
+    DreamNetworks,
+    ObsSpec,
+    bottleneck_penalty,
+    double_dqn_loss,
+    information_gain_rewards,
+)
+from baselines.dream.train import Trainer
+
+SMALL = dict(num_envs=8, batch_size=8, hidden=16, z_dim=4, buffer_trials=200, learning_starts=200,
+             env_steps_per_update=50.0, progress=False, eval_trials=4)
+
+
+# ---------------------------------------------------------------------------- exploration reward
+def test_information_gain_rewards_hand_built():
+    # f = (1, 0); the decoder's estimate moves from (0, 0) to (0.5, 0) to (1, 0) over the three
+    # observations of a 3-action episode; a 4th padded position.
+    f = torch.tensor([[1.0, 0.0]])
+    g = torch.tensor([[[0.0, 0.0], [0.5, 0.0], [1.0, 0.0], [7.0, 7.0]]])
+    r = information_gain_rewards(f, g, torch.tensor([3]), step_cost=0.01)
+    # d = 1, 0.25, 0: action 0 gains 0.75, action 1 gains 0.25, the last action's outcome is
+    # never observed (gain 0), padding is 0.
+    assert torch.allclose(r, torch.tensor([[0.75 - 0.01, 0.25 - 0.01, -0.01, 0.0]]))
+    # Telescoping: the episode's exploration return is d_0 - d_{T-1} - c T.
+    assert r.sum().item() == pytest.approx(1.0 - 0.0 - 0.03)
+
+
+def test_information_gain_rewards_penalise_lost_information_and_batch_lengths():
+    f = torch.tensor([[0.0, 2.0], [1.0, 1.0]])
+    g = torch.tensor([[[0.0, 1.0], [0.0, 0.0], [0.0, 2.0]],
+                      [[1.0, 1.0], [0.0, 0.0], [5.0, 5.0]]])
+    r = information_gain_rewards(f, g, torch.tensor([3, 1]), step_cost=0.0)
+    # Episode 0: d = 1, 4, 0 -> moving away costs 3, then gaining 4; episode 1 has one action.
+    assert r.tolist() == [[-3.0, 4.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+# ---------------------------------------------------------------------------- bottleneck
+def test_bottleneck_penalty_value_and_gradient():
+    f = torch.tensor([[3.0, 4.0], [0.0, 1.0]], requires_grad=True)
+    penalty = bottleneck_penalty(f)
+    assert penalty.item() == pytest.approx((25 + 1) / 2)
+    penalty.backward()
+    assert torch.allclose(f.grad, f.detach())  # d/df mean ||f||^2 = 2 f / B with B = 2
+
+
+def test_bottleneck_schedule_and_ablation():
+    cfg = DreamConfig(bottleneck_weight=0.5, bottleneck_start=100, bottleneck_ramp=100)
+    assert [cfg.bottleneck_lambda(s) for s in (0, 100, 150, 200, 10**6)] == [0.0, 0.0, 0.25, 0.5, 0.5]
+    ablated = dataclasses.replace(cfg, bottleneck=False)
+    assert all(ablated.bottleneck_lambda(s) == 0.0 for s in (0, 150, 10**6))
+
+
+def _one_update(bottleneck: bool):
+    cfg = DreamConfig(env="MetaMap-v0", seed=3, bottleneck=bottleneck, bottleneck_weight=2.0,
+                      bottleneck_start=0, bottleneck_ramp=1, **SMALL)
+    trainer = Trainer(cfg)
+    trainer.collect()
+    trainer.env_steps = 10**6  # lambda fully ramped up
+    f_before = trainer.nets.encoder.f.weight.detach().clone()
+    metrics = trainer.update()
+    return cfg, f_before, trainer.nets.encoder.f.weight.detach().clone(), metrics
+
+
+def test_bottleneck_step_shrinks_every_encoding_by_lr_times_2_lambda():
+    cfg, f0, with_b, metrics = _one_update(bottleneck=True)
+    _, f0_again, without, metrics_without = _one_update(bottleneck=False)
+    assert torch.equal(f0, f0_again)
+    # Same batch, same gradients: the only difference is the decoupled bottleneck step.
+    assert torch.allclose(with_b - without, -cfg.lr * 2 * 2.0 * f0, atol=1e-7)
+    assert metrics["loss_task_q"] == metrics_without["loss_task_q"]
+    assert metrics["f_norm_sq"] > 0
+
+
+def test_objective_adds_lambda_times_the_bottleneck():
+    cfg = DreamConfig(env="MetaMap-v0", seed=3, bottleneck_weight=2.0, bottleneck_start=0, bottleneck_ramp=1, **SMALL)
+    trainer = Trainer(cfg)
+    trainer.collect()
+    trainer.env_steps = 10**6
+    losses = {k: v.item() for k, v in trainer.compute_losses(trainer.buffer.gather(np.arange(8))).items()}
+    assert losses["total"] == pytest.approx(losses["explore_q"] + losses["task_q"] + losses["decoder"], rel=1e-6)
+    assert losses["objective"] == pytest.approx(losses["total"] + 2.0 * losses["bottleneck"], rel=1e-6)
+    f = trainer.nets.encoder(torch.as_tensor(trainer.buffer.arrays["problem_id"][:8]))
+    assert losses["bottleneck"] == pytest.approx((f**2).sum(-1).mean().item(), rel=1e-6)
+
+
+# ---------------------------------------------------------------------------- double DQN
+def test_double_dqn_lambda_return_targets():
+    # One episode of 3 steps, 2 actions. Online Q picks the bootstrap action, target Q values it.
+    q = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]], requires_grad=True)
+    q_target = torch.tensor([[[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]]])
+    actions = torch.tensor([[0, 1, 0]])
+    rewards = torch.tensor([[1.0, 2.0, 3.0]])
+    lengths = torch.tensor([3])
+    gamma = 0.5
+    # One-step: V_1 = Qt(1, argmax Q(1) = 1) = 40, V_2 = Qt(2, 0) = 50; step 2 is terminal.
+    loss = double_dqn_loss(q, q_target, actions, rewards, lengths, gamma, td_lambda=0.0)
+    assert loss.item() == pytest.approx(((1 - 21) ** 2 + (2 - 27) ** 2 + (3 - 3) ** 2) / 3)
+    # The replayed actions 1 and 0 at steps 1 and 2 are the greedy ones, so lambda = 1 gives the
+    # Monte-Carlo returns 1 + 0.5 * 2 + 0.25 * 3 = 2.75, 2 + 0.5 * 3 = 3.5, 3.
+    loss = double_dqn_loss(q, q_target, actions, rewards, lengths, gamma, td_lambda=1.0)
+    assert loss.item() == pytest.approx(((1 - 2.75) ** 2 + (2 - 3.5) ** 2 + 0) / 3)
+    # lambda = 0.5: G_2 = 3; G_1 = 2 + 0.5 * (0.5 * 50 + 0.5 * 3) = 15.25;
+    # G_0 = 1 + 0.5 * (0.5 * 40 + 0.5 * 15.25) = 14.8125.
+    loss = double_dqn_loss(q, q_target, actions, rewards, lengths, gamma, td_lambda=0.5)
+    assert loss.item() == pytest.approx(((1 - 14.8125) ** 2 + (2 - 15.25) ** 2 + 0) / 3)
+    loss.backward()
+    assert q.grad[0, 2].abs().sum() == 0 and q.grad[0, 0, 1] == 0  # only the taken actions learn
+    # A non-greedy replayed action cuts the trace (Watkins): action 0 at step 1 is not greedy,
+    # so G_0 bootstraps from V_1 = 40 alone, even with lambda = 1.
+    off = torch.tensor([[0, 0, 0]])
+    loss = double_dqn_loss(q, q_target, off, rewards, lengths, gamma, td_lambda=1.0)
+    assert loss.item() == pytest.approx(((1 - 21) ** 2 + (0 - 3.5) ** 2 + 0) / 3)
+
+
+def test_double_dqn_ignores_padding():
+    q = torch.zeros(1, 4, 2, requires_grad=True)
+    loss = double_dqn_loss(q, torch.full((1, 4, 2), 100.0), torch.zeros(1, 4, dtype=torch.long),
+                           torch.tensor([[1.0, 0.0, 0.0, 0.0]]), torch.tensor([1]), 0.9, td_lambda=0.5)
+    assert loss.item() == pytest.approx(1.0)  # only step 0 counts; it is terminal
+
+
+# ---------------------------------------------------------------------------- buffer
+def _fake_trials(n: int, start: int, num_ints: int = 3, steps: int = 5) -> dict[str, np.ndarray]:
+    ids = np.arange(start, start + n)
+    exp_len = 1 + ids % steps
+    task_len = 1 + (ids + 2) % steps
+    t = np.arange(steps)
+    return {
+        "problem_id": ids,
+        "exp_ints": (ids[:, None, None] * 10 + t[None, :, None] + np.zeros((1, 1, num_ints))).astype(np.int16),
+        "exp_rew": np.zeros((n, steps), np.float32),
+        "exp_act": (ids[:, None] + t[None]) % 9,
+        "exp_len": exp_len,
+        "task_ints": (ids[:, None, None, None] * 10 + t[None, None, :, None] + np.zeros((1, 1, 1, num_ints))
+                      ).astype(np.int16),
+        "task_rew_in": np.zeros((n, 1, steps), np.float32),
+        "task_act": np.zeros((n, 1, steps), np.int64),
+        "task_rew": np.broadcast_to(ids[:, None, None] + 0.5, (n, 1, steps)).astype(np.float32),
+        "task_len": task_len[:, None],
+    }
+
+
+def test_buffer_samples_whole_episodes_cut_to_the_longest():
+    buffer = TrialBuffer(capacity=10, num_exploit=1, max_steps=5, num_ints=3)
+    buffer.add(_fake_trials(4, start=0))
+    batch = buffer.gather(np.array([1, 3, 3]))
+    # Exploration lengths 2, 4, 4 -> cut to 4 steps; exploitation lengths 4, 1, 1 -> 4 steps.
+    assert batch["exp_ints"].shape == (3, 4, 3) and batch["task_ints"].shape == (3, 1, 4, 3)
+    assert batch["problem_id"].tolist() == [1, 3, 3]
+    # Every row is the stored trial's sequence, step by step, in order.
+    assert batch["exp_ints"][0, :, 0].tolist() == [10, 11, 12, 13]
+    assert batch["exp_act"][1].tolist() == [3, 4, 5, 6]
+    assert batch["task_rew"][2, 0, 0].item() == 3.5
+    assert batch["exp_ints"].dtype == torch.long
+
+
+def test_buffer_ring_overwrites_oldest_and_samples_only_filled():
+    buffer = TrialBuffer(capacity=5, num_exploit=1, max_steps=5, num_ints=3)
+    buffer.add(_fake_trials(3, start=0))
+    rng = np.random.default_rng(0)
+    assert set(buffer.sample(200, rng)["problem_id"].tolist()) == {0, 1, 2}
+    buffer.add(_fake_trials(4, start=100))  # 0 and 1 are overwritten
+    assert len(buffer) == 5
+    assert set(buffer.sample(500, rng)["problem_id"].tolist()) == {2, 100, 101, 102, 103}
+    state = buffer.state_dict()
+    copy = TrialBuffer(capacity=5, num_exploit=1, max_steps=5, num_ints=3)
+    copy.load_state_dict(state)
+    assert all(np.array_equal(copy.arrays[k], buffer.arrays[k]) for k in buffer.arrays)
+    assert (copy.pos, copy.size) == (buffer.pos, buffer.size)
+
+
+def test_collected_trials_replay_the_env():
+    """The wave's stored observations and actions replay to the same exploitation returns."""
+    cfg = DreamConfig(env="MetaCooking-v0", seed=1, **SMALL)
+    trainer = Trainer(cfg)
+    seeds = np.random.default_rng(5).integers(2**31, size=cfg.num_envs)
+    from baselines.dream.collect import epsilon_greedy
+
+    trials, stats = trainer.envs.run_wave(trainer.actor, seeds, epsilon_greedy(1.0, np.random.default_rng(0)))
+    assert stats["steps"] == int(trials["exp_len"].sum() + trials["task_len"].sum())
+    env = gym.make("MetaCooking-v0")
+    spec = trainer.spec
+    for i in range(cfg.num_envs):
+        obs, info = env.reset(seed=int(seeds[i]))
+        assert info["problem_id"] == trials["problem_id"][i]
+        ret = 0.0
+        for episode, (length, ints, acts) in enumerate(
+            [(trials["exp_len"][i], trials["exp_ints"][i], trials["exp_act"][i]),
+             (trials["task_len"][i, 0], trials["task_ints"][i, 0], trials["task_act"][i, 0])]
+        ):
+            for t in range(length):
+                encoded, _ = spec.encode_batch({k: np.asarray(v)[None] for k, v in obs.items()})
+                assert encoded[0].tolist() == ints[t].tolist()
+                obs, reward, terminated, _, info = env.step(int(acts[t]))
+                if episode == 1:
+                    assert reward == pytest.approx(trials["task_rew"][i, 0, t])
+                    ret += reward
+            assert info["episode_done"]
+        assert terminated and ret == pytest.approx(stats["exploit_return"][i])
+
+
+# ---------------------------------------------------------------------------- resume
+def _state_equal(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_state_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_state_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and np.isnan(a):
+        return isinstance(b, float) and np.isnan(b)
+    return a == b
+
+
+def _comparable(state: dict) -> dict:
+    state = dict(state)
+    state["counters"] = {k: v for k, v in state["counters"].items() if k != "wall_s"}
+    state.pop("policy_checkpoint")  # holds the git commit and timing metadata
+    return state
+
+
+def test_resume_restores_the_exact_state_and_continues_identically(tmp_path):
+    cfg = DreamConfig(env="MetaDistractingBus-v0", seed=7, **SMALL)
+    straight = Trainer(cfg)
+    for _ in range(4):
+        straight.train_wave()
+    assert straight.updates > 0
+    path = tmp_path / "checkpoint.pt"
+    atomic_torch_save(straight.state_dict(), path)
+    before_kill = _comparable(copy.deepcopy(straight.state_dict()))
+    for _ in range(3):
+        straight.train_wave()
+
+    resumed = Trainer(cfg)
+    resumed.load_state_dict(torch.load(path, weights_only=True))
+    assert _state_equal(_comparable(resumed.state_dict()), before_kill)
+    for _ in range(3):
+        resumed.train_wave()
+    assert resumed.updates == straight.updates and resumed.env_steps == straight.env_steps
+    assert _state_equal(_comparable(resumed.state_dict()), _comparable(straight.state_dict()))
+
+
+def test_cli_resume_continues_a_run(tmp_path):
+    from baselines.dream.train import main
+
+    out = tmp_path / "run"
+    args = ["--env", "MetaMap-v0", "--out", str(out), "--num-envs", "8", "--batch-size", "8", "--hidden", "16",
+            "--z-dim", "4", "--learning-starts", "200", "--env-steps-per-update", "50", "--eval-trials", "4",
+            "--eval-every", "0", "--no-progress"]
+    main([*args, "--total-steps", "1200"])
+    first = torch.load(out / "checkpoint.pt", weights_only=True)["counters"]["env_steps"]
+    with pytest.raises(FileExistsError):
+        main([*args, "--total-steps", "1200"])
+    main([*args, "--total-steps", "2500", "--resume"])
+    second = torch.load(out / "checkpoint.pt", weights_only=True)["counters"]["env_steps"]
+    assert first < second <= 2500
+    rows = (out / "progress.csv").read_text().splitlines()
+    assert rows[0].startswith("env_steps,") and len(rows) >= 3
+    agent = load_agent("MetaMap-v0", checkpoint=str(out / "final.pt"))
+    assert isinstance(agent, DreamAgent)
+
+
+# ---------------------------------------------------------------------------- agent and checkpoints
+def _nets(env_id: str = "MetaMap-v0", seed: int = 0) -> DreamNetworks:
+    torch.manual_seed(seed)
+    spec = ObsSpec.from_env(gym.make(env_id))
+    return DreamNetworks(spec, hidden=16, z_dim=4, encoder_init_std=0.1)
+
+
+def test_policy_checkpoint_round_trip(tmp_path):
+    nets = _nets()
+    path = tmp_path / "p.pt"
+    atomic_torch_save(policy_checkpoint(nets, "MetaMap-v0", {"seed": 0}, {"command": "x"}), path)
+    data = load_policy(path)
+    assert "encoder.f.weight" not in data["policy"]  # test time uses only the decoder's z
+    loaded = nets_from_policy_checkpoint(data)
+    for key, value in nets.policy_state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value)
+    agent = load_agent("MetaMap-v0", checkpoint=str(path), split="test", num_exploit_episodes=1)
+    assert isinstance(agent, DreamAgent)
+
+
+def test_load_agent_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_agent("MetaMap-v0", checkpoint=str(tmp_path / "missing.pt"))
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt"):
+        load_agent("MetaMap-v0", checkpoint=str(corrupt))
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(ValueError, match="not a DREAM checkpoint"):
+        load_agent("MetaMap-v0", checkpoint=str(other))
+    bus = tmp_path / "bus.pt"
+    atomic_torch_save(policy_checkpoint(_nets("MetaDistractingBus-v0"), "MetaDistractingBus-v0", {}, {}), bus)
+    with pytest.raises(ValueError, match="trained on 'MetaDistractingBus-v0'"):
+        load_agent("MetaMap-v0", checkpoint=str(bus))
+    with pytest.raises(ValueError, match="imrl"):
+        load_agent("MetaDistractingBus-v0", checkpoint=str(bus), setting="standard")
+
+
+@pytest.mark.parametrize("env_id", ["MetaDistractingBus-v0", "MetaMap-v0", "MetaCooking-v0"])
+def test_act_and_act_batch_agree_with_the_batched_actor(env_id):
+    """act (one trial at a time), act_batch (a vector of trials) and the training actor
+    choose the same actions on the same seeded test trials."""
+    nets = _nets(env_id, seed=1)
+    n = 6
+    seeds = list(range(100, 100 + n))
+    # 1. The training-side batched actor, greedy.
+    batch = TrialBatch(env_id, n, split="test")
+    trials, stats = batch.run_wave(DreamActor(nets, n), np.array(seeds), greedy)
+    # 2. act(), trial by trial.
+    agent = DreamAgent(nets, env_id)
+    single_returns = []
+    for seed in seeds:
+        env = gym.make(env_id, split="test")
+        obs, _ = env.reset(seed=seed)
+        agent.reset()
+        done, ret = False, 0.0
+        while not done:
+            obs, reward, done, _, _ = env.step(agent.act(obs))
+            ret += reward if obs["episode"] > 0 or done else 0.0
+        single_returns.append(ret)
+    assert np.allclose(single_returns, stats["exploit_return"])
+    # 3. act_batch() over a Gymnasium vector env (slots restart at different times).
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make(env_id, split="test") for _ in range(n)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    obs, _ = envs.reset(seed=seeds)
+    new_trial = np.ones(n, dtype=bool)
+    returns = np.zeros(n)
+    finished = np.zeros(n, dtype=bool)
+    while not finished.all():
+        actions = agent.act_batch(obs, new_trial)
+        prev_episode = obs["episode"].copy()
+        obs, reward, terminated, truncated, _ = envs.step(actions)
+        returns += np.where(~finished & ((prev_episode > 0)), reward, 0.0)
+        finished |= terminated
+        new_trial = terminated
+    assert np.allclose(returns, stats["exploit_return"])
+
+
+def test_stepwise_networks_match_whole_sequences():
+    """Acting (one step at a time) and training (whole episodes) compute the same values."""
+    nets = _nets("MetaCooking-v0", seed=2)
+    spec = nets.spec
+    rng = np.random.default_rng(0)
+    b, t = 3, 7
+    ints = torch.as_tensor(np.stack([rng.integers(n, size=(b, t)) for n in spec.nvec], -1))
+    rew = torch.as_tensor(rng.normal(size=(b, t)), dtype=torch.float32)
+    z = torch.randn(b, nets.z_dim)
+    with torch.no_grad():
+        g = nets.decoder(ints, rew)
+        q_e, _ = nets.explore_q(ints, rew)
+        q_t, _ = nets.task_q(ints, rew, z)
+        dec = nets.decoder.initial_state(b)
+        h_e = torch.zeros(b, nets.hidden)
+        h_t = torch.zeros(b, nets.hidden)
+        for step in range(t):
+            dec = nets.decoder.step(ints[:, step], rew[:, step], dec)
+            assert torch.allclose(nets.decoder.readout(dec), g[:, step], atol=1e-5)
+            q, h_e = nets.explore_q.step(ints[:, step], rew[:, step], h_e)
+            assert torch.allclose(q, q_e[:, step], atol=1e-5)
+            q, h_t = nets.task_q.step(ints[:, step], rew[:, step], h_t, z)
+            assert torch.allclose(q, q_t[:, step], atol=1e-5)
