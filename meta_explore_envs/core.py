@@ -215,6 +215,15 @@ class EpisodeEnv(gym.Env):
         """
         raise NotImplementedError
 
+    def ended_by_rules(self, action: int, success: bool) -> bool:
+        """Whether the step just taken ended the episode by the family's rules rather than by
+        the step limit (decides ``terminated`` vs ``truncated`` in single-episode use).
+
+        The default covers success and ``end episode``; families with other endings (a wrong
+        object touched) extend it.
+        """
+        return success or action == self.end_episode_action
+
     def state_observation(self) -> Any:
         """The current value of the ``observation`` key (a fresh object each call)."""
         raise NotImplementedError
@@ -271,10 +280,9 @@ class EpisodeEnv(gym.Env):
         if self.problem_id is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         reward, over, success = self.transition(action)
-        # Only running out of steps is a truncation; reaching the goal or choosing to end
-        # the episode are terminations.
-        truncated = (over and not success and action != self.end_episode_action
-                     and self.steps_taken >= self.max_episode_steps)
+        # Only running out of steps is a truncation; the family's own endings (the goal, a
+        # touch, choosing to end) are terminations, even on the last step.
+        truncated = over and not self.ended_by_rules(action, success) and self.steps_taken >= self.max_episode_steps
         info = self._info()
         info["success"] = success
         if self.render_mode == "human":

@@ -104,6 +104,16 @@ def test_every_object_pays_by_its_shape_and_colour():
                 assert reward == expected and info["success"] is (expected > 0)
 
 
+def test_a_touch_on_the_last_step_terminates_rather_than_truncates():
+    env = Sign3DEnv()
+    obj = layout.OBJECTS[0]
+    env.reset(seed=0, options={"problem_id": (obj.colour + 1) % 3, "instruction": BOX})  # a wrong object
+    dx, dz = APPROACH[0]
+    env.state = (obj.x + 2.4 * dx, obj.z + 2.4 * dz, math.atan2(dz, -dx), 0, 19)
+    _, reward, terminated, truncated, _ = env.step(FORWARD)
+    assert env.steps_taken == 20 and reward == -1.0 and terminated and not truncated
+
+
 def test_twenty_steps_without_a_touch_pay_zero_and_end_the_episode():
     env = trial_env()
     env.reset(seed=1, options={"problem_id": GREEN, "instructions": [KEY]})

@@ -230,6 +230,9 @@ class Sign3DEnv(EpisodeEnv):
             over = True
         return reward, over or self._steps >= MAX_STEPS, success
 
+    def ended_by_rules(self, action: int, success: bool) -> bool:
+        return super().ended_by_rules(action, success) or self.touched is not None
+
     def state_observation(self) -> np.ndarray:
         key = (self.problem_id, self._x, self._z, self._heading0, self._turns)
         if key != self._obs_key:
