@@ -50,6 +50,10 @@ from meta_explore_envs.trial import FAMILIES
 #: Bumped when the meaning of a cached value changes without a code change.
 BOUNDS_FORMAT = 1
 
+#: Bounds shipped with the repository (``python -m evaluation.bounds --write-reference``),
+#: used while their fingerprint matches the code, so that a fresh clone need not recompute.
+REFERENCE_FILE = Path(__file__).resolve().parents[1] / "assets" / "reference_bounds.json"
+
 
 @dataclass(frozen=True)
 class Bounds:
@@ -76,10 +80,12 @@ BoundsFunction = Callable[[str, str, int, bool], Bounds]
 
 #: Family name -> ``"module:function"`` computing its bounds (imported on first use, so that
 #: a family's heavy dependencies load only when its bounds are asked for).
+EXACT_BOUNDS = "evaluation.exact_bounds:exact_bounds"
+
 BOUND_FAMILIES: dict[str, str | BoundsFunction] = {
-    "distracting_bus": "evaluation.exact_bounds:exact_bounds",
-    "map": "evaluation.exact_bounds:exact_bounds",
-    "cooking": "evaluation.exact_bounds:exact_bounds",
+    "distracting_bus": EXACT_BOUNDS,
+    "map": EXACT_BOUNDS,
+    "cooking": EXACT_BOUNDS,
     "sign3d": "meta_explore_envs.envs.sign3d_planner:harness_bounds",
 }
 
@@ -128,6 +134,23 @@ def bounds_fingerprint(env_id: str, split: str, num_exploit_episodes: int) -> st
 _MEMORY: dict[tuple[str, str, int], tuple[str, Bounds]] = {}
 
 
+def reference_key(env_id: str, split: str, num_exploit_episodes: int) -> str:
+    """Key of an entry of :data:`REFERENCE_FILE`: ``"env_id/split/num_exploit_episodes"``."""
+    return f"{env_id}/{split}/{num_exploit_episodes}"
+
+
+def parse_reference_key(key: str) -> tuple[str, str, int]:
+    env_id, split, n = key.split("/")
+    return env_id, split, int(n)
+
+
+def _load_reference() -> dict:
+    try:
+        return json.loads(REFERENCE_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def write_json_atomic(path: Path, data) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +158,10 @@ def write_json_atomic(path: Path, data) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2)
+            f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -147,7 +174,9 @@ def get_bounds(env_id: str, split: str = "test", num_exploit_episodes: int = 1, 
     """The bounds of ``env_id`` on ``split`` (see the module docstring).
 
     Computed once and cached in memory and on disk (:func:`cache_dir`); the cache is keyed by
-    a fingerprint of the code involved, so changing an env's rules recomputes them.
+    a fingerprint of the code involved, so changing an env's rules recomputes them. The
+    repository ships the bounds of the registered envs (:data:`REFERENCE_FILE`), used while
+    their fingerprint matches.
     ``use_cache=False`` recomputes (and refreshes the cache). ``progress`` shows progress
     bars while computing.
     """
@@ -163,14 +192,15 @@ def get_bounds(env_id: str, split: str = "test", num_exploit_episodes: int = 1, 
         cached = _MEMORY.get(key)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-        try:
-            data = json.loads(path.read_text())
-            if data.get("fingerprint") == fingerprint:
-                bounds = Bounds(**data["bounds"])
-                _MEMORY[key] = (fingerprint, bounds)
-                return bounds
-        except (OSError, ValueError, TypeError, KeyError):
-            pass
+        for source in (path, None):
+            try:
+                data = json.loads(path.read_text()) if source else _load_reference().get(reference_key(*key), {})
+                if data.get("fingerprint") == fingerprint:
+                    bounds = Bounds(**data["bounds"])
+                    _MEMORY[key] = (fingerprint, bounds)
+                    return bounds
+            except (OSError, ValueError, TypeError, KeyError):
+                pass
     start = time.perf_counter()
     bounds = function(env_id, split, num_exploit_episodes, progress)
     if not bounds.seconds:
@@ -193,15 +223,17 @@ def normalised_score(value: float | np.ndarray, bounds: Bounds) -> float | np.nd
 
 
 def bounds_table(bounds: Sequence[Bounds]):
-    """A rich table of bounds (one row per env and split)."""
+    """A rich table of bounds (one row per env and split; methods in the caption)."""
     from rich.table import Table
 
-    table = Table(title="Bounds per exploitation episode (IMRL)")
-    for column in ("env", "split", *Bounds.NAMES, "method", "seconds"):
-        table.add_column(column, justify="left" if column in ("env", "split", "method") else "right")
+    methods = list(dict.fromkeys(b.method for b in bounds))
+    table = Table(title="Bounds per exploitation episode (IMRL)",
+                  caption="\n".join(f"[{k + 1}] {m}" for k, m in enumerate(methods)), caption_justify="left")
+    for column in ("env", "split", *Bounds.NAMES, "method", "compute s"):
+        table.add_column(column, justify="left" if column in ("env", "split") else "right")
     for b in bounds:
-        table.add_row(b.env_id, b.split, *(f"{getattr(b, name):+.4f}" for name in Bounds.NAMES), b.method,
-                      f"{b.seconds:.1f}")
+        table.add_row(b.env_id, b.split, *(f"{getattr(b, name):+.4f}" for name in Bounds.NAMES),
+                      f"[{methods.index(b.method) + 1}]", f"{b.seconds:.1f}")
     return table
 
 
@@ -210,26 +242,41 @@ class BoundsCommand:
     """Print the bounds of the registered envs (computing and caching what is missing)."""
 
     env: tuple[str, ...] = ()
-    """Env ids (default: every registered env with registered bounds)."""
+    """Env ids (default: every registered env with registered bounds; with --write-reference,
+    those whose bounds are computed by exact dynamic programming, the slow ones)."""
     split: tuple[str, ...] = ("test",)
     num_exploit_episodes: int = 1
     recompute: bool = False
-    """Ignore the cache (the result still refreshes it)."""
+    """Ignore the caches (the result still refreshes the user cache)."""
+    write_reference: bool = False
+    """Also store the results in the shipped table (assets/reference_bounds.json)."""
 
 
 def main(command: BoundsCommand) -> None:
     from rich.console import Console
 
-    env_ids = command.env or tuple(e for e in sorted(ENV_PRESETS) if ENV_PRESETS[e] in BOUND_FAMILIES)
+    env_ids = command.env or tuple(
+        e for e in sorted(ENV_PRESETS) if ENV_PRESETS[e] in BOUND_FAMILIES
+        and (not command.write_reference or BOUND_FAMILIES[ENV_PRESETS[e]] == EXACT_BOUNDS)
+    )
+    splits = command.split if command.split != ("test",) or not command.write_reference else SPLITS
     results = []
+    reference = _load_reference()
     for env_id in env_ids:
-        for split in command.split:
+        for split in splits:
             start = time.perf_counter()
             bounds = get_bounds(env_id, split, command.num_exploit_episodes, use_cache=not command.recompute,
                                 progress=True)
             results.append(bounds)
+            reference[reference_key(env_id, split, command.num_exploit_episodes)] = {
+                "fingerprint": bounds_fingerprint(env_id, split, command.num_exploit_episodes),
+                "bounds": bounds.as_dict(),
+            }
             print(f"{env_id} {split}: {time.perf_counter() - start:.2f} s (cache {cache_dir()})")
     Console().print(bounds_table(results))
+    if command.write_reference:
+        write_json_atomic(REFERENCE_FILE, dict(sorted(reference.items())))
+        print(f"wrote {REFERENCE_FILE}")
 
 
 __all__ = ["BOUND_FAMILIES", "Bounds", "bounds_table", "cache_dir", "env_family", "get_bounds",

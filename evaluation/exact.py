@@ -29,7 +29,6 @@ from typing import Any, Hashable, Iterable, Sequence
 import numpy as np
 
 from meta_explore_envs.core import EpisodeEnv
-from meta_explore_envs.trial import family_class
 
 #: Values are in reward hundredths; two values closer than this are equal (ties).
 TOLERANCE = 1e-7
@@ -49,6 +48,8 @@ class FamilyModel:
     :class:`InstructionModel` per instruction (built on first use)."""
 
     def __init__(self, family: str):
+        from meta_explore_envs.trial import family_class  # (not at module level: see bounds_fingerprint)
+
         self.family = family
         self.env_class: type[EpisodeEnv] = family_class(family)
         self.env: EpisodeEnv = self.env_class(split="train")  # set_problem takes any problem ID
@@ -157,6 +158,7 @@ class InstructionModel:
         self._reward = _Growable((self.num_actions,), np.int64)
         self.row_table = np.full((0, 0), -1, np.int64)  # (slot, state id) -> row
         self._values = {"max": _Growable((), np.float64), "mean": _Growable((), np.float64)}
+        self._exploration_cache: dict[tuple[int, int, bytes], list[ExplorationOutcome]] = {}
 
     @property
     def num_rows(self) -> int:
@@ -244,6 +246,7 @@ class InstructionModel:
             row_of(root)
         next_rows: list[int] = []
         rewards: list[int] = []
+        add_next, add_reward, get_new = next_rows.append, rewards.append, new.get
         transition = env.transition
         actions = range(self.num_actions)
         i = 0
@@ -253,8 +256,13 @@ class InstructionModel:
             for action in actions:
                 env.state = state
                 reward, over, _ = transition(action)
-                rewards.append(reward)
-                next_rows.append(-1 if over else row_of(env.state))
+                add_reward(reward)
+                if over:
+                    add_next(-1)
+                else:
+                    after = env.state
+                    row = get_new(after)
+                    add_next(row_of(after) if row is None else row)
             if i > 10_000_000:
                 raise RuntimeError(f"{self.family.family}: more than 10 million states; not a finite-horizon family?")
         n = len(order)
@@ -268,13 +276,17 @@ class InstructionModel:
         self._row_observation.extend(observations)
         self._next_row.extend(np.array(next_rows, np.int64).reshape(n, self.num_actions))
         self._reward.extend(np.array(rewards, np.int64).reshape(n, self.num_actions))
+        self._grow_row_table()
+        self.row_table[slot, state_ids] = np.arange(base, base + n)
+
+    def _grow_row_table(self) -> None:
+        table = self.row_table
         rows, cols = len(self.problems), len(self.states)
         if table.shape[0] < rows or table.shape[1] < cols:
             shape = tuple(old if old >= need else max(need, 2 * old) for old, need in zip(table.shape, (rows, cols)))
             grown = np.full(shape, -1, np.int64)
             grown[: table.shape[0], : table.shape[1]] = table
-            self.row_table = table = grown
-        table[slot, state_ids] = np.arange(base, base + n)
+            self.row_table = grown
 
     # ------------------------------------------------------------------ arrays
     @property
@@ -398,26 +410,66 @@ class InstructionModel:
                 observation[k] = self.family.observation_id(env.state_observation())
         return Step(next_state, reward, over, observation)
 
-    def final_observations(self, problems: np.ndarray, state_id: int, action: int) -> tuple[np.ndarray, np.ndarray]:
-        """For an action that ends this episode: the observation after it in each problem and
-        whether a goal-free episode (no instruction) in the same state would go on.
+    def exploration_outcomes(self, problems: np.ndarray, state_id: int, action: int) -> list[ExplorationOutcome]:
+        """What an agent learns when it plays ``action`` at ``state_id`` in an *imagined*
+        episode of this instruction while the real episode is goal-free (IMRL exploration),
+        ``problems`` being those consistent so far (a sorted array of IDs).
 
-        Used for Thompson sampling's exploration, which follows an instruction's optimal
-        policy inside the goal-free exploration episode: when the imagined episode ends on
-        success, the real one goes on and the agent sees the observation.
+        The agent sees the observation, not the reward. When the imagined episode ends
+        (goal reached, ``end episode``, step limit) the agent still sees the observation if
+        the goal-free episode goes on, and nothing if it ends too (an ended episode's last
+        observation is only in ``info``). Assumes a goal-free episode never ends where the
+        instructed one goes on (true of the grid families). Cached.
         """
-        env = self.family.env
-        observation = np.empty(len(problems), np.int64)
-        goes_on = np.empty(len(problems), bool)
-        state = self.states[state_id]
-        for k, problem in enumerate(problems):
-            env.set_problem(int(problem))
-            env.begin_episode(None)
-            env.state = state
-            _, over, _ = env.transition(action)
-            goes_on[k] = not over
-            observation[k] = self.family.observation_id(env.state_observation())
-        return observation, goes_on
+        key = (state_id, action, problems.tobytes())
+        cached = self._exploration_cache.get(key)
+        if cached is not None:
+            return cached
+        step = self.step(problems, state_id, action)
+        outcomes: list[ExplorationOutcome] = []
+        live = np.flatnonzero(~step.over)
+        for obs in np.unique(step.observation[live]):
+            members = live[step.observation[live] == obs]
+            states = step.next_state[members]
+            if (states != states[0]).any():
+                raise NotImplementedError(
+                    f"{self.family.family}: the same observation in different states; exact bounds need beliefs "
+                    "over (problem, state) pairs"
+                )
+            outcomes.append(ExplorationOutcome(problems[members], int(states[0]), int(obs), False))
+        over = np.flatnonzero(step.over)
+        if len(over):
+            env = self.family.env
+            final = np.empty(len(over), np.int64)
+            goes_on = np.empty(len(over), bool)
+            state = self.states[state_id]
+            for k, problem in enumerate(problems[over]):
+                env.set_problem(int(problem))
+                env.begin_episode(None)
+                env.state = state
+                _, real_over, _ = env.transition(action)
+                goes_on[k] = not real_over
+                final[k] = self.family.observation_id(env.state_observation())
+            for obs in np.unique(final[goes_on]):
+                if any(o.observation == obs for o in outcomes):
+                    raise NotImplementedError(
+                        f"{self.family.family}: the same observation with and without the end of the imagined episode"
+                    )
+                outcomes.append(ExplorationOutcome(problems[over[goes_on & (final == obs)]], -1, int(obs), True))
+            if (~goes_on).any():
+                outcomes.append(ExplorationOutcome(problems[over[~goes_on]], -1, -1, True))
+        self._exploration_cache[key] = outcomes
+        return outcomes
 
 
-__all__ = ["FamilyModel", "InstructionModel", "Step", "TOLERANCE", "family_model", "observation_key"]
+@dataclass
+class ExplorationOutcome:
+    """A group of problems after an exploration step (see :meth:`InstructionModel.exploration_outcomes`)."""
+
+    problems: np.ndarray  #: sorted problem IDs of the group
+    state: int  #: state id of the imagined episode, -1 when it is over
+    observation: int  #: observation id the agent sees, -1 when the real episode ended too
+    imagined_over: bool  #: the imagined instructed episode is over
+
+
+__all__ = ["ExplorationOutcome", "FamilyModel", "InstructionModel", "Step", "TOLERANCE", "family_model", "observation_key"]

@@ -32,6 +32,7 @@ exploration episode and the current episode only.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Hashable, Iterable
 
@@ -49,14 +50,26 @@ def _instruction_order(instructions: Iterable[Hashable]) -> list[Hashable]:
 
 
 class ExactProblemSet:
-    """The scored problems, the prior and the instruction probabilities of one split."""
+    """The scored problems, the prior and the instruction probabilities of one split.
 
-    def __init__(self, family: str, split: str):
+    ``ExactProblemSet(family, split)`` is a split of the benchmark; ``scored=`` and ``prior=``
+    (lists of problem IDs, ``scored`` a subset of ``prior``) give other sets, e.g. the
+    whole family, or small sets for tests.
+    """
+
+    def __init__(self, family: str, split: str | None = None, *, scored: Iterable[int] | None = None,
+                 prior: Iterable[int] | None = None):
         self.family = family_model(family)
-        cls = self.family.env_class
-        self.scored = [int(p) for p in cls.split_problem_ids(split)]
+        if (split is None) == (scored is None):
+            raise ValueError("give either a split or the scored problems")
+        if split is not None:
+            scored = self.family.env_class.split_problem_ids(split)
+        self.scored = sorted(int(p) for p in scored)
         #: A single-problem split would make the "unknown" problem known: use the family.
-        self.prior = self.scored if len(self.scored) > 1 else list(range(cls.num_problems))
+        default = self.scored if len(self.scored) > 1 else list(range(self.family.env_class.num_problems))
+        self.prior = default if prior is None else sorted(int(p) for p in prior)
+        if not self.scored or not set(self.scored) <= set(self.prior):
+            raise ValueError(f"the scored problems {self.scored} must be a non-empty subset of the prior")
         problems = sorted(set(self.prior) | set(self.scored))
         self.distribution = {p: self.family.instruction_distribution(p) for p in problems}
         self.prior_is_scored = self.prior == self.scored
@@ -94,8 +107,7 @@ def split_planner(family: str, prior: tuple[int, ...], instruction: Hashable) ->
 
 def prior_problems(family: str, split: str) -> list[int]:
     """The problems the Bayes-optimal baselines believe in on ``split`` (see module doc)."""
-    ids = [int(p) for p in family_model(family).env_class.split_problem_ids(split)]
-    return ids if len(ids) > 1 else list(range(family_model(family).env_class.num_problems))
+    return ExactProblemSet(family, split).prior
 
 
 def optimal_and_random(ps: ExactProblemSet, progress: bool = False) -> tuple[float, float]:
@@ -173,35 +185,20 @@ def _explore(model: InstructionModel, q: int, prior: np.ndarray, finish) -> floa
         actions = model.optimal_actions(model.ensure_state(q, state))
         value = 0.0
         for action in actions:
-            step = model.step(consistent, state, action)
-            live = ~step.over
-            # The imagined episode goes on: the agent sees the observation, not the reward.
-            if live.any():
-                idx = np.flatnonzero(live)
-                for obs in np.unique(step.observation[idx]):
-                    members = idx[step.observation[idx] == obs]
-                    states = step.next_state[members]
-                    if (states != states[0]).any():
-                        raise NotImplementedError("the same observation in different states")
-                    value += explore(int(states[0]), consistent[members])
-            if (~live).any():
-                idx = np.flatnonzero(~live)
-                observation, goes_on = model.final_observations(consistent[idx], state, action)
-                seen = idx[goes_on]
-                for obs in np.unique(observation[goes_on]):
-                    value += finish(consistent[seen[observation[goes_on] == obs]])
-                if (~goes_on).any():
-                    value += finish(consistent[idx[~goes_on]])
+            for outcome in model.exploration_outcomes(consistent, state, action):
+                if outcome.imagined_over:
+                    value += finish(outcome.problems)
+                else:
+                    value += explore(outcome.state, outcome.problems)
         value = memo[key] = value / len(actions)
         return value
 
     return explore(int(starts[0]), prior)
 
 
-def compute_exact_bounds(family: str, split: str, progress: bool = False) -> dict[str, float]:
-    """All four bounds of ``family`` on ``split``, in reward units (not hundredths), with
-    the time each took."""
-    ps = ExactProblemSet(family, split)
+def compute_exact_bounds(problems: ExactProblemSet, progress: bool = False) -> dict[str, float]:
+    """All four bounds of a problem set, in reward units (not hundredths), with the time each took."""
+    ps = problems
     timings = {}
     t0 = time.perf_counter()
     optimal, random = optimal_and_random(ps, progress)
@@ -223,10 +220,13 @@ def exact_bounds(env_id: str, split: str, num_exploit_episodes: int = 1, progres
 
     Values are exact up to floating-point rounding and rounded to 10 decimals.
     """
-    from evaluation.bounds import Bounds, env_family
+    from evaluation.bounds import Bounds, env_family, get_bounds
 
+    if num_exploit_episodes != 1:  # the definitions do not depend on it (see the module doc)
+        return dataclasses.replace(get_bounds(env_id, split, 1, progress=progress),
+                                   num_exploit_episodes=num_exploit_episodes)
     start = time.perf_counter()
-    values = compute_exact_bounds(env_family(env_id), split, progress)
+    values = compute_exact_bounds(ExactProblemSet(env_family(env_id), split), progress)
     return Bounds(
         env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes,
         **{name: round(values[name], 10) for name in Bounds.NAMES},

@@ -133,7 +133,7 @@ class BayesPlanner:
             return node
         model = self.model
         slots = self._beliefs[belief]
-        rows = model.rows_of_slots(slots, state)
+        rows = model.row_table[slots, state]
         if (rows < 0).any():
             raise RuntimeError("a belief's problems must all be tabulated at its state")
         weight = self._weight[slots]
@@ -180,7 +180,7 @@ class BayesPlanner:
     def _split(self, state: int, belief: int, action: int, upper: float) -> ActionNode:
         model = self.model
         slots = self._beliefs[belief]
-        rows = model.rows_of_slots(slots, state)
+        rows = model.row_table[slots, state]
         weight = self._weight[slots]
         weight = weight / weight.sum()
         next_row = model.next_row[rows, action]
@@ -229,6 +229,10 @@ class BayesPlanner:
         if memo is not None and (memo[1] or memo[0] <= threshold):
             return memo
         self.nodes_searched += 1
+        slots = self._beliefs[belief]
+        if len(slots) == 1:  # the problem is known: its optimal value
+            result = self._memo[key] = (float(self.model.optimal_values[self.model.row_table[slots[0], state]]), True)
+            return result
         node = self._node(state, belief)
         bounds = list(node.upper)
         if memo is not None:  # an earlier search proved a smaller upper bound
@@ -269,6 +273,10 @@ class BayesPlanner:
         """Exact Q of the optimal actions; ``-inf`` for actions proved worse (by more than
         :data:`~evaluation.exact.TOLERANCE`)."""
         best = self.value(state, belief)
+        slots = self._beliefs[belief]
+        if len(slots) == 1:  # the problem is known: its optimal action values
+            q = self.model.optimal_q(int(self.model.row_table[slots[0], state]))
+            return np.where(q >= best - TOLERANCE, q, -np.inf)
         q = np.full(self.model.num_actions, -np.inf)
         for action, upper in enumerate(self._node(state, belief).upper):
             if upper < best - TOLERANCE:

@@ -109,10 +109,20 @@ def markdown(scores: Sequence[Score], title: str, notes: Sequence[str] = ()) -> 
     return "\n".join(lines) + "\n"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def _atomic_path(path: Path, suffix: str) -> str:
+    """A temporary file next to ``path`` with a normal file's mode (for ``os.replace``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return tmp
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = _atomic_path(path, ".tmp")
+    with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
 
@@ -153,9 +163,7 @@ def bar_chart(scores: Sequence[Score], path: Path, title: str) -> None:
         fig.legend(handles, labels, loc="upper right", fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0, 0.88, 0.95))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
+    tmp = _atomic_path(path, ".png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
     os.replace(tmp, path)

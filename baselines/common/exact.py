@@ -142,39 +142,23 @@ class ThompsonExplorer:
 
     def observe(self, action: int, observation: Any) -> None:
         """The exploration episode went on after ``action`` and shows ``observation``."""
-        model, consistent = self.model, self.consistent
-        step = model.step(consistent, self.state, action)  # (gives ids to the observations it meets)
-        observation_id = model.family.known_observation_id(observation)
-        live = np.flatnonzero(~step.over & (step.observation == observation_id))
-        over = np.flatnonzero(step.over)
-        ended = np.empty(0, np.int64)
-        if len(over):
-            final, goes_on = model.final_observations(consistent[over], self.state, action)
-            ended = over[goes_on & (final == observation_id)]
-        if len(live) and len(ended):
-            raise NotImplementedError("the same observation with and without the end of the imagined episode")
-        if len(live):
-            states = step.next_state[live]
-            if (states != states[0]).any():
-                raise NotImplementedError("the same observation in different states")
-            self.consistent, self.state = consistent[live], int(states[0])
-        elif len(ended):
-            self.consistent, self.done = consistent[ended], True
-        else:
-            raise RuntimeError(f"the observation after action {action} matches no problem of the prior")
+        outcomes = self.model.exploration_outcomes(self.consistent, self.state, action)
+        observation_id = self.model.family.known_observation_id(observation)
+        for outcome in outcomes:
+            if outcome.observation == observation_id and observation_id >= 0:
+                self.consistent, self.state, self.done = outcome.problems, outcome.state, outcome.imagined_over
+                return
+        raise RuntimeError(f"the observation after action {action} matches no problem of the prior")
 
     def episode_ended(self, action: int) -> None:
         """The exploration episode ended with ``action`` (its last observation is not shown)."""
         if self.done:  # the explorer ended it itself after the imagined episode: nothing new
             return
-        step = self.model.step(self.consistent, self.state, action)
-        over = np.flatnonzero(step.over)
-        if len(over):
-            _, goes_on = self.model.final_observations(self.consistent[over], self.state, action)
-            over = over[~goes_on]
-        if len(over) == 0:
-            raise RuntimeError("the exploration episode ended where no problem of the prior ends it")
-        self.consistent = self.consistent[over]
+        for outcome in self.model.exploration_outcomes(self.consistent, self.state, action):
+            if outcome.observation == -1:
+                self.consistent = outcome.problems
+                return
+        raise RuntimeError("the exploration episode ended where no problem of the prior ends it")
 
 
 class ThompsonAgent:
