@@ -152,13 +152,15 @@ class InstructionModel:
         self._slot_lookup = np.full(family.env_class.num_problems, -1, np.int64)  # problem ID -> slot
         self.start_state: dict[int, int] = {}  # problem ID -> state id of its start
         self.tabulated: set[int] = set()  # problems whose start is tabulated
-        self._row_state = _Growable((), np.int64)
-        self._row_observation = _Growable((), np.int64)
-        self._next_row = _Growable((self.num_actions,), np.int64)
-        self._reward = _Growable((self.num_actions,), np.int64)
-        self.row_table = np.full((0, 0), -1, np.int64)  # (slot, state id) -> row
+        self._row_state = _Growable((), np.int32)
+        self._row_observation = _Growable((), np.int32)
+        # int32 halves the memory of the largest tables (MetaDistractingBus: ~0.7 M rows per instruction).
+        self._next_row = _Growable((self.num_actions,), np.int32)
+        self._reward = _Growable((self.num_actions,), np.int32)
+        self.row_table = np.full((0, 0), -1, np.int32)  # (slot, state id) -> row
         self._values = {"max": _Growable((), np.float64), "mean": _Growable((), np.float64)}
         self._exploration_cache: dict[tuple[int, int, bytes], list[ExplorationOutcome]] = {}
+        self._optimal_actions: dict[int, list[int]] = {}
 
     @property
     def num_rows(self) -> int:
@@ -284,7 +286,7 @@ class InstructionModel:
         rows, cols = len(self.problems), len(self.states)
         if table.shape[0] < rows or table.shape[1] < cols:
             shape = tuple(old if old >= need else max(need, 2 * old) for old, need in zip(table.shape, (rows, cols)))
-            grown = np.full(shape, -1, np.int64)
+            grown = np.full(shape, -1, np.int32)
             grown[: table.shape[0], : table.shape[1]] = table
             self.row_table = grown
 
@@ -372,9 +374,12 @@ class InstructionModel:
         return self.reward[rows] + np.where(next_row >= 0, values[np.where(next_row >= 0, next_row, 0)], 0.0)
 
     def optimal_actions(self, row: int) -> list[int]:
-        """The actions of ``row`` whose optimal value is the best (ties within TOLERANCE)."""
-        q = self.optimal_q(row)
-        return [int(a) for a in np.flatnonzero(q >= q.max() - TOLERANCE)]
+        """The actions of ``row`` whose optimal value is the best (ties within TOLERANCE; cached)."""
+        actions = self._optimal_actions.get(row)
+        if actions is None:
+            q = self.optimal_q(row)
+            actions = self._optimal_actions[row] = [int(a) for a in np.flatnonzero(q >= q.max() - TOLERANCE)]
+        return actions
 
     # ------------------------------------------------------------------ several problems at once
     def step(self, problems: np.ndarray, state_id: int, action: int) -> Step:
@@ -410,7 +415,8 @@ class InstructionModel:
                 observation[k] = self.family.observation_id(env.state_observation())
         return Step(next_state, reward, over, observation)
 
-    def exploration_outcomes(self, problems: np.ndarray, state_id: int, action: int) -> list[ExplorationOutcome]:
+    def exploration_outcomes(self, problems: np.ndarray, state_id: int, action: int,
+                             key: bytes | None = None) -> list[ExplorationOutcome]:
         """What an agent learns when it plays ``action`` at ``state_id`` in an *imagined*
         episode of this instruction while the real episode is goal-free (IMRL exploration),
         ``problems`` being those consistent so far (a sorted array of IDs).
@@ -419,9 +425,10 @@ class InstructionModel:
         (goal reached, ``end episode``, step limit) the agent still sees the observation if
         the goal-free episode goes on, and nothing if it ends too (an ended episode's last
         observation is only in ``info``). Assumes a goal-free episode never ends where the
-        instructed one goes on (true of the grid families). Cached.
+        instructed one goes on (true of the grid families). Cached; ``key`` is
+        ``problems.tobytes()`` when the caller has it (each outcome carries its own).
         """
-        key = (state_id, action, problems.tobytes())
+        key = (state_id, action, problems.tobytes() if key is None else key)
         cached = self._exploration_cache.get(key)
         if cached is not None:
             return cached
@@ -436,7 +443,7 @@ class InstructionModel:
                     f"{self.family.family}: the same observation in different states; exact bounds need beliefs "
                     "over (problem, state) pairs"
                 )
-            outcomes.append(ExplorationOutcome(problems[members], int(states[0]), int(obs), False))
+            outcomes.append(ExplorationOutcome.of(problems[members], int(states[0]), int(obs), False))
         over = np.flatnonzero(step.over)
         if len(over):
             env = self.family.env
@@ -455,9 +462,9 @@ class InstructionModel:
                     raise NotImplementedError(
                         f"{self.family.family}: the same observation with and without the end of the imagined episode"
                     )
-                outcomes.append(ExplorationOutcome(problems[over[goes_on & (final == obs)]], -1, int(obs), True))
+                outcomes.append(ExplorationOutcome.of(problems[over[goes_on & (final == obs)]], -1, int(obs), True))
             if (~goes_on).any():
-                outcomes.append(ExplorationOutcome(problems[over[~goes_on]], -1, -1, True))
+                outcomes.append(ExplorationOutcome.of(problems[over[~goes_on]], -1, -1, True))
         self._exploration_cache[key] = outcomes
         return outcomes
 
@@ -470,6 +477,11 @@ class ExplorationOutcome:
     state: int  #: state id of the imagined episode, -1 when it is over
     observation: int  #: observation id the agent sees, -1 when the real episode ended too
     imagined_over: bool  #: the imagined instructed episode is over
+    key: bytes  #: ``problems.tobytes()``
+
+    @classmethod
+    def of(cls, problems: np.ndarray, state: int, observation: int, imagined_over: bool) -> ExplorationOutcome:
+        return cls(problems, state, observation, imagined_over, problems.tobytes())
 
 
 __all__ = ["ExplorationOutcome", "FamilyModel", "InstructionModel", "Step", "TOLERANCE", "family_model", "observation_key"]

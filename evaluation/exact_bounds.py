@@ -151,8 +151,7 @@ def thompson(ps: ExactProblemSet, progress: bool = False) -> float:
     prior = np.array(sorted(ps.prior), np.int64)
     finished: dict[bytes, float] = {}
 
-    def finish(consistent: np.ndarray) -> float:
-        key = consistent.tobytes()
+    def finish(consistent: np.ndarray, key: bytes) -> float:
         value = finished.get(key)
         if value is None:
             value = finished[key] = sum(
@@ -178,22 +177,22 @@ def _explore(model: InstructionModel, q: int, prior: np.ndarray, finish) -> floa
 
     memo: dict[tuple[int, bytes], float] = {}
 
-    def explore(state: int, consistent: np.ndarray) -> float:
-        key = (state, consistent.tobytes())
-        if key in memo:
-            return memo[key]
+    def explore(state: int, consistent: np.ndarray, key: bytes) -> float:
+        value = memo.get((state, key))
+        if value is not None:
+            return value
         actions = model.optimal_actions(model.ensure_state(q, state))
         value = 0.0
         for action in actions:
-            for outcome in model.exploration_outcomes(consistent, state, action):
+            for outcome in model.exploration_outcomes(consistent, state, action, key):
                 if outcome.imagined_over:
-                    value += finish(outcome.problems)
+                    value += finish(outcome.problems, outcome.key)
                 else:
-                    value += explore(outcome.state, outcome.problems)
-        value = memo[key] = value / len(actions)
+                    value += explore(outcome.state, outcome.problems, outcome.key)
+        value = memo[(state, key)] = value / len(actions)
         return value
 
-    return explore(int(starts[0]), prior)
+    return explore(int(starts[0]), prior, prior.tobytes())
 
 
 def compute_exact_bounds(problems: ExactProblemSet, progress: bool = False) -> dict[str, float]:

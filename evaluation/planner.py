@@ -24,6 +24,9 @@ from evaluation.exact import TOLERANCE, InstructionModel
 
 _UNBOUNDED = -np.inf
 
+#: Step (hundredths) by which :meth:`BayesPlanner.value` lowers its search threshold.
+THRESHOLD_STEP = 5.0
+
 
 @dataclass
 class Outcome:
@@ -216,10 +219,23 @@ class BayesPlanner:
 
     # ------------------------------------------------------------------ search
     def value(self, state: int, belief: int) -> float:
-        """Exact Bayes-optimal expected return-to-go of ``(state, belief)`` (hundredths)."""
-        value, exact = self._search(state, belief, _UNBOUNDED)
-        assert exact
-        return value
+        """Exact Bayes-optimal expected return-to-go of ``(state, belief)`` (hundredths).
+
+        Searches with a threshold that starts just below the upper bound and steps down
+        (by :data:`THRESHOLD_STEP` below each proved upper bound) until the search proves
+        the exact value: high thresholds prune most branches, and the memo keeps what each
+        pass proved (like MTD(f) in game-tree search).
+        """
+        memo = self._memo.get((state, belief))
+        if memo is not None and memo[1]:
+            return memo[0]
+        threshold = max(self._node(state, belief).upper) - THRESHOLD_STEP if len(self._beliefs[belief]) > 1 \
+            else _UNBOUNDED
+        while True:
+            value, exact = self._search(state, belief, threshold)
+            if exact:
+                return value
+            threshold = value - THRESHOLD_STEP
 
     def _search(self, state: int, belief: int, threshold: float) -> tuple[float, bool]:
         """``(v, True)`` with the exact value when it exceeds ``threshold``; otherwise
