@@ -40,7 +40,8 @@ test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 demo: setup
-	$(BIN)/python -m meta_explore_envs.demo
+	$(BIN)/python -m evaluation.score --agent baselines.oracle baselines.no_exploration baselines.random \
+	  --env MetaDistractingBus-v0 MetaMap-v0 MetaCooking-v0 --record 1 --out-dir demo_output
 
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py
