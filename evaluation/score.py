@@ -74,6 +74,8 @@ def run(config: ScoreConfig) -> list:
     """Score every agent on every env; write the report; return the :class:`~evaluation.report.Score` list."""
     env_ids = check_config(config)
     console = Console()
+    if not console.is_terminal:  # logs: room for the whole table rather than 80 columns
+        console = Console(width=180)
     scores, runs = [], []
     for env_id in env_ids:
         bounds = None

@@ -72,3 +72,15 @@ def test_family_hooks(monkeypatch):
 
 def always_noop(episode_env, problem_id, rng) -> int:
     return 4
+
+
+def test_exact_agents_start_in_a_fresh_process():
+    # Nothing tabulated yet when the first observation arrives (no bounds computed before).
+    import subprocess
+    import sys
+
+    code = ("from evaluation.protocol import load_agent_module; from evaluation.harness import run_trials\n"
+            "for module in ('baselines.no_exploration', 'baselines.thompson'):\n"
+            "    agent = load_agent_module(module, 'MetaMap-v0', split='test', seed=0)\n"
+            "    assert run_trials(agent, 'MetaMap-v0', num_trials=3, seed=0).exploit_returns.shape == (3,)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

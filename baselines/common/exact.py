@@ -65,10 +65,11 @@ class _Observer:
 class BayesEpisode:
     """One episode played Bayes-optimally: tracks ``(state, belief)`` from what is observed."""
 
-    def __init__(self, planner: BayesPlanner, problems, observation_id: int, rng: np.random.Generator):
+    def __init__(self, planner: BayesPlanner, problems, observation: Any, rng: np.random.Generator):
         self.planner = planner
         self.rng = rng
-        belief = planner.belief(problems)
+        belief = planner.belief(problems)  # (tabulates the problems: their observations get ids)
+        observation_id = planner.model.family.known_observation_id(observation)
         self.state = planner.start_state(belief)
         # Problems whose start shows a different observation are ruled out at once.
         members = planner.belief_problems(belief)
@@ -112,13 +113,13 @@ class NoExplorationAgent:
         ob = self.observer
         if int(observation["episode"]) == 0:
             return ob.end_action
-        obs_id = ob.observation_id(observation)
         if ob.first_step(observation):
             instruction = ob.instruction(observation)
             planner = split_planner(ob.family, tuple(ob.prior), instruction)
-            self._episode = BayesEpisode(planner, planner.belief_problems(planner.prior_belief), obs_id, self.rng)
+            self._episode = BayesEpisode(planner, planner.belief_problems(planner.prior_belief),
+                                         observation["observation"], self.rng)
         else:
-            self._episode.observe(self._last_action, obs_id, ob.reward(observation))
+            self._episode.observe(self._last_action, ob.observation_id(observation), ob.reward(observation))
         self._last_action = self._episode.act()
         return self._last_action
 
@@ -201,7 +202,7 @@ class ThompsonAgent:
             planner = split_planner(ob.family, tuple(ob.prior), instruction)
             support = [p for p in self._explorer.consistent
                        if ob.model.instruction_distribution(int(p)).get(instruction, 0.0) > 0]
-            self._episode = BayesEpisode(planner, support, ob.observation_id(observation), self.rng)
+            self._episode = BayesEpisode(planner, support, observation["observation"], self.rng)
         else:
             self._episode.observe(self._last_action, ob.observation_id(observation), ob.reward(observation))
         self._last_episode = episode
