@@ -73,7 +73,7 @@ def _run(code: str, *args: str, env: dict) -> dict:
 def main(config: Config) -> None:
     import os
 
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "META_EXPLORE_ENVS_CACHE": cache}
         if not config.skip_bounds:
@@ -89,7 +89,7 @@ def main(config: Config) -> None:
                                                                               "thompson", "random")),
                                   f"{cold['seconds']:.1f}", f"{cached['seconds']:.4f}",
                                   f"{cached['memory_seconds']:.6f}")
-                    console.print(table.rows[-1] if False else f"{env_id} {split}: cold {cold['seconds']:.1f} s")
+                    console.print(f"{env_id} {split}: cold {cold['seconds']:.1f} s")
             console.print(table)
         table = Table(title=f"Harness: {config.trials} trials x seeds {list(config.seeds)} (one process per agent and env)")
         for column in ("agent", "env", "total s", "first seed s", "other seeds s", "steps", "steps/s"):

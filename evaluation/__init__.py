@@ -1,1 +1,27 @@
-"""Exact bounds, the scoring harness and reports."""
+"""Exact bounds, the scoring harness and reports (benchmark spec, sections 6 and 7).
+
+**Agent protocol** (details in :mod:`evaluation.protocol`): an agent module exposes
+``load_agent(env_id: str, checkpoint: str | None = None, **kwargs) -> Agent``; the harness
+passes ``split``, ``setting``, ``num_exploit_episodes`` and ``seed`` as keyword arguments.
+An ``Agent`` has ``reset() -> None`` (start of a trial) and ``act(observation: dict) -> int``
+and never sees ``info``. Optional, for speed: ``act_batch(observations: dict[str, np.ndarray],
+new_trial: np.ndarray) -> np.ndarray`` (observations stacked on a leading batch axis,
+``new_trial[i]`` True when slot ``i`` starts a new trial). Privileged (cheating) agents set
+``privileged = True`` and implement ``act_privileged(observation, env)``: they get the live
+``TrialEnv`` and reports mark them.
+
+Modules:
+
+* :mod:`evaluation.harness`: :func:`~evaluation.harness.run_trials` plays trials of a seed
+  (the same for every agent) and returns :class:`~evaluation.harness.TrialResults`;
+* :mod:`evaluation.bounds`: :func:`~evaluation.bounds.get_bounds` (per-family registry
+  ``BOUND_FAMILIES``, caches, the shipped reference table) and
+  :func:`~evaluation.bounds.normalised_score`;
+* :mod:`evaluation.exact_bounds`, :mod:`evaluation.exact`, :mod:`evaluation.planner`: the
+  exact bounds of the grid families (tables built with the env's own ``transition``,
+  Bayes-optimal search over beliefs);
+* :mod:`evaluation.score`: ``python -m evaluation.score --agent MODULE`` (tables, JSON,
+  Markdown, bar chart, GIFs; :mod:`evaluation.report`).
+
+Nothing here imports torch.
+"""

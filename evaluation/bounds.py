@@ -32,6 +32,7 @@ an agent that does no better than not exploring, 1 for perfect exploration.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import os
@@ -121,7 +122,13 @@ def cache_dir() -> Path:
 
 
 def bounds_fingerprint(env_id: str, split: str, num_exploit_episodes: int) -> str:
-    """Fingerprint of everything the bounds of ``env_id`` depend on (code and arguments)."""
+    """Fingerprint of everything the bounds of ``env_id`` depend on (code and arguments),
+    computed once per process (the code does not change while it runs)."""
+    return _fingerprint(env_id, split, num_exploit_episodes, str(BOUND_FAMILIES.get(env_family(env_id))))
+
+
+@functools.lru_cache(maxsize=None)
+def _fingerprint(env_id: str, split: str, num_exploit_episodes: int, entry: str) -> str:
     from evaluation.fingerprint import source_fingerprint
 
     family = env_family(env_id)
