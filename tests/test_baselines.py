@@ -37,10 +37,13 @@ def test_baselines_agree_with_their_bound_on_map(module, bound):
     assert abs(mean - getattr(get_bounds("MetaMap-v0"), bound)) < 4 * se
 
 
-def test_no_exploration_agrees_with_its_bound_on_the_held_out_kitchen():
-    # One test problem, a prior over all 64 kitchens, ties broken uniformly at random.
+def test_no_exploration_and_thompson_agree_with_their_bounds_on_the_held_out_kitchen():
+    # One test problem, a prior over all 64 kitchens, ties broken uniformly at random; the
+    # Thompson explorer meets states its sampled kitchen cannot reach (unknown ingredients).
     mean, se = monte_carlo("baselines.no_exploration", "MetaCooking-v0", 600, seed=1)
     assert abs(mean - get_bounds("MetaCooking-v0").no_exploration) < 4 * se
+    mean, se = monte_carlo("baselines.thompson", "MetaCooking-v0", 300, seed=2)
+    assert abs(mean - get_bounds("MetaCooking-v0").thompson) < 4 * se
 
 
 def test_random_agent_is_seeded():
