@@ -176,44 +176,66 @@ def write_json_atomic(path: Path, data) -> None:
         raise
 
 
+def _check_arguments(env_id: str, split: str, num_exploit_episodes: int) -> tuple[str, int]:
+    env_family(env_id)
+    split = check_choice("split", split, SPLITS)
+    if type(num_exploit_episodes) is not int or num_exploit_episodes < 1:
+        raise ValueError(f"num_exploit_episodes={num_exploit_episodes!r} is not valid: expected an int >= 1")
+    return split, num_exploit_episodes
+
+
+def _cache_path(env_id: str, split: str, num_exploit_episodes: int) -> Path:
+    return cache_dir() / f"{env_id}-{split}-n{num_exploit_episodes}.json"
+
+
+def cached_bounds(env_id: str, split: str = "test", num_exploit_episodes: int = 1) -> Bounds | None:
+    """The bounds if they are known without computing (memory, user cache or the shipped
+    table, each only while its fingerprint matches the code), else ``None``."""
+    split, num_exploit_episodes = _check_arguments(env_id, split, num_exploit_episodes)
+    _bounds_function(env_family(env_id))  # names the families with bounds when there are none
+    key = (env_id, split, num_exploit_episodes)
+    fingerprint = bounds_fingerprint(*key)
+    cached = _MEMORY.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    for read in (lambda: json.loads(_cache_path(*key).read_text()),
+                 lambda: _load_reference().get(reference_key(*key), {})):
+        try:
+            data = read()
+            if data.get("fingerprint") == fingerprint:
+                bounds = Bounds(**data["bounds"])
+                _MEMORY[key] = (fingerprint, bounds)
+                return bounds
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+    return None
+
+
 def get_bounds(env_id: str, split: str = "test", num_exploit_episodes: int = 1, *,
                use_cache: bool = True, progress: bool = False) -> Bounds:
     """The bounds of ``env_id`` on ``split`` (see the module docstring).
 
     Computed once and cached in memory and on disk (:func:`cache_dir`); the cache is keyed by
     a fingerprint of the code involved, so changing an env's rules recomputes them. The
-    repository ships the bounds of the registered envs (:data:`REFERENCE_FILE`), used while
-    their fingerprint matches.
+    repository ships the bounds of the grid envs (:data:`REFERENCE_FILE`), used while their
+    fingerprint matches (:func:`cached_bounds` looks without computing).
     ``use_cache=False`` recomputes (and refreshes the cache). ``progress`` shows progress
     bars while computing.
     """
-    family = env_family(env_id)
-    split = check_choice("split", split, SPLITS)
-    if type(num_exploit_episodes) is not int or num_exploit_episodes < 1:
-        raise ValueError(f"num_exploit_episodes={num_exploit_episodes!r} is not valid: expected an int >= 1")
-    function, _ = _bounds_function(family)
+    split, num_exploit_episodes = _check_arguments(env_id, split, num_exploit_episodes)
+    function, _ = _bounds_function(env_family(env_id))
     key = (env_id, split, num_exploit_episodes)
-    fingerprint = bounds_fingerprint(env_id, split, num_exploit_episodes)
-    path = cache_dir() / f"{env_id}-{split}-n{num_exploit_episodes}.json"
     if use_cache:
-        cached = _MEMORY.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
-        for source in (path, None):
-            try:
-                data = json.loads(path.read_text()) if source else _load_reference().get(reference_key(*key), {})
-                if data.get("fingerprint") == fingerprint:
-                    bounds = Bounds(**data["bounds"])
-                    _MEMORY[key] = (fingerprint, bounds)
-                    return bounds
-            except (OSError, ValueError, TypeError, KeyError):
-                pass
+        bounds = cached_bounds(*key)
+        if bounds is not None:
+            return bounds
     start = time.perf_counter()
     bounds = function(env_id, split, num_exploit_episodes, progress)
     if not bounds.seconds:
         bounds = dataclasses.replace(bounds, seconds=time.perf_counter() - start)
+    fingerprint = bounds_fingerprint(*key)
     _MEMORY[key] = (fingerprint, bounds)
-    write_json_atomic(path, {"fingerprint": fingerprint, "bounds": bounds.as_dict()})
+    write_json_atomic(_cache_path(*key), {"fingerprint": fingerprint, "bounds": bounds.as_dict()})
     return bounds
 
 
@@ -286,7 +308,7 @@ def main(command: BoundsCommand) -> None:
         print(f"wrote {REFERENCE_FILE}")
 
 
-__all__ = ["BOUND_FAMILIES", "Bounds", "bounds_table", "cache_dir", "env_family", "get_bounds",
+__all__ = ["BOUND_FAMILIES", "Bounds", "bounds_table", "cache_dir", "cached_bounds", "env_family", "get_bounds",
            "normalised_score", "register_bounds", "write_json_atomic"]
 
 

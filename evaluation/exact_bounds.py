@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from meta_explore_envs.core import REWARD_SCALE
 
-from evaluation.exact import FamilyModel, InstructionModel, family_model
+from evaluation.exact import InstructionModel, family_model
 from evaluation.planner import BayesPlanner
 
 
@@ -131,11 +131,13 @@ def no_exploration(ps: ExactProblemSet, progress: bool = False) -> float:
     total = 0.0
     for instruction in tqdm(instructions, desc="no exploration", disable=not progress, leave=False):
         support = np.array(ps.with_instruction(ps.prior, instruction))
-        total += _exploit_value_one(ps, support, instruction)
+        total += _exploitation_value(ps, support, instruction)
     return total
 
 
-def _exploit_value_one(ps: ExactProblemSet, support: np.ndarray, instruction: Hashable) -> float:
+def _exploitation_value(ps: ExactProblemSet, support: np.ndarray, instruction: Hashable) -> float:
+    """Σ over the scored problems p in ``support`` of P(instruction | p) / |scored| times the
+    return in p of Bayes-optimal exploitation under the prior restricted to ``support`` (hundredths)."""
     planner = ps.planner(instruction)
     belief = planner.belief(support)
     start = planner.start_state(belief)
@@ -155,7 +157,7 @@ def thompson(ps: ExactProblemSet, progress: bool = False) -> float:
         value = finished.get(key)
         if value is None:
             value = finished[key] = sum(
-                _exploit_value_one(ps, np.array(ps.with_instruction(consistent, i), np.int64), i)
+                _exploitation_value(ps, np.array(ps.with_instruction(consistent, i), np.int64), i)
                 for i in ps.instructions([p for p in consistent if int(p) in ps.scored_set])
             )
         return value

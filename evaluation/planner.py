@@ -9,8 +9,10 @@ groups of problems that give the same observation and reward.
 
 The search is an exact expectimax with branch and bound: the value of a node is at most
 the weighted average of the problems' optimal values (what an agent told the problem
-would get), which prunes hopeless branches; values returned as exact are exact (up to
-floating-point rounding, see :data:`~evaluation.exact.TOLERANCE`).
+would get), which prunes hopeless branches. :meth:`BayesPlanner.value` searches with a
+threshold that starts high and steps down until the value is proved, which keeps the
+pruning tight. Values returned as exact are exact up to floating-point rounding (ties
+within :data:`~evaluation.exact.TOLERANCE`).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class BayesPlanner:
         self.model = model
         model.add_problems(problems)
         self.problems = np.array(problems, np.int64)
+        self._problem_set = set(problems)
         self._weight = np.zeros(len(model.problems))
         for p in problems:
             self._weight[model.slot_of[p]] = weights[p]
@@ -95,10 +98,11 @@ class BayesPlanner:
     # ------------------------------------------------------------------ beliefs
     def belief(self, problems) -> int:
         """Belief id of a set of problem IDs (each must have positive weight)."""
-        slots = np.array(sorted(self.model.slot_of[int(p)] for p in problems), np.int64)
-        if len(slots) == 0 or (self._weight[slots] <= 0).any():
-            raise ValueError(f"belief {sorted(problems)} is empty or has problems outside the prior")
-        return self._intern(slots)
+        problems = [int(p) for p in problems]
+        outside = sorted(set(problems) - self._problem_set)
+        if not problems or outside:
+            raise ValueError(f"a belief needs problems of the prior; got none or ones outside it: {outside}")
+        return self._intern(np.array(sorted(self.model.slot_of[p] for p in problems), np.int64))
 
     @property
     def prior_belief(self) -> int:
@@ -108,9 +112,6 @@ class BayesPlanner:
     def belief_problems(self, belief: int) -> np.ndarray:
         """Problem IDs of a belief (sorted by slot)."""
         return np.array([self.model.problems[s] for s in self._beliefs[belief]], np.int64)
-
-    def belief_slots(self, belief: int) -> np.ndarray:
-        return self._beliefs[belief]
 
     def _intern(self, slots: np.ndarray) -> int:
         key = slots.tobytes()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evaluation import bounds as bounds_module
-from evaluation.bounds import Bounds, get_bounds, normalised_score, register_bounds
+from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_score, register_bounds
 from evaluation.exact import family_model
 from evaluation.exact_bounds import ExactProblemSet, compute_exact_bounds, no_exploration, optimal_and_random, thompson
 from meta_explore_envs.envs.cooking import fridge_contents
@@ -142,7 +142,6 @@ def _brute_thompson(family, prior):
     brute = BruteForce(family)
     env = brute.env
     dist = {p: instructions_of(env, p) for p in prior}
-    end = env.end_episode_action
 
     def trajectories(q, j, p, state, actions, prob):
         q_values = brute.q_optimal(q, j, state)
@@ -241,12 +240,14 @@ def test_get_bounds_caches_on_disk_and_recomputes_when_the_code_changes(tmp_path
         return Bounds(env_id, split, num_exploit_episodes, 1.0, 0.5, 0.75, -1.0, "fake")
 
     monkeypatch.setitem(bounds_module.BOUND_FAMILIES, "map", fake)
+    assert cached_bounds("MetaMap-v0", "train") is None and calls == []
     first = get_bounds("MetaMap-v0", "train")
     path = tmp_path / "bounds" / "MetaMap-v0-train-n1.json"
     assert json.loads(path.read_text())["bounds"]["optimal"] == 1.0
     assert not list(path.parent.glob("*.tmp"))  # written through a temporary file
     monkeypatch.setattr(bounds_module, "_MEMORY", {})
     assert get_bounds("MetaMap-v0", "train") == first and calls == ["train"]  # from disk
+    assert cached_bounds("MetaMap-v0", "train") == first
     monkeypatch.setattr(bounds_module, "bounds_fingerprint", lambda *args: "changed code")
     get_bounds("MetaMap-v0", "train")
     assert calls == ["train", "train"]
