@@ -11,6 +11,7 @@ Privileged agents (the oracle) are marked "(privileged)".
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,8 @@ class ScoreConfig:
     num_envs: int = 16
     """Trial slots for batched agents."""
     progress: bool = True
-    title: str = "Exploitation return per trial (IMRL, test split)"
+    title: str | None = None
+    """Report title (default: says the split)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -67,12 +69,21 @@ def check_config(config: ScoreConfig) -> list[str]:
     env_ids = list(config.env) or sorted(meta_explore_envs.ENV_PRESETS)
     for env_id in env_ids:
         env_family(env_id)
+    for module in config.agent:  # fail before any work, naming the module
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ValueError(f"--agent {module!r} is not an importable module (e.g. baselines.random, "
+                             "baselines.oracle, baselines.no_exploration, baselines.thompson, baselines.dream)")
     return env_ids
 
 
 def run(config: ScoreConfig) -> list:
     """Score every agent on every env; write the report; return the :class:`~evaluation.report.Score` list."""
     env_ids = check_config(config)
+    title = config.title or f"Exploitation return per trial (IMRL, {config.split} split)"
     console = Console()
     if not console.is_terminal:  # logs: room for the whole table rather than 80 columns
         console = Console(width=180)
@@ -102,17 +113,23 @@ def run(config: ScoreConfig) -> list:
     notes = [f"{config.trials} trials x seeds {list(config.seeds)}; CI: normal approximation over all trials.",
              "Normalised score = (return - no exploration) / (optimal - no exploration).",
              "Privileged agents read the true problem: references, not results."] + list(config.notes)
-    console.print(rich_table(scores, config.title))
+    console.print(rich_table(scores, title))
     write_json_atomic(config.out_dir / "scores.json", {"scores": [s.to_dict() for s in scores], "runs": runs})
-    write_text_atomic(config.out_dir / "scores.md", markdown(scores, config.title, notes))
-    bar_chart(scores, config.out_dir / "scores.png", config.title)
+    write_text_atomic(config.out_dir / "scores.md", markdown(scores, title, notes))
+    bar_chart(scores, config.out_dir / "scores.png", title)
     console.print(f"wrote {config.out_dir}/scores.json, scores.md, scores.png"
                   + (f" and GIFs in {config.out_dir}/gifs" if config.record else ""))
     return scores
 
 
 def main() -> None:
-    run(tyro.cli(ScoreConfig))
+    config = tyro.cli(ScoreConfig)
+    try:
+        check_config(config)
+    except ValueError as error:  # bad CLI values: say which and why, without a traceback
+        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        raise SystemExit(2) from None
+    run(config)
 
 
 if __name__ == "__main__":

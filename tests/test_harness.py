@@ -200,3 +200,8 @@ def test_score_cli_writes_the_report(tmp_path):
         run(ScoreConfig(agent=("baselines.random",), trials=0))
     with pytest.raises(ValueError, match="--agent needs"):
         run(ScoreConfig(agent=()))
+    with pytest.raises(ValueError, match="--agent 'baselines.nope' is not an importable module"):
+        run(ScoreConfig(agent=("baselines.nope",)))
+    completed = subprocess.run([sys.executable, "-m", "evaluation.score", "--agent", "baselines.random", "--env",
+                                "MetaNope-v0"], capture_output=True, text=True)
+    assert completed.returncode == 2 and "MetaNope-v0" in completed.stderr and "Traceback" not in completed.stderr
