@@ -205,3 +205,12 @@ def test_score_cli_writes_the_report(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "evaluation.score", "--agent", "baselines.random", "--env",
                                 "MetaNope-v0"], capture_output=True, text=True)
     assert completed.returncode == 2 and "MetaNope-v0" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_standard_setting_keeps_one_instruction_per_trial():
+    results = run_trials(EndAtOnce(), "MetaMap-v0", num_trials=6, seed=0, num_exploit_episodes=3,
+                         env_kwargs={"setting": "standard"})
+    assert results.setting == "standard"
+    assert all(len(set(texts)) == 1 for texts in results.instructions)
+    # Standard: exploration is rewarded (ends at once: -2.0 like the exploitation episodes).
+    assert results.episode_returns.tolist() == [[-2.0] * 4] * 6
