@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,14 +104,15 @@ def bench_train(env_id: str, cfg_kwargs: dict, steps: int) -> None:
 
 
 def py_spy_profile(env_id: str, steps: int, top: int) -> None:
-    print(f"\n## py-spy: where the wall-clock time of the training loop goes ({env_id})")
+    print(f"\n## py-spy: where the wall-clock time of the training loop goes ({env_id}, {steps} env steps)")
+    exe = Path(sys.executable).with_name("py-spy")
+    py_spy = str(exe) if exe.exists() else (shutil.which("py-spy") or "py-spy")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "profile.txt"
-        code = (f"import sys; sys.argv=['x','--env','{env_id}','--sections','train','--train-steps','{steps}'];"
-                f"exec(open('{__file__}').read())")
+        command = [py_spy, "record", "--format", "raw", "--rate", "100", "--output", str(raw), "--",
+                   sys.executable, __file__, "--env", env_id, "--sections", "train", "--train-steps", str(steps)]
         try:
-            subprocess.run(["py-spy", "record", "--format", "raw", "--rate", "200", "--output", str(raw), "--",
-                            sys.executable, "-c", code], check=True, capture_output=True)
+            subprocess.run(command, check=True, capture_output=True)
         except FileNotFoundError:
             print("  py-spy is not installed (pip install py-spy, or the project's `test` extra)")
             return
@@ -122,20 +124,28 @@ def py_spy_profile(env_id: str, steps: int, top: int) -> None:
         total = 0
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            frames = stack.split(";")
+            if "Trainer.train_wave" not in stack:
+                continue  # start-up, imports, the learning_starts warm-up
+            frames = [_short(f) for f in stack.split(";") if f]
             n = int(count)
             total += n
-            self_time[_short(frames[-1])] += n
-            for frame in set(_short(f) for f in frames):
+            self_time[frames[-1]] += n
+            for frame in set(frames):
                 inclusive[frame] += n
-        print(f"  {total} samples. Self time:")
+        if not total:
+            print("  no samples of the training loop")
+            return
+        print(f"  {total} samples in Trainer.train_wave. Inclusive time of its parts:")
+        parts = ["TrialBatch.run_wave", "DreamActor.q_values", "TrialEnv.step", "TrialBuffer.add",
+                 "Trainer.update", "TrialBuffer.sample_with_partners", "Trainer.compute_losses", "Tensor.backward",
+                 "clip_grad_norm_", "AdamW.step", "Decoder.forward", "RecurrentQ.forward", "double_dqn_loss"]
+        for part in parts:
+            hits = sum(n for name, n in inclusive.items() if name.split(" (")[0] == part)
+            if hits:
+                print(f"    {100 * hits / total:5.1f}%  {part}")
+        print("  Self time (top functions):")
         for name, n in self_time.most_common(top):
             print(f"    {100 * n / total:5.1f}%  {name}")
-        print("  Inclusive time (functions of baselines.dream):")
-        for name, n in inclusive.most_common():
-            if "dream" in name and top > 0:
-                print(f"    {100 * n / total:5.1f}%  {name}")
-                top -= 1
 
 
 def _short(frame: str) -> str:

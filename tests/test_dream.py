@@ -49,6 +49,13 @@ def test_information_gain_rewards_hand_built():
     assert r.sum().item() == pytest.approx(1.0 - 0.0 - 0.03)
 
 
+def test_information_gain_rewards_scale_divides_the_information_only():
+    f = torch.tensor([[1.0, 0.0]])
+    g = torch.tensor([[[0.0, 0.0], [0.5, 0.0], [1.0, 0.0]]])
+    r = information_gain_rewards(f, g, torch.tensor([3]), step_cost=0.01, scale=torch.tensor(0.5))
+    assert torch.allclose(r, torch.tensor([[1.5 - 0.01, 0.5 - 0.01, -0.01]]))
+
+
 def test_information_gain_rewards_penalise_lost_information_and_batch_lengths():
     f = torch.tensor([[0.0, 2.0], [1.0, 1.0]])
     g = torch.tensor([[[0.0, 1.0], [0.0, 0.0], [0.0, 2.0]],
@@ -191,6 +198,22 @@ def test_buffer_ring_overwrites_oldest_and_samples_only_filled():
     copy.load_state_dict(state)
     assert all(np.array_equal(copy.arrays[k], buffer.arrays[k]) for k in buffer.arrays)
     assert (copy.pos, copy.size) == (buffer.pos, buffer.size)
+
+
+def test_buffer_partners_share_the_problem():
+    buffer = TrialBuffer(capacity=50, num_exploit=1, max_steps=5, num_ints=3)
+    trials = _fake_trials(40, start=0)
+    trials["problem_id"] = np.arange(40) % 3  # problems 0, 1, 2
+    buffer.add(trials)
+    rng = np.random.default_rng(1)
+    batch, partner = buffer.sample_with_partners(300, rng)
+    assert torch.equal(batch["problem_id"], partner["problem_id"])
+    # Partners are drawn among all trials of the problem, not just the trial itself.
+    index = np.zeros(300, dtype=np.int64)  # trial 0 (problem 0)
+    chosen = buffer.same_problem(index, rng)
+    assert set(chosen.tolist()) == set(range(0, 40, 3))
+    buffer.add({k: v[:5] for k, v in _fake_trials(5, start=7).items()})  # new problems 7..11
+    assert set(buffer.same_problem(np.array([42]), rng).tolist()) == {42}
 
 
 def test_collected_trials_replay_the_env():
@@ -363,9 +386,11 @@ def test_act_and_act_batch_agree_with_the_batched_actor(env_id):
     assert np.allclose(returns, stats["exploit_return"])
 
 
-def test_stepwise_networks_match_whole_sequences():
+@pytest.mark.parametrize("memory", ["max", "gru"])
+def test_stepwise_networks_match_whole_sequences(memory):
     """Acting (one step at a time) and training (whole episodes) compute the same values."""
-    nets = _nets("MetaCooking-v0", seed=2)
+    torch.manual_seed(2)
+    nets = DreamNetworks(ObsSpec.from_env(gym.make("MetaCooking-v0")), hidden=16, z_dim=4, memory=memory)
     spec = nets.spec
     rng = np.random.default_rng(0)
     b, t = 3, 7
@@ -377,8 +402,8 @@ def test_stepwise_networks_match_whole_sequences():
         q_e, _ = nets.explore_q(ints, rew)
         q_t, _ = nets.task_q(ints, rew, z)
         dec = nets.decoder.initial_state(b)
-        h_e = torch.zeros(b, nets.hidden)
-        h_t = torch.zeros(b, nets.hidden)
+        h_e = nets.explore_q.initial_state(b)
+        h_t = nets.task_q.initial_state(b)
         for step in range(t):
             dec = nets.decoder.step(ints[:, step], rew[:, step], dec)
             assert torch.allclose(nets.decoder.readout(dec), g[:, step], atol=1e-5)

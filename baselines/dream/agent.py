@@ -31,9 +31,9 @@ class DreamActor:
         self.nets = nets
         self.num_slots = num_slots
         hidden, z_dim = nets.hidden, nets.z_dim
-        self.h_exp = torch.zeros(num_slots, hidden)
+        self.h_exp = nets.explore_q.initial_state(num_slots)
         self.h_dec = nets.decoder.initial_state(num_slots)
-        self.h_task = torch.zeros(num_slots, hidden)
+        self.h_task = nets.task_q.initial_state(num_slots)
         self.z = torch.zeros(num_slots, z_dim)
         self.phase = np.zeros(num_slots, dtype=np.int64)
         #: Training only: per slot, an encoder z to use instead of the decoder's.
@@ -154,6 +154,7 @@ def policy_checkpoint(nets: DreamNetworks, env_id: str, config: dict[str, Any], 
         "spec": nets.spec.to_dict(),
         "hidden": nets.hidden,
         "z_dim": nets.z_dim,
+        "memory": nets.memory,
         "config": config,
         "meta": meta,
         "policy": {k: v.detach().clone() for k, v in nets.policy_state_dict().items()},
@@ -162,7 +163,7 @@ def policy_checkpoint(nets: DreamNetworks, env_id: str, config: dict[str, Any], 
 
 def nets_from_policy_checkpoint(data: dict[str, Any]) -> DreamNetworks:
     spec = ObsSpec.from_dict(data["spec"])
-    nets = DreamNetworks(spec, int(data["hidden"]), int(data["z_dim"]))
+    nets = DreamNetworks(spec, int(data["hidden"]), int(data["z_dim"]), memory=str(data.get("memory", "gru")))
     missing, unexpected = nets.load_state_dict(data["policy"], strict=False)
     missing = [k for k in missing if not k.startswith("encoder.")]
     if missing or unexpected:

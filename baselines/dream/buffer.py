@@ -51,6 +51,7 @@ class TrialBuffer:
         }
         self.size = 0
         self.pos = 0
+        self._by_problem: tuple[np.ndarray, np.ndarray] | None = None  # sorted order, cached
 
     def __len__(self) -> int:
         return self.size
@@ -65,6 +66,7 @@ class TrialBuffer:
             array[index] = trials[name]
         self.pos = int((self.pos + n) % self.capacity)
         self.size = int(min(self.size + n, self.capacity))
+        self._by_problem = None
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         """``batch_size`` trials drawn uniformly with replacement, as tensors, cut to the
@@ -73,6 +75,28 @@ class TrialBuffer:
             raise ValueError("cannot sample from an empty buffer")
         index = rng.integers(self.size, size=batch_size)
         return self.gather(index)
+
+    def sample_with_partners(self, batch_size: int, rng: np.random.Generator
+                             ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """A batch as :meth:`sample`, and for each of its trials another trial of the same
+        problem (its exploration episode extends what the decoder may know)."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty buffer")
+        index = rng.integers(self.size, size=batch_size)
+        return self.gather(index), self.gather(self.same_problem(index, rng))
+
+    def same_problem(self, index: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """For each trial in ``index``, a stored trial of the same problem drawn uniformly
+        (possibly itself)."""
+        if self._by_problem is None:
+            pids = self.arrays["problem_id"][: self.size]
+            order = np.argsort(pids, kind="stable")
+            self._by_problem = (order, pids[order])
+        order, sorted_pids = self._by_problem
+        pids = self.arrays["problem_id"][index]
+        lo = np.searchsorted(sorted_pids, pids, side="left")
+        hi = np.searchsorted(sorted_pids, pids, side="right")
+        return order[lo + (rng.random(len(index)) * (hi - lo)).astype(np.int64)]
 
     def gather(self, index: np.ndarray) -> dict[str, torch.Tensor]:
         a = self.arrays
@@ -108,6 +132,7 @@ class TrialBuffer:
             raise ValueError(f"checkpoint buffer capacity {state['capacity']} != {self.capacity}")
         self.size = int(state["size"])
         self.pos = int(state["pos"])
+        self._by_problem = None
         for name, array in self.arrays.items():
             array[:] = 0
             array[: self.size] = state["arrays"][name].numpy()

@@ -57,6 +57,10 @@ class DreamConfig:
     """Std of the initial problem embeddings f(mu)."""
     exploration_step_cost: float = 0.01
     """c: cost per exploration step in the information-gain reward."""
+    normalise_information: bool = True
+    """Divide the information terms of the exploration reward by the spread of the encodings
+    in the batch (mean ||f(mu) - mean f||^2), so that ``c`` is a fraction of the problem's
+    information: the bottleneck changes the scale of f several-fold during training."""
     decoder_z_fraction: float = 0.5
     """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
     instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""
@@ -64,9 +68,18 @@ class DreamConfig:
     """Fraction of exploitation episodes in the Q-learning updates that condition on the
     decoder's z (the rest on z ~ F(z | mu), as in the paper's code)."""
 
+    decoder_union_weight: float = 1.0
+    """Weight of a second decoder loss on the union of two exploration episodes of the same
+    problem (from the replay): g must also estimate f from facts that one episode of the
+    current explorer rarely holds together, so the information-gain reward of the last
+    bus or fridge is right before the explorer has learned to reach it. 0: off."""
+
     # ------------------------------------------------------------------ networks
     hidden: int = 64
-    """Width of the observation embeddings, the GRUs and the Q heads."""
+    """Width of the observation embeddings, the recurrent memories and the Q heads."""
+    memory: str = "max"
+    """Recurrent cell of both Q-networks: "max" (running max over transition features, see
+    ``networks.MaxMemory``; fast) or "gru" (the paper's choice, several times slower here)."""
 
     # ------------------------------------------------------------------ DQN
     gamma: float = 0.99

@@ -124,19 +124,68 @@ class ProblemEncoder(nn.Module):
         return self.f(problem_ids)
 
 
-class RecurrentQ(nn.Module):
-    """Q(a | history of observations[, z]): embedding -> GRU -> MLP head.
+class MaxMemory(nn.Module):
+    """A max-pooling recurrent cell over transitions: ``h_t = max(h_{t-1}, phi(x_{t-1}, x_t))``.
 
-    The head also sees the current step's embedding (a skip connection), so the GRU only
+    ``phi`` embeds each step with the previous one (where the agent was, what it did, what it
+    saw); the running elementwise maximum remembers every kind of transition met so far, in
+    any order, once. Whole sequences cost one batched pass (``cummax``), not a time loop:
+    several times cheaper than a GRU on a CPU, and the memory these benchmarks need (which
+    buses were ridden, which fridges were opened) is such a set.
+    """
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.width = width
+        self.phi = nn.Sequential(nn.Linear(2 * width, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x (B, T, W)`` -> memory after every step ``(B, T, W)`` and the final state ``(B, 2W)``."""
+        if state is None:
+            state = torch.zeros(x.shape[0], 2 * self.width)
+        h0, prev0 = state[:, : self.width], state[:, self.width:]
+        prev = torch.cat((prev0.unsqueeze(1), x[:, :-1]), 1)
+        h = torch.maximum(torch.cummax(self.phi(torch.cat((prev, x), -1)), dim=1).values, h0.unsqueeze(1))
+        return h, torch.cat((h[:, -1], x[:, -1]), -1)
+
+    def initial_state(self, batch: int) -> torch.Tensor:
+        return torch.zeros(batch, 2 * self.width)
+
+
+class GRUMemory(nn.Module):
+    """A GRU as the recurrent cell (the paper's choice; slower on a CPU)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.width = width
+        self.gru = nn.GRU(width, width, batch_first=True)
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        out, h = self.gru(x, None if state is None else state.unsqueeze(0))
+        return out, h.squeeze(0)
+
+    def initial_state(self, batch: int) -> torch.Tensor:
+        return torch.zeros(batch, self.width)
+
+
+MEMORIES = {"max": MaxMemory, "gru": GRUMemory}
+
+
+class RecurrentQ(nn.Module):
+    """Q(a | history of observations[, z]): embedding -> recurrent memory -> MLP head.
+
+    The head also sees the current step's embedding (a skip connection), so the memory only
     has to carry what the current observation does not show.
     """
 
-    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int = 0):
+    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int = 0, memory: str = "max"):
         super().__init__()
+        if memory not in MEMORIES:
+            raise ValueError(f"memory={memory!r} is not valid: expected one of {sorted(MEMORIES)}")
         self.z_dim = z_dim
         self.embed = ObsEmbedding(spec.nvec, hidden)
         self.mix = nn.Sequential(nn.Linear(hidden + z_dim, hidden), nn.ReLU()) if z_dim else nn.Identity()
-        self.gru = nn.GRU(hidden, hidden, batch_first=True)
+        self.memory = MEMORIES[memory](hidden)
         self.head = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, spec.n_actions))
 
     def _inputs(self, ints, rewards, z):
@@ -145,19 +194,22 @@ class RecurrentQ(nn.Module):
             x = self.mix(torch.cat((x, z.unsqueeze(-2).expand(*x.shape[:-1], self.z_dim)), -1))
         return x
 
-    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, z: torch.Tensor | None = None,
-                h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Whole sequences: ``ints (B, T, F)``, ``rewards (B, T)``, ``z (B, z_dim)`` ->
-        Q-values ``(B, T, n_actions)`` and the last hidden state ``(1, B, hidden)``."""
-        x = self._inputs(ints, rewards, z)
-        out, h = self.gru(x, h0)
-        return self.head(torch.cat((out, x), -1)), h
+    def initial_state(self, batch: int) -> torch.Tensor:
+        return self.memory.initial_state(batch)
 
-    def step(self, ints: torch.Tensor, rewards: torch.Tensor, h: torch.Tensor,
+    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, z: torch.Tensor | None = None,
+                state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole sequences: ``ints (B, T, F)``, ``rewards (B, T)``, ``z (B, z_dim)`` ->
+        Q-values ``(B, T, n_actions)`` and the final recurrent state."""
+        x = self._inputs(ints, rewards, z)
+        out, state = self.memory(x, state)
+        return self.head(torch.cat((out, x), -1)), state
+
+    def step(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor,
              z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step: ``ints (B, F)``, ``rewards (B,)``, ``h (B, hidden)`` -> ``(B, A)``, ``(B, hidden)``."""
-        q, h = self.forward(ints.unsqueeze(1), rewards.unsqueeze(1), z, h.unsqueeze(0))
-        return q.squeeze(1), h.squeeze(0)
+        """One step: ``ints (B, F)``, ``rewards (B,)``, a recurrent state -> ``(B, A)`` and the next state."""
+        q, state = self.forward(ints.unsqueeze(1), rewards.unsqueeze(1), z, state)
+        return q.squeeze(1), state
 
 
 class Decoder(nn.Module):
@@ -180,12 +232,22 @@ class Decoder(nn.Module):
         self.phi = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, z_dim))
 
-    def forward(self, ints: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
-        """``ints (B, T, F)``, ``rewards (B, T)`` -> ``g (B, T, z_dim)``, one per prefix."""
+    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+        """``ints (B, T, F)``, ``rewards (B, T)`` -> ``g (B, T, z_dim)``, one per prefix.
+
+        ``h0 (B, hidden)``: facts already known (the running max of another episode of the
+        same problem, see :meth:`facts`); None for a fresh exploration episode.
+        """
+        h = self.facts(ints, rewards)
+        if h0 is not None:
+            h = torch.maximum(h, h0.unsqueeze(1))
+        return self.head(h)
+
+    def facts(self, ints: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+        """The running max ``h_t`` after every prefix, ``(B, T, hidden)``."""
         e = self.embed(ints, rewards)
         prev = torch.cat((torch.zeros_like(e[:, :1]), e[:, :-1]), 1)
-        h = torch.cummax(self.phi(torch.cat((prev, e), -1)), dim=1).values
-        return self.head(h)
+        return torch.cummax(self.phi(torch.cat((prev, e), -1)), dim=1).values
 
     def initial_state(self, batch: int) -> torch.Tensor:
         """State ``(B, 2 * hidden)``: running max, then the previous observation's embedding."""
@@ -206,15 +268,17 @@ class Decoder(nn.Module):
 class DreamNetworks(nn.Module):
     """Everything a DREAM agent learns: encoder, decoder, exploration and exploitation Q."""
 
-    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int, encoder_init_std: float = 0.01):
+    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int, encoder_init_std: float = 0.01,
+                 memory: str = "max"):
         super().__init__()
         self.spec = spec
         self.hidden = hidden
         self.z_dim = z_dim
+        self.memory = memory
         self.encoder = ProblemEncoder(spec.num_problems, z_dim, encoder_init_std)
         self.decoder = Decoder(spec, hidden, z_dim)
-        self.explore_q = RecurrentQ(spec, hidden)
-        self.task_q = RecurrentQ(spec, hidden, z_dim)
+        self.explore_q = RecurrentQ(spec, hidden, memory=memory)
+        self.task_q = RecurrentQ(spec, hidden, z_dim, memory=memory)
 
     def policy_state_dict(self) -> dict[str, torch.Tensor]:
         """What acting needs (no encoder: at test time only the decoder's z is used)."""
@@ -222,7 +286,8 @@ class DreamNetworks(nn.Module):
 
 
 # ---------------------------------------------------------------------------- losses
-def information_gain_rewards(f: torch.Tensor, g: torch.Tensor, lengths: torch.Tensor, step_cost: float) -> torch.Tensor:
+def information_gain_rewards(f: torch.Tensor, g: torch.Tensor, lengths: torch.Tensor, step_cost: float,
+                             scale: float | torch.Tensor = 1.0) -> torch.Tensor:
     """Exploration rewards of every action of a batch of exploration episodes.
 
     ``f (B, z)``: f(mu); ``g (B, T, z)``: decoder outputs, ``g[:, t]`` after observations
@@ -231,8 +296,13 @@ def information_gain_rewards(f: torch.Tensor, g: torch.Tensor, lengths: torch.Te
     ``d_t - d_{t+1} - c`` with ``d_t = ||f - g_t||^2``. The last action's outcome is never
     observed by the agent (the trial env returns the next episode's first observation), so
     it earns ``-c``. Padding positions are 0. Returns ``(B, T)``.
+
+    ``scale`` divides the information terms: ``(d_t - d_{t+1}) / scale - c``, i.e. the paper's
+    reward with step cost ``c * scale``, times ``1 / scale`` (which leaves the optimal policy
+    unchanged). The trainer passes the spread of the encodings, so that ``c`` is a fraction
+    of the problem's information whatever scale the bottleneck gives f.
     """
-    d = ((g - f.unsqueeze(1)) ** 2).sum(-1)  # (B, T)
+    d = ((g - f.unsqueeze(1)) ** 2).sum(-1) / scale  # (B, T)
     gain = torch.zeros_like(d)
     gain[:, :-1] = d[:, :-1] - d[:, 1:]
     steps = torch.arange(d.shape[1], device=d.device).unsqueeze(0)

@@ -140,7 +140,7 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.envs = TrialBatch(cfg.env, cfg.num_envs, split="train", num_exploit_episodes=cfg.num_exploit_episodes)
         self.spec = self.envs.spec
-        self.nets = DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std)
+        self.nets = DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory)
         self.explore_target = copy.deepcopy(self.nets.explore_q).requires_grad_(False)
         self.task_target = copy.deepcopy(self.nets.task_q).requires_grad_(False)
         # One AdamW: the encoder's group carries the bottleneck as decoupled weight decay
@@ -201,8 +201,13 @@ class Trainer:
         return stats["steps"]
 
     # ------------------------------------------------------------------ updates
-    def compute_losses(self, b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """DREAM's losses on a batch of whole trials (see the module docstring)."""
+    def compute_losses(self, b: dict[str, torch.Tensor],
+                       partner: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """DREAM's losses on a batch of whole trials (see the module docstring).
+
+        ``partner``: for each trial, another trial of the same problem; the decoder also
+        learns to estimate f from the facts of both exploration episodes together.
+        """
         cfg, nets = self.cfg, self.nets
         f = nets.encoder(b["problem_id"])  # (B, z)
 
@@ -212,9 +217,19 @@ class Trainer:
         mask_e = sequence_mask(exp_len, g.shape[1])
         dist = ((g - f.detach().unsqueeze(1)) ** 2).sum(-1)
         decoder = (dist * mask_e).sum() / mask_e.sum()
+        if partner is not None and cfg.decoder_union_weight > 0:
+            facts = nets.decoder.facts(partner["exp_ints"], partner["exp_rew"])
+            known = facts[torch.arange(len(facts)), partner["exp_len"] - 1]
+            g_union = nets.decoder(b["exp_ints"], b["exp_rew"], h0=known)
+            dist_union = ((g_union - f.detach().unsqueeze(1)) ** 2).sum(-1)
+            decoder = decoder + cfg.decoder_union_weight * (dist_union * mask_e).sum() / mask_e.sum()
 
         # Exploration Q on the information gain under the current decoder.
-        r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost)
+        scale = 1.0
+        if cfg.normalise_information:  # mean ||f - mean f||^2 over the batch's problems
+            fd = f.detach()
+            scale = ((fd - fd.mean(0)) ** 2).sum(-1).mean().clamp(min=1e-6)
+        r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost, scale)
         q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"])
         with torch.no_grad():
             q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"])
@@ -256,7 +271,7 @@ class Trainer:
         which erased z before the exploitation policy had learned to read it.
         """
         cfg, nets = self.cfg, self.nets
-        losses = self.compute_losses(self.buffer.sample(cfg.batch_size, self.rng))
+        losses = self.compute_losses(*self.buffer.sample_with_partners(cfg.batch_size, self.rng))
         self.optimizer.param_groups[1]["weight_decay"] = 2.0 * cfg.bottleneck_lambda(self.env_steps)
         self.optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
