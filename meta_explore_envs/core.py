@@ -16,6 +16,15 @@ the trial env, the exact bounds and the planners use, so that the rules are writ
   the reward in integer hundredths so that returns add up exactly;
 * :meth:`state_observation` encodes the state (the ``observation`` key);
 * :attr:`state` gets/sets the full hashable episode state (for planners and bounds).
+
+Two optional declarations let exact planners work on far smaller tables:
+
+* :attr:`EpisodeEnv.time_homogeneous` with :attr:`core_state`, a writable
+  :attr:`steps_taken` and :meth:`end_episode_charge`: transitions do not depend on the step
+  count, so a planner tabulates each core state once instead of once per step;
+* :meth:`equivalent_task`: a representative (problem, instruction) with the same return
+  for every sequence of actions (MetaCooking: ingredients relabelled), so per-problem
+  values (optimal, random) are computed once per class.
 """
 
 from __future__ import annotations
@@ -214,6 +223,35 @@ class EpisodeEnv(gym.Env):
         ``reward`` is an int in hundredths (see :data:`REWARD_SCALE`).
         """
         raise NotImplementedError
+
+    #: When True, the outcome of :meth:`transition` (next :attr:`core_state`, reward, episode
+    #: over, success, observation) does not depend on :attr:`steps_taken`, except that
+    #: ``end episode`` adds :meth:`end_episode_charge` of the steps remaining after it and the
+    #: episode is over once ``max_episode_steps`` steps are taken. The family then provides
+    #: :attr:`core_state` and a :attr:`steps_taken` setter.
+    time_homogeneous: ClassVar[bool] = False
+
+    def end_episode_charge(self, remaining: int) -> int:
+        """Reward (hundredths) that ``end episode`` adds when ``remaining`` steps are left after it."""
+        return 0
+
+    @property
+    def core_state(self) -> Hashable:
+        """:attr:`state` without the step count (families with :attr:`time_homogeneous`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not declare time_homogeneous")
+
+    @core_state.setter
+    def core_state(self, value: Hashable) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not declare time_homogeneous")
+
+    def equivalent_task(self, problem_id: int, instruction: Hashable) -> tuple[int, Hashable]:
+        """A representative ``(problem_id, instruction)`` whose episode pays the same return as
+        this one for every sequence of actions (an isomorphism of the two episodes).
+
+        Planners compute per-problem values (optimal, random) once per representative. The
+        default is the pair itself; it never changes which problems an observation rules out.
+        """
+        return problem_id, instruction
 
     def ended_by_rules(self, action: int, success: bool) -> bool:
         """Whether the step just taken ended the episode by the family's rules rather than by

@@ -123,3 +123,11 @@ class BusGridEnv(GridEpisodeEnv):
     @state.setter
     def state(self, value: tuple[int, int, int]) -> None:
         self.x, self.y, self._steps = value
+
+    @property
+    def core_state(self) -> tuple[int, int]:
+        return (self.x, self.y)
+
+    @core_state.setter
+    def core_state(self, value: tuple[int, int]) -> None:
+        self.x, self.y = value

@@ -50,6 +50,7 @@ class GridEpisodeEnv(EpisodeEnv):
     start: ClassVar[tuple[int, int]]
     action_names = ACTION_NAMES
     end_episode_action = Action.END_EPISODE
+    time_homogeneous = True
     play_keys = {
         "left": Action.LEFT, "up": Action.UP, "right": Action.RIGHT, "down": Action.DOWN,
         "n": Action.NOOP, "space": Action.RIDE, "e": Action.END_EPISODE, "p": Action.PICK_UP, "d": Action.DROP,
@@ -114,6 +115,14 @@ class GridEpisodeEnv(EpisodeEnv):
     def steps_taken(self) -> int:
         return self._steps
 
+    @steps_taken.setter
+    def steps_taken(self, value: int) -> None:
+        self._steps = value
+
+    def end_episode_charge(self, remaining: int) -> int:
+        # Ending early costs what idling until the time limit would have cost.
+        return STEP_COST * remaining
+
     def transition(self, action: int) -> tuple[int, bool, bool]:
         self._steps += 1
         if action < 4:
@@ -134,8 +143,7 @@ class GridEpisodeEnv(EpisodeEnv):
         reward, success = self.reward(action)
         remaining = self.max_episode_steps - self._steps
         if action == Action.END_EPISODE:
-            # Ending early costs what idling until the time limit would have cost.
-            return reward + STEP_COST * remaining, True, success
+            return reward + self.end_episode_charge(remaining), True, success
         return reward, success or remaining <= 0, success
 
     def status_at(self, x: int, y: int) -> int:
