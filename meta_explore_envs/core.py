@@ -37,6 +37,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from meta_explore_envs.rendering import FrameRenderMixin
+
 SPLITS = ("train", "test")
 
 #: Rules compute rewards as integers in hundredths (-0.1 is -10), so that returns are exact
@@ -88,7 +90,7 @@ def as_index(name: str, value: Any, n: int, what: str = "") -> int:
     raise ValueError(f"{name}={value!r} is out of range: expected an integer in [0, {n}){what}")
 
 
-class EpisodeEnv(gym.Env):
+class EpisodeEnv(FrameRenderMixin, gym.Env):
     """One episode of one problem of a meta-RL problem family.
 
     Subclasses set the class attributes below and implement the "rules" methods. The
@@ -132,7 +134,6 @@ class EpisodeEnv(gym.Env):
         self.instruction: Hashable | None = NO_INSTRUCTION
         #: Record the agent's path for rendering (set by renderers; costs nothing when False).
         self.record_trail = render_mode is not None
-        self._window = None
 
     # ------------------------------------------------------------------ rules interface
     @classmethod
@@ -339,28 +340,13 @@ class EpisodeEnv(gym.Env):
     def _info(self) -> dict[str, Any]:
         return {"problem_id": self.problem_id, "instruction_text": self.instruction_text(self.instruction)}
 
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
-            return None
+    def current_frame(self) -> np.ndarray:
         lines = [self.instruction_text(self.instruction) or "(no instruction)",
                  f"step {self.steps_taken}/{self.max_episode_steps}"]
-        frame = self.render_frame(lines)
-        if self.render_mode == "rgb_array":
-            return frame
-        from meta_explore_envs.rendering import Window
+        return self.render_frame(lines)
 
-        if self._window is None:
-            self._window = Window(f"{self.family}", self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
+    def window_title(self) -> str:
+        return self.env_id or self.family
 
     def close(self):
-        if self._window is not None:
-            self._window.close()
-            self._window = None
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_window"] = None  # pygame windows do not pickle
-        return state
+        self.close_window()

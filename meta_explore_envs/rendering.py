@@ -133,6 +133,46 @@ def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: float =
     os.replace(tmp, path)
 
 
+class FrameRenderMixin:
+    """``render()`` for envs that draw RGB frames: return them (``"rgb_array"``) or show them
+    in a pygame window (``"human"``). Subclasses implement :meth:`current_frame`."""
+
+    render_mode: str | None
+    metadata: dict
+    _window: Window | None = None
+
+    def current_frame(self) -> np.ndarray:
+        """The frame to render now, (H, W, 3) uint8."""
+        raise NotImplementedError
+
+    def window_title(self) -> str:
+        return "meta_explore_envs"
+
+    def render(self):
+        if self.render_mode is None:
+            import gymnasium as gym
+
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
+            return None
+        frame = self.current_frame()
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = Window(self.window_title(), self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close_window(self) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_window"] = None  # pygame windows do not pickle
+        return state
+
+
 class Window:
     """A pygame window showing RGB frames (``render_mode="human"``)."""
 

@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, check_choice, check_options
+from meta_explore_envs.rendering import FrameRenderMixin
 
 SETTINGS = ("imrl", "standard")
 
@@ -34,7 +35,7 @@ def family_class(family: str) -> type[EpisodeEnv]:
     return getattr(importlib.import_module(module), name)
 
 
-class TrialEnv(gym.Env):
+class TrialEnv(FrameRenderMixin, gym.Env):
     """A trial: an exploration episode then ``num_exploit_episodes`` exploitation episodes.
 
     All episodes of a trial are in the same problem. One Gymnasium episode is one trial,
@@ -131,7 +132,6 @@ class TrialEnv(gym.Env):
             }
         )
         self._privileged = self.split == "train"
-        self._window = None
         # Trial state, set by reset().
         self.problem_id: int | None = None
         self.instructions: list[Hashable] = []
@@ -290,30 +290,15 @@ class TrialEnv(gym.Env):
             f"   trial {self._trial_return / REWARD_SCALE:+.2f}",
         ]
 
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' or 'human'")
-            return None
-        frame = self.episode_env.render_frame(self.render_lines())
-        if self.render_mode == "rgb_array":
-            return frame
-        from meta_explore_envs.rendering import Window
+    def current_frame(self) -> np.ndarray:
+        return self.episode_env.render_frame(self.render_lines())
 
-        if self._window is None:
-            self._window = Window(self.episode_env.env_id or "meta_explore_envs", self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
+    def window_title(self) -> str:
+        return self.episode_env.window_title()
 
     def close(self):
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        self.close_window()
         self.episode_env.close()
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_window"] = None  # pygame windows do not pickle
-        return state
 
 
 class ProblemIdObservation(gym.ObservationWrapper):
