@@ -6,7 +6,10 @@ trials for the same seed. Problems are uniform over the split (with replacement)
 instructions follow each problem's instruction distribution, as in the bounds.
 
 The harness gives agents observations only (see :mod:`evaluation.protocol`); batched agents
-(``act_batch``) play ``num_envs`` trials at once; privileged agents get the live env.
+(``act_batch``) play ``num_envs`` trials at once; privileged agents get the live env. An
+invalid action, or an exception raised by the agent, stops the run with an
+:class:`~evaluation.protocol.AgentError` naming the agent (module), the env, seed, trial,
+episode and step, and for an action the value and the valid range.
 Importing this module does not import torch.
 """
 
@@ -23,7 +26,7 @@ from tqdm.auto import tqdm
 
 import meta_explore_envs  # noqa: F401  (registers the env ids)
 from evaluation.bounds import env_family
-from evaluation.protocol import agent_name, check_agent, is_batched, is_privileged
+from evaluation.protocol import AgentError, agent_name, check_agent, is_batched, is_privileged
 from meta_explore_envs.core import SPLITS, check_choice
 from meta_explore_envs.trial import SETTINGS, TrialEnv, family_class
 
@@ -66,6 +69,7 @@ class TrialResults:
     seed: int
     agent: str  #: the agent's name
     privileged: bool  #: the agent read the live env (a cheating reference)
+    env_kwargs: dict[str, Any]  #: every kwarg the env was made with (``gymnasium.make(env_id, **env_kwargs)``)
     problem_ids: np.ndarray  #: (num_trials,) int
     instructions: list[list[str]]  #: text of each exploitation episode's instruction
     episode_returns: np.ndarray  #: (num_trials, num_exploit_episodes + 1) float, reward units
@@ -76,6 +80,7 @@ class TrialResults:
     steps: int  #: env steps taken
     frames: list[list[list[np.ndarray]]] = field(default_factory=list, repr=False)
     """Recorded trials: per trial, per episode, RGB frames (H, W, 3) uint8."""
+    agent_module: str | None = None  #: the module the agent was loaded from, when known
 
     @property
     def num_trials(self) -> int:
@@ -86,7 +91,7 @@ class TrialResults:
         return {
             "env_id": self.env_id, "split": self.split, "setting": self.setting,
             "num_exploit_episodes": self.num_exploit_episodes, "seed": self.seed, "agent": self.agent,
-            "privileged": self.privileged, "seconds": self.seconds, "steps": self.steps,
+            "agent_module": self.agent_module, "privileged": self.privileged, "env_kwargs": dict(self.env_kwargs), "seconds": self.seconds, "steps": self.steps,
             "problem_ids": self.problem_ids.tolist(), "instructions": self.instructions,
             "episode_returns": self.episode_returns.tolist(), "episode_lengths": self.episode_lengths.tolist(),
             "episode_successes": self.episode_successes.tolist(), "exploit_returns": self.exploit_returns.tolist(),
@@ -133,7 +138,8 @@ def _make_env(env_id: str, split: str, num_exploit_episodes: int, env_kwargs: di
 
 def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int = 100, seed: int = 0,
                num_exploit_episodes: int = 1, env_kwargs: dict[str, Any] | None = None,
-               num_envs: int | None = None, record: int = 0, progress: bool = False) -> TrialResults:
+               num_envs: int | None = None, record: int = 0, progress: bool = False,
+               agent_module: str | None = None) -> TrialResults:
     """Play ``num_trials`` trials of ``env_id`` with ``agent`` and collect their returns.
 
     Args:
@@ -148,11 +154,17 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
             for agents without ``act_batch``).
         record: record the frames of the first ``record`` trials (``TrialResults.frames``).
         progress: show a progress bar.
+        agent_module: the module the agent came from, named in errors and results.
 
     Returns:
         :class:`TrialResults`; ``exploit_returns`` has shape ``(num_trials,)``.
+
+    Raises:
+        AgentError: the agent returned an invalid action or raised (the message says where).
     """
-    check_agent(agent)
+    who = (f"agent module {agent_module!r}" if agent_module else
+           f"agent {agent_name(agent)!r} ({type(agent).__module__}.{type(agent).__qualname__})")
+    check_agent(agent, who)
     split = check_choice("split", split, SPLITS)
     env_family(env_id)  # names the valid ids when env_id is unknown
     for name, value, low in (("num_trials", num_trials, 1), ("num_exploit_episodes", num_exploit_episodes, 1),
@@ -174,13 +186,22 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     texts: list[list[str]] = [[] for _ in range(num_trials)]
     frames: list[list[list[np.ndarray]]] = [[] for _ in range(min(record, num_trials))]
     start = time.perf_counter()
-    agent.reset()
+
+    def failed(method: str, error: Exception, where: str) -> AgentError:
+        return AgentError(f"{who}: {method} raised {type(error).__name__}: {error} ({where})")
+
+    try:
+        agent.reset()
+    except Exception as error:  # noqa: BLE001  (reported with the agent's name)
+        raise failed("reset()", error, f"{env_id}, seed {seed}, before trial 0") from error
     bar = tqdm(total=num_trials, desc=f"{agent_name(agent)} on {env_id}", disable=not progress, leave=False)
     batched = is_batched(agent)
     slots = min(num_envs or 16, num_trials) if batched else 1
     if type(slots) is not int or slots < 1:
         raise ValueError(f"num_envs={num_envs!r} is not valid: expected an int >= 1")
     envs = [_make_env(env_id, split, num_exploit_episodes, env_kwargs, record > 0) for _ in range(slots)]
+    made_with = {key: value for key, value in envs[0].spec.kwargs.items() if key != "render_mode"}
+    n_actions = envs[0].action_space.n
     steps = 0
     try:
         slot_trial = [-1] * slots
@@ -204,10 +225,21 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
             recorders[slot] = _Recorder(trial) if t < record else None
             return True
 
+        def where(slot: int) -> str:
+            trial = envs[slot].unwrapped
+            kind = "exploration" if trial.episode == 0 else "exploitation"
+            return (f"{env_id}, seed {seed}, trial {slot_trial[slot]}, episode {trial.episode} ({kind}), "
+                    f"step {trial.episode_env.steps_taken}")
+
         def step(slot: int, action: Any) -> bool:
             """Step one slot; return True when its trial is over."""
             nonlocal steps
             env, t, recorder = envs[slot], slot_trial[slot], recorders[slot]
+            if type(action) is not int or not 0 <= action < n_actions:
+                try:
+                    action = env.unwrapped.episode_env.check_action(action)
+                except (TypeError, ValueError) as error:
+                    raise AgentError(f"{who} returned an invalid action ({where(slot)}): {error}") from error
             if recorder is not None:
                 recorder.before_step()
             observations[slot], _, terminated, truncated, info = env.step(action)
@@ -232,23 +264,36 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
                 begin(slot)
             while any(t >= 0 for t in slot_trial):
                 batch = {key: np.stack([np.asarray(o[key]) for o in observations]) for key in observations[0]}
-                actions = np.asarray(agent.act_batch(batch, new_trial.copy()))
+                try:
+                    actions = np.asarray(agent.act_batch(batch, new_trial.copy()))
+                except Exception as error:  # noqa: BLE001  (reported with the agent's name)
+                    active = [t for t in slot_trial if t >= 0]
+                    raise failed("act_batch()", error, f"{env_id}, seed {seed}, trials {min(active)}-{max(active)}"
+                                 ) from error
                 if actions.shape != (slots,):
-                    raise ValueError(f"act_batch returned actions of shape {actions.shape}; expected ({slots},)")
+                    raise AgentError(f"{who}: act_batch returned actions of shape {actions.shape}; expected "
+                                     f"({slots},) ({env_id}, seed {seed})")
                 new_trial[:] = False
                 for slot in range(slots):
                     if slot_trial[slot] >= 0 and step(slot, actions[slot].item()):
                         new_trial[slot] = begin(slot)
         else:
             privileged = is_privileged(agent)
+            method = "act_privileged()" if privileged else "act()"
             while begin(0):
-                if next_trial > 1:
-                    agent.reset()
                 env = envs[0]
+                try:
+                    if next_trial > 1:
+                        agent.reset()
+                except Exception as error:  # noqa: BLE001  (reported with the agent's name)
+                    raise failed("reset()", error, f"{env_id}, seed {seed}, before trial {slot_trial[0]}") from error
                 done = False
                 while not done:
                     obs = observations[0]
-                    action = agent.act_privileged(obs, env.unwrapped) if privileged else agent.act(obs)
+                    try:
+                        action = agent.act_privileged(obs, env.unwrapped) if privileged else agent.act(obs)
+                    except Exception as error:  # noqa: BLE001  (reported with the agent's name)
+                        raise failed(method, error, where(0)) from error
                     done = step(0, action)
     finally:
         bar.close()
@@ -256,11 +301,11 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
             env.close()
     return TrialResults(
         env_id=env_id, split=split, setting=setting, num_exploit_episodes=num_exploit_episodes, seed=seed,
-        agent=agent_name(agent), privileged=is_privileged(agent),
+        agent=agent_name(agent), privileged=is_privileged(agent), env_kwargs=made_with,
         problem_ids=np.array([s.problem_id for s in specs]), instructions=texts,
         episode_returns=returns, episode_lengths=lengths, episode_successes=successes,
         exploit_returns=returns[:, 1:].mean(axis=1), seconds=time.perf_counter() - start, steps=steps,
-        frames=frames,
+        frames=frames, agent_module=agent_module,
     )
 
 

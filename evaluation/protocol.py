@@ -30,11 +30,26 @@ that define bounds) sets ``privileged = True`` and implements
 hands it the live :class:`~meta_explore_envs.trial.TrialEnv` (which it must only read:
 ``env.problem_id``, ``env.episode``, ``env.episode_env.state``, ...). Reports mark such
 agents as privileged; their scores are references, not results.
+
+**Checkpoints.** ``python -m evaluation.score --checkpoint PATH`` passes ``PATH`` to
+``load_agent``; ``results.json`` records it with the file's SHA-256. An agent that loads a
+checkpoint of its own choosing (a shipped default when ``checkpoint`` is None) should set
+the optional attribute ``checkpoint_path`` (str or path) to the file it loaded: the report
+then records and hashes that file instead.
+
+**Errors.** Everything that goes wrong on the agent's side raises :class:`AgentError`
+(a ``ValueError`` and a ``TypeError``) whose message names the agent module and the problem:
+a module that cannot be imported or has no ``load_agent``, ``load_agent`` raising or
+returning something that is not an agent, and, in :func:`~evaluation.harness.run_trials`,
+an invalid action (with the env, seed, trial, episode, step, the value and the valid range)
+or an exception raised by ``reset``/``act``/``act_batch``/``act_privileged`` (chained as
+``__cause__``). The score CLI prints the message and exits with status 2.
 """
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -82,37 +97,66 @@ def is_batched(agent: Any) -> bool:
     return callable(getattr(agent, "act_batch", None)) and not is_privileged(agent)
 
 
+class AgentError(ValueError, TypeError):
+    """An agent module or agent that does not work: the message names the module and the problem."""
+
+
 def check_agent(agent: Any, name: str = "agent") -> Any:
-    """Return ``agent`` if it follows the protocol, else raise a ``TypeError`` saying what is missing."""
+    """Return ``agent`` if it follows the protocol, else raise :class:`AgentError` saying what is missing."""
     if not callable(getattr(agent, "reset", None)):
-        raise TypeError(f"{name} ({type(agent).__name__}) has no reset() method: see evaluation.protocol")
+        raise AgentError(f"{name} ({type(agent).__name__}) has no reset() method: see evaluation.protocol")
     if is_privileged(agent):
         if not callable(getattr(agent, "act_privileged", None)):
-            raise TypeError(f"{name} ({type(agent).__name__}) is privileged but has no act_privileged(observation, env)")
+            raise AgentError(f"{name} ({type(agent).__name__}) is privileged but has no act_privileged(observation, "
+                             "env)")
     elif not callable(getattr(agent, "act", None)) and not callable(getattr(agent, "act_batch", None)):
-        raise TypeError(f"{name} ({type(agent).__name__}) has neither act(observation) nor act_batch(observations, "
-                        "new_trial): see evaluation.protocol")
+        raise AgentError(f"{name} ({type(agent).__name__}) has neither act(observation) nor act_batch(observations, "
+                         "new_trial): see evaluation.protocol")
     return agent
+
+
+EXAMPLE_MODULES = ("baselines.random", "baselines.oracle", "baselines.no_exploration", "baselines.thompson",
+                   "baselines.dream")
+
+
+def import_agent_module(module: str) -> ModuleType:
+    """Import ``module`` and check that it has a ``load_agent`` function; else raise :class:`AgentError`."""
+    if not isinstance(module, str) or not module:
+        raise AgentError(f"agent module must be a module name such as 'baselines.random', got {module!r}")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        missing = error.name or ""
+        if module == missing or module.startswith(missing + "."):
+            if module.endswith(".py") or "/" in module:
+                hint = module.removesuffix(".py").replace("/", ".")
+                raise AgentError(f"agent module {module!r} cannot be imported: give a module name, not a file "
+                                 f"(e.g. {hint!r})") from error
+            raise AgentError(f"agent module {module!r} cannot be imported: no module named {missing!r} "
+                             f"(examples: {', '.join(EXAMPLE_MODULES)})") from error
+        raise AgentError(f"agent module {module!r} cannot be imported: it needs the missing module {missing!r} "
+                         f"({error})") from error
+    except Exception as error:  # noqa: BLE001  (any failure of the module's own code)
+        raise AgentError(f"agent module {module!r} cannot be imported: {type(error).__name__}: {error}") from error
+    if not callable(getattr(mod, "load_agent", None)):
+        raise AgentError(f"agent module {module!r} has no load_agent(env_id, checkpoint=None, **kwargs) function "
+                         "(see evaluation.protocol)")
+    return mod
 
 
 def load_agent_module(module: str, env_id: str, checkpoint: str | None = None, **kwargs: Any) -> Any:
     """Import ``module``, call its ``load_agent(env_id, checkpoint, **kwargs)`` and check the result.
 
-    Raises ``ValueError`` naming the module when it cannot be imported or has no
-    ``load_agent``, and ``TypeError`` when the agent does not follow the protocol.
+    Raises :class:`AgentError` naming the module when it cannot be imported, has no
+    ``load_agent``, ``load_agent`` raises, or the agent does not follow the protocol.
     """
-    if not isinstance(module, str) or not module:
-        raise ValueError(f"agent module must be a module name such as 'baselines.random', got {module!r}")
+    load = import_agent_module(module).load_agent
     try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        raise ValueError(f"agent module {module!r} cannot be imported ({error}); expected a module such as "
-                         "'baselines.random', 'baselines.oracle', 'baselines.no_exploration', "
-                         "'baselines.thompson' or 'baselines.dream'") from error
-    load = getattr(mod, "load_agent", None)
-    if not callable(load):
-        raise ValueError(f"agent module {module!r} has no load_agent(env_id, checkpoint=None, **kwargs) function")
-    return check_agent(load(env_id, checkpoint, **kwargs), name=f"the agent of {module!r}")
+        agent = load(env_id, checkpoint, **kwargs)
+    except Exception as error:  # noqa: BLE001  (reported with the module's name)
+        raise AgentError(f"agent module {module!r}: load_agent({env_id!r}, checkpoint={checkpoint!r}) raised "
+                         f"{type(error).__name__}: {error}") from error
+    return check_agent(agent, name=f"the agent of {module!r}")
 
 
 def agent_name(agent: Any) -> str:
@@ -120,5 +164,5 @@ def agent_name(agent: Any) -> str:
     return str(getattr(agent, "name", type(agent).__name__))
 
 
-__all__ = ["Agent", "BatchedAgent", "PrivilegedAgent", "agent_name", "check_agent", "is_batched", "is_privileged",
-           "load_agent_module"]
+__all__ = ["Agent", "AgentError", "BatchedAgent", "PrivilegedAgent", "agent_name", "check_agent", "import_agent_module",
+           "is_batched", "is_privileged", "load_agent_module"]

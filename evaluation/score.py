@@ -1,30 +1,50 @@
 """Score agents on the registered envs: ``python -m evaluation.score --agent MODULE [MODULE ...]``.
 
-For every agent and env: ``--trials`` trials (default 100) on the test split for each of
-``--seeds`` (default 0 1 2; the seed fixes the trials and is passed to ``load_agent``), then a
-table of the exploitation return ± 95% CI, the bounds (optimal, no exploration, Thompson,
-random) and the normalised score. Writes ``scores.json``, ``scores.md`` and ``scores.png``
-to ``--out-dir`` (default ``results/``), and with ``--record N`` GIFs of the first N trials
-of the first seed (exploration and exploitation episodes side by side) under ``gifs/``.
-Privileged agents (the oracle) are marked "(privileged)".
+    python -m evaluation.score --agent MODULE [MODULE ...] [--env ID ...] [--split test]
+        [--trials 100] [--seeds 0 1 2] [--checkpoint PATH] [--num-exploit-episodes N]
+        [--out DIR] [--record N]
+
+For every agent and env: ``--trials`` trials on the ``--split`` split for each of ``--seeds``
+(the seed fixes the trials and is passed to ``load_agent``), then a table of the
+exploitation return with its 95% bootstrap CI over trials and seeds (percentile bootstrap
+stratified by seed, see :mod:`evaluation.report`), the bounds (optimal, no exploration,
+Thompson, random) and the normalised score with its CI. Writes ``results.json`` (schema in
+:mod:`evaluation.report`: versions, command, env kwargs, seeds, agent module, checkpoint and
+its SHA-256, bounds, every trial's returns), ``results.md`` and ``results.png`` (bars with
+CIs, bounds as lines) to ``--out`` (alias ``--out-dir``; default ``results/``), and with
+``--record N`` GIFs of the first N trials of the first seed (exploration and exploitation
+episodes side by side, instruction and returns on the frames) under ``gifs/``. Privileged
+agents (the oracle) are marked "(privileged)".
+
+A problem with an agent (module missing, no ``load_agent``, ``load_agent`` raising, an
+invalid action, ``act`` raising) or a bad option stops the CLI with a one-line message
+naming the module and the problem, and exit status 2 (from Python: ``AgentError`` /
+``ValueError``).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import tyro
 from rich.console import Console
+from rich.markup import escape
 
 import meta_explore_envs
 from evaluation.bounds import BOUND_FAMILIES, env_family, get_bounds, write_json_atomic
 from evaluation.harness import run_trials
-from evaluation.protocol import load_agent_module
-from evaluation.report import bar_chart, markdown, rich_table, score, trial_gif, write_text_atomic
+from evaluation.protocol import AgentError, import_agent_module, load_agent_module
+from evaluation.report import (CI_METHOD, bar_chart, markdown, results_document, rich_table, score, trial_gif,
+                               write_text_atomic)
 from meta_explore_envs.core import SPLITS, check_choice
+
+#: Names of the files written to ``--out``.
+RESULTS_JSON, RESULTS_MD, RESULTS_PNG, GIF_DIR = "results.json", "results.md", "results.png", "gifs"
 
 
 @dataclass
@@ -35,16 +55,20 @@ class ScoreConfig:
     """Agent modules (each exposes load_agent), e.g. baselines.oracle baselines.random."""
     env: tuple[str, ...] = ()
     """Env ids (default: every registered env)."""
-    checkpoint: str | None = None
-    """Passed to every agent's load_agent."""
     split: str = "test"
+    """test (scored) or train."""
     trials: int = 100
     """Trials per seed."""
     seeds: tuple[int, ...] = (0, 1, 2)
+    """Each seed fixes its trials (the same for every agent) and is passed to load_agent."""
+    checkpoint: str | None = None
+    """Passed to every agent's load_agent; recorded in results.json with its SHA-256."""
     num_exploit_episodes: int = 1
+    """Exploitation episodes per trial (the return is their mean)."""
+    out_dir: Annotated[Path, tyro.conf.arg(aliases=("--out",))] = Path("results")
+    """--out DIR (or --out-dir DIR): folder for results.json, results.md, results.png and gifs/."""
     record: int = 0
     """GIFs of the first N trials of the first seed, per agent and env."""
-    out_dir: Path = Path("results")
     num_envs: int = 16
     """Trial slots for batched agents."""
     progress: bool = True
@@ -70,66 +94,101 @@ def check_config(config: ScoreConfig) -> list[str]:
     for env_id in env_ids:
         env_family(env_id)
     for module in config.agent:  # fail before any work, naming the module
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            raise ValueError(f"--agent {module!r} is not an importable module (e.g. baselines.random, "
-                             "baselines.oracle, baselines.no_exploration, baselines.thompson, baselines.dream)")
+        import_agent_module(module)
     return env_ids
 
 
-def run(config: ScoreConfig) -> list:
-    """Score every agent on every env; write the report; return the :class:`~evaluation.report.Score` list."""
+def command_line(config: ScoreConfig) -> str:
+    """A command that reproduces ``config`` (recorded in results.json when run() is called from Python)."""
+    parts = ["python", "-m", "evaluation.score", "--agent", *config.agent]
+    if config.env:
+        parts += ["--env", *config.env]
+    parts += ["--split", config.split, "--trials", str(config.trials), "--seeds", *map(str, config.seeds)]
+    if config.checkpoint is not None:
+        parts += ["--checkpoint", config.checkpoint]
+    parts += ["--num-exploit-episodes", str(config.num_exploit_episodes), "--out", str(config.out_dir)]
+    if config.record:
+        parts += ["--record", str(config.record)]
+    if config.num_envs != ScoreConfig.num_envs:
+        parts += ["--num-envs", str(config.num_envs)]
+    return shlex.join(parts)
+
+
+def run(config: ScoreConfig, command: str | None = None) -> list:
+    """Score every agent on every env; write the report; return the :class:`~evaluation.report.Score` list.
+
+    ``command``: the command line recorded in results.json (default: :func:`command_line`).
+    Raises ``ValueError`` for bad options (before any work) and
+    :class:`~evaluation.protocol.AgentError` for an agent that fails (results.json, .md and
+    .png are written at the end, so they are never partial).
+    """
     env_ids = check_config(config)
     title = config.title or f"Exploitation return per trial (IMRL, {config.split} split)"
     console = Console()
     if not console.is_terminal:  # logs: room for the whole table rather than 80 columns
         console = Console(width=180)
-    scores, runs = [], []
+    scores = []
     for env_id in env_ids:
         bounds = None
-        if env_family(env_id) in BOUND_FAMILIES:
-            start = time.perf_counter()
-            bounds = get_bounds(env_id, config.split, config.num_exploit_episodes, progress=config.progress)
-            console.print(f"bounds of {env_id} ({config.split}): {time.perf_counter() - start:.1f} s")
         for module in config.agent:
-            results = []
+            results, checkpoints, gifs = [], [], []
             for seed in config.seeds:
                 agent = load_agent_module(module, env_id, config.checkpoint, split=config.split, setting="imrl",
                                           num_exploit_episodes=config.num_exploit_episodes, seed=seed)
+                checkpoint = getattr(agent, "checkpoint_path", None) or config.checkpoint
+                checkpoints.append(None if checkpoint is None else str(checkpoint))
                 record = config.record if seed == config.seeds[0] else 0
                 result = run_trials(agent, env_id, split=config.split, num_trials=config.trials, seed=seed,
                                     num_exploit_episodes=config.num_exploit_episodes, num_envs=config.num_envs,
-                                    record=record, progress=config.progress)
-                for k, episodes in enumerate(result.frames):
-                    trial_gif(episodes, config.out_dir / "gifs" / f"{result.agent}-{env_id}-trial{k}.gif")
+                                    env_kwargs={"setting": "imrl"}, record=record, progress=config.progress,
+                                    agent_module=module)
+                gifs += [(f"{module}-{env_id}-seed{seed}-trial{k}.gif", episodes)
+                         for k, episodes in enumerate(result.frames)]
+                result.frames = []  # drawn below; not kept in memory with the scores
                 results.append(result)
-                runs.append(result.to_dict())
-            s = score(results, bounds)
+            if bounds is None and env_family(env_id) in BOUND_FAMILIES:  # after an agent ran: fail fast on agents
+                start = time.perf_counter()
+                bounds = get_bounds(env_id, config.split, config.num_exploit_episodes, progress=config.progress)
+                console.print(f"bounds of {env_id} ({config.split}): {time.perf_counter() - start:.1f} s")
+            s = score(results, bounds, checkpoints)
+            for name, episodes in gifs:
+                trial_gif(episodes, config.out_dir / GIF_DIR / name)
             scores.append(s)
-            console.print(f"{s.agent} on {env_id}: {s.mean_return:+.3f} ± {s.ci95:.3f} ({s.seconds:.1f} s)")
-    notes = [f"{config.trials} trials x seeds {list(config.seeds)}; CI: normal approximation over all trials.",
+            ci = "" if s.return_ci is None else f" [{s.return_ci[0]:+.3f}, {s.return_ci[1]:+.3f}]"
+            console.print(f"{s.agent} on {env_id}: {s.mean_return:+.3f}{ci} ({s.seconds:.1f} s)")
+    notes = [f"{config.trials} trials x seeds {list(config.seeds)}; 95% CI: {CI_METHOD}.",
              "Normalised score = (return - no exploration) / (optimal - no exploration).",
              "Privileged agents read the true problem: references, not results."] + list(config.notes)
     console.print(rich_table(scores, title))
-    write_json_atomic(config.out_dir / "scores.json", {"scores": [s.to_dict() for s in scores], "runs": runs})
-    write_text_atomic(config.out_dir / "scores.md", markdown(scores, title, notes))
-    bar_chart(scores, config.out_dir / "scores.png", title)
-    console.print(f"wrote {config.out_dir}/scores.json, scores.md, scores.png"
-                  + (f" and GIFs in {config.out_dir}/gifs" if config.record else ""))
+    settings = {"split": config.split, "trials": config.trials, "seeds": list(config.seeds),
+                "num_exploit_episodes": config.num_exploit_episodes, "checkpoint": config.checkpoint,
+                "record": config.record}
+    document = results_document(scores, command=command or command_line(config), settings=settings)
+    write_json_atomic(config.out_dir / RESULTS_JSON, document)
+    write_text_atomic(config.out_dir / RESULTS_MD, markdown(scores, title, notes))
+    bar_chart(scores, config.out_dir / RESULTS_PNG, title)
+    console.print(f"wrote {config.out_dir}/{RESULTS_JSON}, {RESULTS_MD}, {RESULTS_PNG}"
+                  + (f" and GIFs in {config.out_dir}/{GIF_DIR}" if config.record else ""))
     return scores
 
 
-def main() -> None:
-    config = tyro.cli(ScoreConfig)
+def _exit(error: Exception) -> None:
+    Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+    raise SystemExit(2) from None
+
+
+def main(args: list[str] | None = None) -> None:
+    """The CLI: bad options and failing agents end with one line on stderr and exit status 2."""
+    args = sys.argv[1:] if args is None else list(args)
+    config = tyro.cli(ScoreConfig, args=args)
     try:
-        check_config(config)
-    except ValueError as error:  # bad CLI values: say which and why, without a traceback
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
-        raise SystemExit(2) from None
-    run(config)
+        check_config(config)  # bad options and agent modules, before any work
+    except ValueError as error:  # AgentError included
+        _exit(error)
+    try:
+        run(config, command=shlex.join(["python", "-m", "evaluation.score", *args]))
+    except AgentError as error:  # load_agent raising, an invalid action, act raising
+        _exit(error)
 
 
 if __name__ == "__main__":
