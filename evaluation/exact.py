@@ -2,14 +2,32 @@
 
 Everything here calls the family's own :meth:`~meta_explore_envs.core.EpisodeEnv.transition`
 (through :meth:`~meta_explore_envs.core.EpisodeEnv.set_problem`, ``begin_episode`` and the
-``state`` getter/setter); nothing re-implements the rules.
+``state``/``core_state`` getters and setters); nothing re-implements the rules.
 
 An :class:`InstructionModel` holds, for one instruction, the episodes of some problems as
-tables: every state reachable from the start (or from extra roots) is a *row*, with its
-successor row and reward for every action. On those tables the optimal and the
-uniformly-random values of every row are plain backward induction, vectorised with NumPy.
-The Bayes-optimal planner (:mod:`evaluation.planner`) and the bounds
+tables: a *row* is a (problem, state), with its successor row and reward for every action,
+its observation and its optimal value. On those tables the optimal and the
+uniformly-random values are plain backward induction, vectorised with NumPy. The
+Bayes-optimal planner (:mod:`evaluation.planner`) and the bounds
 (:mod:`evaluation.exact_bounds`) are built on the same tables.
+
+**Positions.** What a planner walks on is a *position*: a state id and the number of steps
+taken, encoded as one int (:meth:`FamilyModel.position`). A family that declares
+:attr:`~meta_explore_envs.core.EpisodeEnv.time_homogeneous` is tabulated on its
+``core_state`` (the state without the step count), once per state instead of once per
+state and step: transitions are called at a step count below the limit, the ``end episode``
+reward is stored without :meth:`~meta_explore_envs.core.EpisodeEnv.end_episode_charge`
+(added back for the step it is taken at), every episode is over after
+``max_episode_steps`` steps, and values are arrays over the step count (backward
+induction over it). Other families are tabulated on their full ``state`` (which holds the
+step count), with one value per row.
+
+**Representatives.** Per-problem values (optimal, random) are computed once per
+:meth:`~meta_explore_envs.core.EpisodeEnv.equivalent_task` representative, on its full
+table. Another problem of the class gets *shadow* rows, made only where a planner goes
+(:meth:`InstructionModel.expand`): their transitions and observations come from the
+problem's own rules, their values from the representative's row reached by the same
+actions (checked: the same rewards and endings).
 
 Requirements on a family (checked, with a clear error when violated):
 
@@ -24,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Hashable, Iterable, Sequence
+from typing import Any, Hashable, Iterable
 
 import numpy as np
 
@@ -32,6 +50,12 @@ from meta_explore_envs.core import EpisodeEnv
 
 #: Values are in reward hundredths; two values closer than this are equal (ties).
 TOLERANCE = 1e-7
+
+#: ``next_row`` of a row whose transitions are not tabulated yet (-1: the episode is over).
+UNEXPANDED = -2
+
+#: At most this many states per problem and instruction (a guard against endless families).
+MAX_STATES = 10_000_000
 
 
 def observation_key(observation: Any) -> Hashable:
@@ -44,8 +68,9 @@ def observation_key(observation: Any) -> Hashable:
 
 
 class FamilyModel:
-    """The exact models of one family: a private episode env, observation ids and one
-    :class:`InstructionModel` per instruction (built on first use)."""
+    """The exact models of one family: a private episode env, observation ids, instruction
+    distributions, representatives and one :class:`InstructionModel` per instruction
+    (built on first use)."""
 
     def __init__(self, family: str):
         from meta_explore_envs.trial import family_class  # (not at module level: see bounds_fingerprint)
@@ -54,12 +79,45 @@ class FamilyModel:
         self.env_class: type[EpisodeEnv] = family_class(family)
         self.env: EpisodeEnv = self.env_class(split="train")  # set_problem takes any problem ID
         self.num_actions = len(self.env.action_names)
+        self.end_action = int(self.env.end_episode_action)
+        self.max_steps = int(self.env.max_episode_steps)
+        #: Tabulated on core states (one row per state, values per step count).
+        self.homogeneous = bool(self.env_class.time_homogeneous)
+        #: Positions per state id: the step counts (1 when the state holds the step count).
+        self.horizon = self.max_steps if self.homogeneous else 1
+        #: ``end_charge[t]``: what ``end episode`` adds when taken with ``t`` steps taken.
+        self.end_charge = np.array(
+            [self.env.end_episode_charge(self.max_steps - t - 1) for t in range(self.max_steps)]
+            if self.homogeneous else [0], np.int64)
         self.observation_ids: dict[Hashable, int] = {}
+        self._array_kind: tuple[np.dtype, tuple[int, ...]] | None = None  # observations keyed by bytes alone
         self._models: dict[Hashable, InstructionModel] = {}
+        self._distributions: dict[int, dict[Hashable, float]] = {}
+        self._representatives: dict[tuple[int, Hashable], tuple[int, Hashable]] = {}
+
+    # ------------------------------------------------------------------ positions
+    def position(self, state_id: int, steps: int) -> int:
+        """Position of a state id after ``steps`` steps (the step count is ignored when the
+        state holds it)."""
+        return state_id * self.horizon + (steps if self.homogeneous else 0)
+
+    def split_position(self, position: int) -> tuple[int, int]:
+        """``(state id, steps)`` of a position (steps 0 when the state holds the step count)."""
+        return divmod(position, self.horizon)
+
+    # ------------------------------------------------------------------ observations
+    def _key(self, observation: Any) -> Hashable:
+        if type(observation) is np.ndarray:
+            kind = (observation.dtype, observation.shape)
+            if self._array_kind is None:
+                self._array_kind = kind
+            if kind == self._array_kind:
+                return observation.tobytes()
+        return ("key", observation_key(observation))
 
     def observation_id(self, observation: Any) -> int:
         """Integer id of an observation (new ids are given to new observations)."""
-        key = observation_key(observation)
+        key = self._key(observation)
         oid = self.observation_ids.get(key)
         if oid is None:
             oid = self.observation_ids[key] = len(self.observation_ids)
@@ -67,8 +125,9 @@ class FamilyModel:
 
     def known_observation_id(self, observation: Any) -> int:
         """Id of an observation seen before, or -1."""
-        return self.observation_ids.get(observation_key(observation), -1)
+        return self.observation_ids.get(self._key(observation), -1)
 
+    # ------------------------------------------------------------------ problems and instructions
     def model(self, instruction: Hashable) -> InstructionModel:
         """The tables of ``instruction`` (shared by every caller in the process)."""
         model = self._models.get(instruction)
@@ -77,9 +136,21 @@ class FamilyModel:
         return model
 
     def instruction_distribution(self, problem_id: int) -> dict[Hashable, float]:
-        """:meth:`EpisodeEnv.instruction_distribution` of ``problem_id``."""
-        self.env.set_problem(problem_id)
-        return self.env.instruction_distribution()
+        """:meth:`EpisodeEnv.instruction_distribution` of ``problem_id`` (cached; do not modify)."""
+        distribution = self._distributions.get(problem_id)
+        if distribution is None:
+            self.env.set_problem(problem_id)
+            distribution = self._distributions[problem_id] = self.env.instruction_distribution()
+        return distribution
+
+    def representative(self, problem_id: int, instruction: Hashable) -> tuple[int, Hashable]:
+        """:meth:`EpisodeEnv.equivalent_task` of a (problem, instruction) the problem can give."""
+        key = (problem_id, instruction)
+        rep = self._representatives.get(key)
+        if rep is None:
+            rep_problem, rep_instruction = self.env.equivalent_task(problem_id, instruction)
+            rep = self._representatives[key] = (int(rep_problem), rep_instruction)
+        return rep
 
     def decode_instruction(self, problems: Iterable[int]) -> dict[Hashable, Hashable | None]:
         """Observation key of the ``instruction`` observation -> instruction, for every
@@ -87,8 +158,7 @@ class FamilyModel:
         env = self.env
         table: dict[Hashable, Hashable | None] = {observation_key(env.instruction_observation(None)): None}
         for problem in problems:
-            env.set_problem(problem)
-            for instruction in env.instruction_distribution():
+            for instruction in self.instruction_distribution(problem):
                 table[observation_key(env.instruction_observation(instruction))] = instruction
         return table
 
@@ -101,9 +171,9 @@ def family_model(family: str) -> FamilyModel:
 
 @dataclass
 class Step:
-    """Outcome of one action from one state in several problems (arrays over the problems)."""
+    """Outcome of one action from one position in several problems (arrays over the problems)."""
 
-    next_state: np.ndarray  #: (n,) int: state id after the action, -1 when the episode is over
+    next_state: np.ndarray  #: (n,) int: position after the action, -1 when the episode is over
     reward: np.ndarray  #: (n,) int: reward in hundredths
     over: np.ndarray  #: (n,) bool: the episode ended
     observation: np.ndarray  #: (n,) int: observation id after the action, -1 when over
@@ -112,14 +182,15 @@ class Step:
 class _Growable:
     """A NumPy array that grows along its first axis with amortised copies."""
 
-    def __init__(self, trailing: tuple[int, ...], dtype):
-        self.data = np.empty((64, *trailing), dtype)
+    def __init__(self, trailing: tuple[int, ...], dtype, fill=0):
+        self.fill = fill
+        self.data = np.full((64, *trailing), fill, dtype)
         self.size = 0
 
-    def extend(self, values: np.ndarray) -> None:
+    def extend(self, values) -> None:
         need = self.size + len(values)
         if need > len(self.data):
-            grown = np.empty((max(need, 2 * len(self.data)), *self.data.shape[1:]), self.data.dtype)
+            grown = np.full((max(need, 2 * len(self.data)), *self.data.shape[1:]), self.fill, self.data.dtype)
             grown[: self.size] = self.data[: self.size]
             self.data = grown
         self.data[self.size : need] = values
@@ -130,53 +201,91 @@ class _Growable:
         return self.data[: self.size]
 
 
+class _NewRows:
+    """Rows being added by one tabulation pass, appended to the tables in one go."""
+
+    def __init__(self, model: InstructionModel):
+        self.base = model.num_rows
+        self.slots: list[int] = []
+        self.states: list[Hashable] = []
+        self.next_rows: list[int] = []  # num_actions entries per expanded row
+        self.rewards: list[int] = []
+        self.expanded: list[int] = []  # local indices of rows whose transitions are in next_rows/rewards
+        self.rep_rows: list[int] = []  # representative's row (shadow rows), -1 for own rows, -2 for no values
+
+    def add(self, slot: int, state: Hashable, rep_row: int) -> int:
+        self.slots.append(slot)
+        self.states.append(state)
+        self.rep_rows.append(rep_row)
+        return self.base + len(self.states) - 1
+
+
 class InstructionModel:
     """Tables of the episodes of one instruction in a growing set of problems.
 
     Rows are (problem, state) pairs. ``next_row[r, a]`` is the row reached by action ``a``
-    (-1 when the episode is over), ``reward[r, a]`` the reward in hundredths. States are
-    numbered per model (state ids); :meth:`rows` finds the rows of a state in some problems.
-    Rows are only ever added, each with all its successors, so the values of existing rows
-    never change when the tables grow.
+    (-1 when the episode is over at a step count below the limit, :data:`UNEXPANDED` until
+    the row is expanded), ``reward[r, a]`` the reward in hundredths (``end episode`` without
+    its charge, see :meth:`reward_at`). States are numbered per model (state ids);
+    :meth:`rows` finds the rows of a state in some problems. Rows are only ever added, and a
+    row's values never change.
+
+    A problem's rows are of one of three kinds: *own* rows (its full table from the start,
+    or from an extra root: values by backward induction), *shadow* rows (values copied
+    from the representative, see the module docstring) and rows *without values* (an
+    instruction the problem cannot give: transitions and observations only, for
+    exploration).
     """
 
     def __init__(self, family: FamilyModel, instruction: Hashable):
         self.family = family
         self.instruction = instruction
         self.num_actions = family.num_actions
-        self.max_steps = family.env.max_episode_steps
+        self.max_steps = family.max_steps
+        self.homogeneous = family.homogeneous
+        self.horizon = family.horizon
         self.states: list[Hashable] = []
         self.state_ids: dict[Hashable, int] = {}
         self.slot_of: dict[int, int] = {}  # problem ID -> slot (row of row_table)
         self.problems: list[int] = []
         self._slot_lookup = np.full(family.env_class.num_problems, -1, np.int64)  # problem ID -> slot
+        self._slot_rep: list[tuple[InstructionModel, int] | None] = []  # slot -> (rep model, rep problem) of shadows
+        self._slot_valued: list[bool] = []  # slot -> the problem can give this instruction
         self.start_state: dict[int, int] = {}  # problem ID -> state id of its start
-        self.tabulated: set[int] = set()  # problems whose start is tabulated
+        self.tabulated: set[int] = set()  # problems whose start row exists
         self._row_state = _Growable((), np.int32)
+        self._row_slot = _Growable((), np.int32)
         self._row_observation = _Growable((), np.int32)
-        # int32 halves the memory of the largest tables (MetaDistractingBus: ~0.7 M rows per instruction).
-        self._next_row = _Growable((self.num_actions,), np.int32)
+        self._next_row = _Growable((self.num_actions,), np.int32, UNEXPANDED)
         self._reward = _Growable((self.num_actions,), np.int32)
+        self._rep_row = _Growable((), np.int32)
+        self._values = {"max": _Growable((self.horizon,), np.float64, np.nan),
+                        "mean": _Growable((self.horizon,), np.float64, np.nan)}
+        self._own_rows = _Growable((), np.int64)  # rows whose values come from backward induction
+        self._own_done = {"max": 0, "mean": 0}  # own rows whose values are computed, per kind
         self.row_table = np.full((0, 0), -1, np.int32)  # (slot, state id) -> row
-        self._values = {"max": _Growable((), np.float64), "mean": _Growable((), np.float64)}
         self._exploration_cache: dict[tuple[int, int, bytes], list[ExplorationOutcome]] = {}
-        self._optimal_actions: dict[int, list[int]] = {}
+        self._optimal_actions: dict[tuple[int, int], list[int]] = {}
+        self._free_outcomes: dict[tuple[int, int, int], tuple[bool, int]] = {}
 
     @property
     def num_rows(self) -> int:
         return self._row_state.size
 
-    # ------------------------------------------------------------------ building
+    # ------------------------------------------------------------------ states and problems
     def state_id(self, state: Hashable) -> int:
-        """Id of a state (states seen for the first time get a new id)."""
-        return self._state_id(state)
-
-    def _state_id(self, state: Hashable) -> int:
+        """Id of a state (``core_state`` for time-homogeneous families; new states get a new id)."""
         sid = self.state_ids.get(state)
         if sid is None:
             sid = self.state_ids[state] = len(self.states)
             self.states.append(state)
         return sid
+
+    def env_position(self, env: EpisodeEnv) -> int:
+        """Position of ``env``'s current state and step count (reads ``env``; never changes it)."""
+        if self.homogeneous:
+            return self.family.position(self.state_id(env.core_state), env.steps_taken)
+        return self.state_id(env.state)
 
     def _slot(self, problem: int) -> int:
         slot = self.slot_of.get(problem)
@@ -184,6 +293,9 @@ class InstructionModel:
             slot = self.slot_of[problem] = len(self.problems)
             self._slot_lookup[problem] = slot
             self.problems.append(problem)
+            self._slot_rep.append(None)
+            valued = self.family.instruction_distribution(problem).get(self.instruction, 0.0) > 0
+            self._slot_valued.append(valued)
         return slot
 
     def slots(self, problems: np.ndarray) -> np.ndarray:
@@ -196,90 +308,263 @@ class InstructionModel:
         env.begin_episode(self.instruction)
         return env
 
-    def add_problems(self, problems: Iterable[int]) -> None:
-        """Tabulate every state reachable from the start in each of ``problems``."""
-        for problem in problems:
-            problem = int(problem)
-            if problem not in self.tabulated:
-                self._explore(problem, [self.states[self.start_of(problem)]])
-                self.tabulated.add(problem)
+    def _set(self, env: EpisodeEnv, state: Hashable) -> None:
+        if self.homogeneous:
+            env.core_state = state
+            env.steps_taken = 0
+        else:
+            env.state = state
 
     def start_of(self, problem: int) -> int:
         """State id of the start of ``problem`` (without tabulating it)."""
         sid = self.start_state.get(problem)
         if sid is None:
-            sid = self.start_state[problem] = self._state_id(self._begin(problem).state)
+            env = self._begin(problem)
+            sid = self.start_state[problem] = self.state_id(env.core_state if self.homogeneous else env.state)
         return sid
 
-    def ensure_state(self, problem: int, state_id: int) -> int:
-        """Row of ``state_id`` in ``problem``, tabulating it (and what follows) if needed."""
-        slot = self._slot(problem)
-        if slot < self.row_table.shape[0] and state_id < self.row_table.shape[1]:
-            row = int(self.row_table[slot, state_id])
+    def start_position(self, problem: int) -> int:
+        """Position of the start of ``problem`` (no steps taken)."""
+        return self.family.position(self.start_of(problem), 0)
+
+    def add_problems(self, problems: Iterable[int]) -> None:
+        """Give each of ``problems`` its start row: its representative's full table (its own
+        when it is its representative) and shadow rows for it; rows without values when the
+        problem cannot give this instruction."""
+        for problem in problems:
+            problem = int(problem)
+            if problem in self.tabulated:
+                continue
+            slot = self._slot(problem)
+            start = self.start_of(problem)
+            if not self._slot_valued[slot]:
+                new = _NewRows(self)
+                new.add(slot, self.states[start], -2)
+                self._append(new)
+            else:
+                rep_problem, rep_instruction = self.family.representative(problem, self.instruction)
+                if rep_problem == problem and rep_instruction == self.instruction:
+                    self._tabulate(problem, [self.states[start]])
+                else:
+                    if self.family.representative(rep_problem, rep_instruction) != (rep_problem, rep_instruction):
+                        raise RuntimeError(
+                            f"{self.family.family}: equivalent_task({problem}, {self.instruction!r}) = "
+                            f"({rep_problem}, {rep_instruction!r}), which is not its own representative"
+                        )
+                    rep = self.family.model(rep_instruction)
+                    rep.add_problems([rep_problem])
+                    self._slot_rep[slot] = (rep, rep_problem)
+                    new = _NewRows(self)
+                    new.add(slot, self.states[start], rep.start_row(rep_problem))
+                    self._append(new)
+            self.tabulated.add(problem)
+
+    def start_row(self, problem: int) -> int:
+        """Row of the start of ``problem`` (adding the problem if needed)."""
+        self.add_problems([problem])
+        return int(self.row_table[self.slot_of[problem], self.start_state[problem]])
+
+    def ensure_row(self, problem: int, state_id: int) -> int:
+        """Row with values of ``state_id`` in ``problem`` (a problem that can give this
+        instruction), tabulating the problem's table from that state if the row is missing."""
+        self.add_problems([problem])
+        slot = self.slot_of[problem]
+        if not self._slot_valued[slot]:
+            raise ValueError(f"problem {problem} cannot give instruction {self.instruction!r}: no values")
+        table = self.row_table
+        if state_id < table.shape[1]:
+            row = int(table[slot, state_id])
             if row >= 0:
                 return row
-        self._explore(problem, [self.states[state_id]])
+        self._tabulate(problem, [self.states[state_id]])
         return int(self.row_table[slot, state_id])
 
-    def _explore(self, problem: int, roots: Sequence[Hashable]) -> None:
-        """Breadth-first search from ``roots`` in ``problem``; adds one row per new state."""
+    # ------------------------------------------------------------------ tabulating
+    def _tabulate(self, problem: int, roots: list[Hashable]) -> None:
+        """Own rows: breadth-first search from ``roots`` in ``problem``, every new state with
+        all its transitions (states that already have a row keep it)."""
         env = self._begin(problem)
         slot = self._slot(problem)
-        table = self.row_table
-        known_ids = self.state_ids
-        has_rows = slot < table.shape[0] and bool((table[slot] >= 0).any())
-        base = self.num_rows
-        new: dict[Hashable, int] = {}
-        order: list[Hashable] = []
+        new = _NewRows(self)
+        seen: dict[Hashable, int] = {}
 
         def row_of(state: Hashable) -> int:
-            row = new.get(state)
-            if row is not None:
-                return row
-            if has_rows:
-                sid = known_ids.get(state)
-                if sid is not None and sid < table.shape[1] and table[slot, sid] >= 0:
-                    return int(table[slot, sid])
-            row = new[state] = base + len(order)
-            order.append(state)
+            sid = self.state_ids.get(state)
+            if sid is not None and sid < self.row_table.shape[1] and slot < self.row_table.shape[0]:
+                row = int(self.row_table[slot, sid])
+                if row >= 0:
+                    seen[state] = row
+                    return row
+            row = seen[state] = new.add(slot, state, -1)
             return row
 
         for root in roots:
-            row_of(root)
-        next_rows: list[int] = []
-        rewards: list[int] = []
-        add_next, add_reward, get_new = next_rows.append, rewards.append, new.get
+            if root not in seen:
+                row_of(root)
+        order = new.states
+        next_rows, rewards, expanded = new.next_rows, new.rewards, new.expanded
+        add_next, add_reward, get_seen = next_rows.append, rewards.append, seen.get
         transition = env.transition
         actions = range(self.num_actions)
         i = 0
-        while i < len(order):
-            state = order[i]
-            i += 1
-            for action in actions:
-                env.state = state
-                reward, over, _ = transition(action)
-                add_reward(reward)
-                if over:
-                    add_next(-1)
-                else:
-                    after = env.state
-                    row = get_new(after)
-                    add_next(row_of(after) if row is None else row)
-            if i > 10_000_000:
-                raise RuntimeError(f"{self.family.family}: more than 10 million states; not a finite-horizon family?")
-        n = len(order)
+        if self.homogeneous and self.num_actions + 1 < self.max_steps:
+            # Fast path: one reset of the step count per state (the counter stays below the
+            # limit over the actions), the state restored only when an action changed it.
+            env_type = type(env)
+            get_core, set_core = env_type.core_state.fget, env_type.core_state.fset
+            while i < len(order):
+                state = order[i]
+                i += 1
+                set_core(env, state)
+                env.steps_taken = 0
+                for action in actions:
+                    reward, over, _ = transition(action)
+                    after = get_core(env)
+                    if after != state:
+                        set_core(env, state)
+                    add_reward(reward)
+                    if over:
+                        add_next(-1)
+                    else:
+                        row = get_seen(after)
+                        add_next(row_of(after) if row is None else row)
+                if i > MAX_STATES:
+                    raise RuntimeError(f"{self.family.family}: more than {MAX_STATES} states; not a finite-horizon family?")
+            # ``end episode`` was taken with ``end_action`` steps taken: store it without its charge.
+            end_charge_taken = self.family.env.end_episode_charge(self.max_steps - self.family.end_action - 1)
+        else:
+            end_charge_taken = self.family.env.end_episode_charge(self.max_steps - 1) if self.homogeneous else 0
+            while i < len(order):
+                state = order[i]
+                i += 1
+                for action in actions:
+                    self._set(env, state)
+                    reward, over, _ = transition(action)
+                    add_reward(reward)
+                    if over:
+                        add_next(-1)
+                    else:
+                        after = env.core_state if self.homogeneous else env.state
+                        row = get_seen(after)
+                        add_next(row_of(after) if row is None else row)
+                if i > MAX_STATES:
+                    raise RuntimeError(f"{self.family.family}: more than {MAX_STATES} states; not a finite-horizon family?")
+        expanded.extend(range(len(order)))
+        if end_charge_taken:
+            end = self.family.end_action
+            for k in range(end, len(rewards), self.num_actions):
+                rewards[k] -= end_charge_taken
+        self._append(new)
+
+    def expand(self, rows: np.ndarray) -> None:
+        """Tabulate the transitions of ``rows`` (shadow rows and rows without values; own rows
+        are expanded when made). New successors are shadow rows (values from the
+        representative's row reached by the same action) or rows without values."""
+        rows = np.asarray(rows, np.int64)
+        rows = rows[self._next_row.view[rows, 0] == UNEXPANDED]
+        if len(rows) == 0:
+            return
+        rows = np.unique(rows)
+        new = _NewRows(self)
+        homogeneous = self.homogeneous
+        end = self.family.end_action
+        actions = range(self.num_actions)
+        row_slot, row_state, rep_rows = self._row_slot.view, self._row_state.view, self._rep_row.view
+        charge = self.family.env.end_episode_charge(self.max_steps - 1) if homogeneous else 0
+        patches: list[tuple[int, list[int], list[int]]] = []
+        for slot in np.unique(row_slot[rows]):
+            slot = int(slot)
+            problem = self.problems[slot]
+            env = self._begin(problem)
+            rep = self._slot_rep[slot]
+            if rep is not None:
+                rep_model = rep[0]
+                rep_next, rep_reward = rep_model.next_row, rep_model.reward
+            seen: dict[Hashable, int] = {}
+            for row in rows[row_slot[rows] == slot]:
+                row = int(row)
+                state = self.states[row_state[row]]
+                parent_rep = int(rep_rows[row])
+                next_rows: list[int] = []
+                rewards: list[int] = []
+                for action in actions:
+                    self._set(env, state)
+                    reward, over, _ = env.transition(action)
+                    if action == end:
+                        reward -= charge
+                    rewards.append(reward)
+                    child_rep = -2
+                    if parent_rep >= 0:
+                        child_rep = int(rep_next[parent_rep, action])
+                        if int(rep_reward[parent_rep, action]) != reward or (child_rep < 0) != over:
+                            raise RuntimeError(
+                                f"{self.family.family}: equivalent_task({problem}, {self.instruction!r}) is not "
+                                f"equivalent: action {action} from {state!r} pays {reward} (over: {over}) but "
+                                f"{int(rep_reward[parent_rep, action])} (over: {child_rep < 0}) in the representative"
+                            )
+                    if over:
+                        next_rows.append(-1)
+                        continue
+                    after = env.core_state if homogeneous else env.state
+                    child = seen.get(after)
+                    if child is None:
+                        sid = self.state_ids.get(after)
+                        child = -1
+                        if sid is not None and sid < self.row_table.shape[1]:
+                            child = int(self.row_table[slot, sid])
+                        if child < 0:
+                            child = new.add(slot, after, child_rep)
+                        seen[after] = child
+                    next_rows.append(child)
+                patches.append((row, next_rows, rewards))
+        self._append(new)
+        for row, next_rows, rewards in patches:
+            self._next_row.data[row] = next_rows
+            self._reward.data[row] = rewards
+
+    def _append(self, new: _NewRows) -> None:
+        """Append the rows of a tabulation pass: state ids, observations, values of shadows."""
+        n = len(new.states)
+        if n == 0:
+            return
+        env = self.family.env
         observations = np.empty(n, np.int64)
         state_ids = np.empty(n, np.int64)
-        for k, state in enumerate(order):
-            env.state = state
+        slots = np.array(new.slots, np.int64)
+        current = -1
+        for k, (slot, state) in enumerate(zip(new.slots, new.states)):
+            if slot != current:
+                env.set_problem(self.problems[slot])
+                env.begin_episode(self.instruction)
+                current = slot
+            self._set(env, state)
             observations[k] = self.family.observation_id(env.state_observation())
-            state_ids[k] = self._state_id(state)
+            state_ids[k] = self.state_id(state)
+        base = self.num_rows
+        rep_rows = np.array(new.rep_rows, np.int64)
         self._row_state.extend(state_ids)
+        self._row_slot.extend(slots)
         self._row_observation.extend(observations)
-        self._next_row.extend(np.array(next_rows, np.int64).reshape(n, self.num_actions))
-        self._reward.extend(np.array(rewards, np.int64).reshape(n, self.num_actions))
+        self._rep_row.extend(np.maximum(rep_rows, -1))
+        next_rows = np.full((n, self.num_actions), UNEXPANDED, np.int64)
+        rewards = np.zeros((n, self.num_actions), np.int64)
+        if new.expanded:
+            local = np.array(new.expanded, np.int64)
+            next_rows[local] = np.array(new.next_rows, np.int64).reshape(len(local), self.num_actions)
+            rewards[local] = np.array(new.rewards, np.int64).reshape(len(local), self.num_actions)
+        self._next_row.extend(next_rows)
+        self._reward.extend(rewards)
+        values = np.full((n, self.horizon), np.nan)
+        shadows = np.flatnonzero(rep_rows >= 0)
+        for slot in np.unique(slots[shadows]):
+            members = shadows[slots[shadows] == slot]
+            rep_model = self._slot_rep[int(slot)][0]
+            values[members] = rep_model._values_of("max")[rep_rows[members]]
+        self._values["max"].extend(values)
+        self._values["mean"].extend(np.full((n, self.horizon), np.nan))
+        self._own_rows.extend(base + np.flatnonzero(rep_rows == -1))
         self._grow_row_table()
-        self.row_table[slot, state_ids] = np.arange(base, base + n)
+        self.row_table[slots, state_ids] = np.arange(base, base + n)
 
     def _grow_row_table(self) -> None:
         table = self.row_table
@@ -293,12 +578,12 @@ class InstructionModel:
     # ------------------------------------------------------------------ arrays
     @property
     def next_row(self) -> np.ndarray:
-        """(rows, actions) int: successor row, -1 when the episode is over."""
+        """(rows, actions) int: successor row, -1 when the episode is over, :data:`UNEXPANDED`."""
         return self._next_row.view
 
     @property
     def reward(self) -> np.ndarray:
-        """(rows, actions) int: reward in hundredths."""
+        """(rows, actions) int: reward in hundredths (``end episode`` without its charge)."""
         return self._reward.view
 
     @property
@@ -323,101 +608,155 @@ class InstructionModel:
         ok = (slots >= 0) & (slots < table.shape[0])
         return np.where(ok, table[np.where(ok, slots, 0), state_id], -1)
 
-    def start_row(self, problem: int) -> int:
-        """Row of the start of ``problem`` (tabulating the problem if needed)."""
-        self.add_problems([problem])
-        return int(self.row_table[self.slot_of[problem], self.start_state[problem]])
+    def expanded_rows(self, slots: np.ndarray, state_id: int) -> np.ndarray:
+        """Rows of ``state_id`` in the problems of ``slots``, all expanded (they must exist)."""
+        rows = self.rows_of_slots(slots, state_id)
+        if (rows < 0).any():
+            raise RuntimeError("the problems must all be tabulated at the state")
+        if (self._next_row.view[rows, 0] == UNEXPANDED).any():
+            self.expand(rows)
+        return rows
+
+    def reward_at(self, rows, steps: int) -> np.ndarray:
+        """Rewards (hundredths) of every action of ``rows`` taken after ``steps`` steps."""
+        reward = self.reward[rows].astype(np.int64)
+        if self.homogeneous:
+            reward[..., self.family.end_action] += self.family.end_charge[steps]
+        return reward
+
+    def successors_at(self, rows, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(next_row, live)`` of every action of ``rows`` taken after ``steps`` steps: live
+        when the episode goes on (in time-homogeneous families never at the last step)."""
+        next_row = self.next_row[rows]
+        if self.homogeneous and steps + 1 >= self.max_steps:
+            return next_row, np.zeros(next_row.shape, bool)
+        return next_row, next_row >= 0
+
+    def value_column(self, steps: int) -> int:
+        """Column of the value arrays for positions after ``steps`` steps (the last one for
+        ``max_episode_steps``: never live)."""
+        return min(steps, self.horizon - 1)
 
     # ------------------------------------------------------------------ dynamic programming
-    def _row_values(self, combine: str) -> np.ndarray:
-        """Values (hundredths) of every row under ``combine`` = "max" or "mean" over actions,
-        computing only the rows added since the last call (older rows never change)."""
-        values = self._values[combine]
-        first, last = values.size, self.num_rows
-        if first < last:
-            next_row = self.next_row[first:last]
-            reward = self.reward[first:last]
-            done = np.append(values.view, 0.0)  # never empty
-            new = np.zeros(last - first + 1)  # new[-1] = 0 stands for "episode over"
-            # Successors are older rows (fixed values) or rows of this chunk (iterated).
-            old = (next_row >= 0) & (next_row < first)
-            fixed = np.where(old, done[np.where(old, next_row, 0)], 0.0) + reward
-            local = np.where(old | (next_row < 0), -1, next_row - first)
-            for _ in range(self.max_steps + 2):
-                q = fixed + new[local]
-                updated = q.max(axis=1) if combine == "max" else q.mean(axis=1)
-                if np.array_equal(updated, new[:-1]):
-                    break
-                new[:-1] = updated
+    def _values_of(self, combine: str) -> np.ndarray:
+        """(rows, columns) values (hundredths) under ``combine`` = "max" or "mean" over actions,
+        computing the own rows added since the last call (values of older rows never change).
+        Columns are step counts (one column when the state holds the step count)."""
+        store = self._values[combine]
+        own = self._own_rows.view
+        first = self._own_done[combine]
+        if first < len(own):
+            chunk = own[first:]
+            values = store.data  # (capacity, columns), rows beyond num_rows unused
+            next_row = self.next_row[chunk]
+            reward = self.reward[chunk].astype(np.float64)
+            live = next_row >= 0
+            safe = np.where(live, next_row, 0)
+            reduce = np.max if combine == "max" else np.mean
+            if self.homogeneous:
+                end = self.family.end_action
+                base_end = reward[:, end].copy()
+                for t in range(self.max_steps - 1, -1, -1):
+                    reward[:, end] = base_end + self.family.end_charge[t]
+                    q = reward if t + 1 >= self.max_steps else reward + np.where(live, values[safe, t + 1], 0.0)
+                    values[chunk, t] = reduce(q, axis=1)
             else:
-                raise RuntimeError(
-                    f"{self.family.family}: values did not converge in max_episode_steps + 2 sweeps; "
-                    "episodes must end within max_episode_steps transitions"
-                )
-            values.extend(new[:-1])
-        return values.view
+                # A DAG without layers: sweep until nothing changes (at most max_steps + 2 sweeps).
+                values[chunk, 0] = 0.0
+                for _ in range(self.max_steps + 2):
+                    q = reward + np.where(live, values[safe, 0], 0.0)
+                    updated = reduce(q, axis=1)
+                    if np.array_equal(updated, values[chunk, 0]):
+                        break
+                    values[chunk, 0] = updated
+                else:
+                    raise RuntimeError(
+                        f"{self.family.family}: values did not converge in max_episode_steps + 2 sweeps; "
+                        "episodes must end within max_episode_steps transitions"
+                    )
+            self._own_done[combine] = len(own)
+        return store.view
+
+    @property
+    def values(self) -> np.ndarray:
+        """(rows, columns) optimal return-to-go when the problem is known (hundredths);
+        column ``value_column(steps)``; NaN for rows without values."""
+        return self._values_of("max")
 
     @property
     def optimal_values(self) -> np.ndarray:
-        """(rows,) optimal return-to-go of each row when the problem is known (hundredths)."""
-        return self._row_values("max")
+        """(rows,) optimal return-to-go of each row at the start of an episode (hundredths)."""
+        return self._values_of("max")[:, 0]
 
     @property
     def random_values(self) -> np.ndarray:
-        """(rows,) expected return-to-go of uniformly random actions (hundredths)."""
-        return self._row_values("mean")
+        """(rows,) expected return-to-go of uniformly random actions at the start of an
+        episode (hundredths); own rows only (NaN elsewhere)."""
+        return self._values_of("mean")[:, 0]
 
-    def optimal_q(self, rows: np.ndarray | int) -> np.ndarray:
-        """Optimal action values of ``rows`` ((n, actions), or (actions,) for one row)."""
-        values = self.optimal_values
-        next_row = self.next_row[rows]
-        return self.reward[rows] + np.where(next_row >= 0, values[np.where(next_row >= 0, next_row, 0)], 0.0)
+    def optimal_q(self, row: int, steps: int = 0) -> np.ndarray:
+        """Optimal action values (actions,) of ``row`` after ``steps`` steps (hundredths)."""
+        self.expand([row])
+        values = self.values
+        if np.isnan(values[row, self.value_column(steps)]):
+            raise ValueError(f"row {row} has no values (the problem cannot give {self.instruction!r})")
+        next_row, live = self.successors_at(row, steps)
+        column = self.value_column(steps + 1)
+        return self.reward_at(row, steps) + np.where(live, values[np.where(live, next_row, 0), column], 0.0)
 
-    def optimal_actions(self, row: int) -> list[int]:
+    def optimal_actions(self, row: int, steps: int = 0) -> list[int]:
         """The actions of ``row`` whose optimal value is the best (ties within TOLERANCE; cached)."""
-        actions = self._optimal_actions.get(row)
+        key = (row, steps if self.homogeneous else 0)
+        actions = self._optimal_actions.get(key)
         if actions is None:
-            q = self.optimal_q(row)
-            actions = self._optimal_actions[row] = [int(a) for a in np.flatnonzero(q >= q.max() - TOLERANCE)]
+            q = self.optimal_q(row, steps)
+            actions = self._optimal_actions[key] = [int(a) for a in np.flatnonzero(q >= q.max() - TOLERANCE)]
         return actions
 
+    def optimal_actions_at(self, problem: int, position: int) -> list[int]:
+        """Optimal actions of ``problem`` at a position (tabulating what is needed)."""
+        state_id, steps = self.family.split_position(position)
+        return self.optimal_actions(self.ensure_row(problem, state_id), steps)
+
     # ------------------------------------------------------------------ several problems at once
-    def step(self, problems: np.ndarray, state_id: int, action: int) -> Step:
-        """Apply ``action`` at ``state_id`` in each of ``problems`` (IDs).
+    def step(self, problems: np.ndarray, position: int, action: int) -> Step:
+        """Apply ``action`` at ``position`` in each of ``problems`` (IDs, all tabulated there)."""
+        state_id, steps = self.family.split_position(position)
+        rows = self.expanded_rows(self.slots(problems), state_id)
+        next_row = self.next_row[rows, action]
+        live = next_row >= 0
+        if self.homogeneous and steps + 1 >= self.max_steps:
+            live[:] = False
+        reward = self.reward[rows, action].astype(np.int64)
+        if self.homogeneous and action == self.family.end_action:
+            reward += self.family.end_charge[steps]
+        safe = np.where(live, next_row, 0)
+        next_position = self.row_state[safe].astype(np.int64) * self.horizon + (steps + 1 if self.homogeneous else 0)
+        return Step(np.where(live, next_position, -1), reward, ~live,
+                    np.where(live, self.row_observation[safe], -1).astype(np.int64))
 
-        Uses the tables where the problems are tabulated at that state, and calls the rules
-        directly otherwise (without tabulating: for short explorations of many problems).
-        """
-        rows = self.rows(problems, state_id)
-        n = len(problems)
-        next_state = np.full(n, -1, np.int64)
-        observation = np.full(n, -1, np.int64)
-        reward = np.zeros(n, np.int64)
-        over = np.zeros(n, bool)
-        tabulated = rows >= 0
-        if tabulated.any():
-            r = rows[tabulated]
-            nxt = self.next_row[r, action]
-            live = nxt >= 0
-            reward[tabulated] = self.reward[r, action]
-            over[tabulated] = ~live
-            safe = np.where(live, nxt, 0)
-            next_state[tabulated] = np.where(live, self.row_state[safe], -1)
-            observation[tabulated] = np.where(live, self.row_observation[safe], -1)
-        for k in np.flatnonzero(~tabulated):
-            env = self._begin(int(problems[k]))
-            env.state = self.states[state_id]
-            r_k, over_k, _ = env.transition(action)
-            reward[k] = r_k
-            over[k] = over_k
-            if not over_k:
-                next_state[k] = self._state_id(env.state)
-                observation[k] = self.family.observation_id(env.state_observation())
-        return Step(next_state, reward, over, observation)
+    def _goal_free(self, problem: int, position: int, action: int) -> tuple[bool, int]:
+        """Whether the goal-free (no instruction) episode goes on after ``action`` at
+        ``position`` in ``problem``, and its observation then (cached)."""
+        key = (problem, position, action)
+        outcome = self._free_outcomes.get(key)
+        if outcome is None:
+            state_id, steps = self.family.split_position(position)
+            env = self.family.env
+            env.set_problem(problem)
+            env.begin_episode(None)
+            if self.homogeneous:
+                env.core_state = self.states[state_id]
+                env.steps_taken = steps
+            else:
+                env.state = self.states[state_id]
+            _, over, _ = env.transition(action)
+            outcome = self._free_outcomes[key] = (not over, self.family.observation_id(env.state_observation()))
+        return outcome
 
-    def exploration_outcomes(self, problems: np.ndarray, state_id: int, action: int,
+    def exploration_outcomes(self, problems: np.ndarray, position: int, action: int,
                              key: bytes | None = None) -> list[ExplorationOutcome]:
-        """What an agent learns when it plays ``action`` at ``state_id`` in an *imagined*
+        """What an agent learns when it plays ``action`` at ``position`` in an *imagined*
         episode of this instruction while the real episode is goal-free (IMRL exploration),
         ``problems`` being those consistent so far (a sorted array of IDs).
 
@@ -428,35 +767,35 @@ class InstructionModel:
         instructed one goes on (true of the grid families). Cached; ``key`` is
         ``problems.tobytes()`` when the caller has it (each outcome carries its own).
         """
-        key = (state_id, action, problems.tobytes() if key is None else key)
+        key = (position, action, problems.tobytes() if key is None else key)
         cached = self._exploration_cache.get(key)
         if cached is not None:
             return cached
-        step = self.step(problems, state_id, action)
+        step = self.step(problems, position, action)
         outcomes: list[ExplorationOutcome] = []
         live = np.flatnonzero(~step.over)
-        for obs in np.unique(step.observation[live]):
-            members = live[step.observation[live] == obs]
-            states = step.next_state[members]
-            if (states != states[0]).any():
-                raise NotImplementedError(
-                    f"{self.family.family}: the same observation in different states; exact bounds need beliefs "
-                    "over (problem, state) pairs"
-                )
-            outcomes.append(ExplorationOutcome.of(problems[members], int(states[0]), int(obs), False))
+        if len(live):
+            observations = step.observation[live]
+            if (observations == observations[0]).all():
+                groups = [live]
+            else:
+                groups = [live[observations == obs] for obs in np.unique(observations)]
+            for members in groups:
+                states = step.next_state[members]
+                if (states != states[0]).any():
+                    raise NotImplementedError(
+                        f"{self.family.family}: the same observation in different states; exact bounds need beliefs "
+                        "over (problem, state) pairs"
+                    )
+                outcomes.append(ExplorationOutcome.of(
+                    problems if len(members) == len(problems) else problems[members],
+                    int(states[0]), int(step.observation[members[0]]), False))
         over = np.flatnonzero(step.over)
         if len(over):
-            env = self.family.env
             final = np.empty(len(over), np.int64)
             goes_on = np.empty(len(over), bool)
-            state = self.states[state_id]
             for k, problem in enumerate(problems[over]):
-                env.set_problem(int(problem))
-                env.begin_episode(None)
-                env.state = state
-                _, real_over, _ = env.transition(action)
-                goes_on[k] = not real_over
-                final[k] = self.family.observation_id(env.state_observation())
+                goes_on[k], final[k] = self._goal_free(int(problem), position, action)
             for obs in np.unique(final[goes_on]):
                 if any(o.observation == obs for o in outcomes):
                     raise NotImplementedError(
@@ -474,7 +813,7 @@ class ExplorationOutcome:
     """A group of problems after an exploration step (see :meth:`InstructionModel.exploration_outcomes`)."""
 
     problems: np.ndarray  #: sorted problem IDs of the group
-    state: int  #: state id of the imagined episode, -1 when it is over
+    state: int  #: position of the imagined episode, -1 when it is over
     observation: int  #: observation id the agent sees, -1 when the real episode ended too
     imagined_over: bool  #: the imagined instructed episode is over
     key: bytes  #: ``problems.tobytes()``
@@ -484,4 +823,5 @@ class ExplorationOutcome:
         return cls(problems, state, observation, imagined_over, problems.tobytes())
 
 
-__all__ = ["ExplorationOutcome", "FamilyModel", "InstructionModel", "Step", "TOLERANCE", "family_model", "observation_key"]
+__all__ = ["ExplorationOutcome", "FamilyModel", "InstructionModel", "Step", "TOLERANCE", "UNEXPANDED", "family_model",
+           "observation_key"]

@@ -112,16 +112,24 @@ def prior_problems(family: str, split: str) -> list[int]:
 
 def optimal_and_random(ps: ExactProblemSet, progress: bool = False) -> tuple[float, float]:
     """Optimal and random bounds (hundredths) of the scored problems."""
+    family = ps.family
+    # Weight of each representative (problem, instruction) (equivalent_task): one value each.
+    weights: dict[tuple[int, Hashable], float] = {}
+    for p in ps.scored:
+        for instruction, w in ps.distribution[p].items():
+            if w > 0:
+                rep = family.representative(p, instruction)
+                weights[rep] = weights.get(rep, 0.0) + w / len(ps.scored)
     optimal = random = 0.0
-    instructions = ps.instructions(ps.scored)
-    for instruction in tqdm(instructions, desc="optimal/random", disable=not progress, leave=False):
-        model = ps.family.model(instruction)
-        problems = ps.with_instruction(ps.scored, instruction)
+    for instruction in tqdm(_instruction_order({i for _, i in weights}), desc="optimal/random",
+                            disable=not progress, leave=False):
+        model = family.model(instruction)
+        problems = [p for p, i in weights if i == instruction]
         model.add_problems(problems)
         rows = np.array([model.start_row(p) for p in problems])
-        weights = np.array([ps.distribution[p][instruction] for p in problems]) / len(ps.scored)
-        optimal += float(weights @ model.optimal_values[rows])
-        random += float(weights @ model.random_values[rows])
+        w = np.array([weights[p, instruction] for p in problems])
+        optimal += float(w @ model.optimal_values[rows])
+        random += float(w @ model.random_values[rows])
     return optimal, random
 
 
@@ -176,6 +184,7 @@ def _explore(model: InstructionModel, q: int, prior: np.ndarray, finish) -> floa
     starts = np.array([model.start_of(int(p)) for p in prior])
     if (starts != starts[0]).any():
         raise NotImplementedError("Thompson sampling bound: problems with different start states")
+    model.add_problems(prior)
 
     memo: dict[tuple[int, bytes], float] = {}
 
@@ -183,7 +192,7 @@ def _explore(model: InstructionModel, q: int, prior: np.ndarray, finish) -> floa
         value = memo.get((state, key))
         if value is not None:
             return value
-        actions = model.optimal_actions(model.ensure_state(q, state))
+        actions = model.optimal_actions_at(q, state)
         value = 0.0
         for action in actions:
             for outcome in model.exploration_outcomes(consistent, state, action, key):
@@ -194,7 +203,7 @@ def _explore(model: InstructionModel, q: int, prior: np.ndarray, finish) -> floa
         value = memo[(state, key)] = value / len(actions)
         return value
 
-    return explore(int(starts[0]), prior, prior.tobytes())
+    return explore(model.start_position(int(prior[0])), prior, prior.tobytes())
 
 
 def compute_exact_bounds(problems: ExactProblemSet, progress: bool = False) -> dict[str, float]:

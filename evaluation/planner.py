@@ -1,9 +1,11 @@
 """Bayes-optimal acting within one episode when the problem is unknown (exact search).
 
 A :class:`BayesPlanner` knows one instruction and a prior over problems (weights). Its
-nodes are ``(state, belief)`` pairs, where a belief is the set of problems still
-consistent with everything seen in the episode (observations and rewards); the weights of
-its problems are the prior's, so the posterior is the prior restricted to the belief.
+nodes are ``(state, belief)`` pairs, where ``state`` is a *position* (a state id and the
+steps taken, see :meth:`evaluation.exact.FamilyModel.position`) and a belief is the set of
+problems still consistent with everything seen in the episode (observations and rewards);
+the weights of its problems are the prior's, so the posterior is the prior restricted to
+the belief.
 Because dynamics are deterministic given the problem, an action splits a belief into the
 groups of problems that give the same observation and reward.
 
@@ -36,7 +38,7 @@ class Outcome:
 
     probability: float  #: weight of the group / weight of the belief
     reward: int  #: hundredths
-    state: int  #: state id after the action
+    state: int  #: position after the action
     belief: int  #: belief id of the group
     upper_bound: float  #: weighted average optimal value of the group at ``state``
     observation: int  #: observation id after the action
@@ -122,11 +124,11 @@ class BayesPlanner:
         return bid
 
     def start_state(self, belief: int) -> int:
-        """The start state id shared by the problems of ``belief`` (raises if they differ)."""
+        """The start position shared by the problems of ``belief`` (raises if they differ)."""
         starts = {self.model.start_state[self.model.problems[s]] for s in self._beliefs[belief]}
         if len(starts) != 1:
             raise NotImplementedError("problems with different start states need a belief over start states")
-        return starts.pop()
+        return self.model.family.position(starts.pop(), 0)
 
     # ------------------------------------------------------------------ expansion
     def _node(self, state: int, belief: int) -> _Node:
@@ -137,18 +139,16 @@ class BayesPlanner:
             return node
         model = self.model
         slots = self._beliefs[belief]
-        rows = model.row_table[slots, state]
-        if (rows < 0).any():
-            raise RuntimeError("a belief's problems must all be tabulated at its state")
+        state_id, steps = model.family.split_position(state)
+        rows = model.expanded_rows(slots, state_id)
         weight = self._weight[slots]
         weight = weight / weight.sum()
-        next_row = model.next_row[rows]  # (n, A)
-        reward = model.reward[rows]
-        live = next_row >= 0
+        next_row, live = model.successors_at(rows, steps)  # (n, A)
+        reward = model.reward_at(rows, steps)
         safe_next = np.where(live, next_row, 0)
-        next_value = np.where(live, model.optimal_values[safe_next], 0.0)
+        next_value = np.where(live, model.values[safe_next, model.value_column(steps + 1)], 0.0)
         upper = weight @ (reward + next_value)
-        next_state = np.where(live, model.row_state[safe_next], -1)
+        next_state = np.where(live, model.family.position(model.row_state[safe_next].astype(np.int64), steps + 1), -1)
         next_obs = np.where(live, model.row_observation[safe_next], -1)
         # An action is "uniform" when every problem gives the same outcome: no split.
         uniform = ((next_state == next_state[0]) & (next_obs == next_obs[0]) & (reward == reward[0])).all(axis=0)
@@ -184,12 +184,14 @@ class BayesPlanner:
     def _split(self, state: int, belief: int, action: int, upper: float) -> ActionNode:
         model = self.model
         slots = self._beliefs[belief]
-        rows = model.row_table[slots, state]
+        state_id, steps = model.family.split_position(state)
+        rows = model.expanded_rows(slots, state_id)
         weight = self._weight[slots]
         weight = weight / weight.sum()
-        next_row = model.next_row[rows, action]
-        reward = model.reward[rows, action]
-        alive = next_row >= 0
+        next_rows, live = model.successors_at(rows, steps)
+        next_row = next_rows[:, action]
+        reward = model.reward_at(rows, steps)[:, action]
+        alive = live[:, action]
         terminal = float(weight[~alive] @ reward[~alive])
         member = np.full(len(slots), -1, np.int64)
         outcomes = []
@@ -199,10 +201,10 @@ class BayesPlanner:
             signal = np.stack((model.row_observation[nxt], reward[idx]), axis=1)
             keys, inverse = np.unique(signal, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
-            values = model.optimal_values
+            values = model.values[:, model.value_column(steps + 1)]
             for g in range(len(keys)):
                 members = idx[inverse == g]
-                states = model.row_state[next_row[members]]
+                states = model.family.position(model.row_state[next_row[members]].astype(np.int64), steps + 1)
                 if (states != states[0]).any():
                     raise NotImplementedError(
                         f"{model.family.family}: problems with the same observation and reward reach "
@@ -248,7 +250,10 @@ class BayesPlanner:
         self.nodes_searched += 1
         slots = self._beliefs[belief]
         if len(slots) == 1:  # the problem is known: its optimal value
-            result = self._memo[key] = (float(self.model.optimal_values[self.model.row_table[slots[0], state]]), True)
+            model = self.model
+            state_id, steps = model.family.split_position(state)
+            row = model.row_table[slots[0], state_id]
+            result = self._memo[key] = (float(model.values[row, model.value_column(steps)]), True)
             return result
         node = self._node(state, belief)
         bounds = list(node.upper)
@@ -292,7 +297,8 @@ class BayesPlanner:
         best = self.value(state, belief)
         slots = self._beliefs[belief]
         if len(slots) == 1:  # the problem is known: its optimal action values
-            q = self.model.optimal_q(int(self.model.row_table[slots[0], state]))
+            state_id, steps = self.model.family.split_position(state)
+            q = self.model.optimal_q(int(self.model.row_table[slots[0], state_id]), steps)
             return np.where(q >= best - TOLERANCE, q, -np.inf)
         q = np.full(self.model.num_actions, -np.inf)
         for action, upper in enumerate(self._node(state, belief).upper):

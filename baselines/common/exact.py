@@ -23,9 +23,7 @@ def expert_action(episode_env: EpisodeEnv, problem_id: int, rng: np.random.Gener
     """An optimal action at ``episode_env``'s state and instruction in problem ``problem_id``
     (ties broken uniformly at random with ``rng``). Reads ``episode_env``; never changes it."""
     model = family_model(episode_env.family).model(episode_env.instruction)
-    model.add_problems([problem_id])
-    row = model.ensure_state(int(problem_id), model.state_id(episode_env.state))
-    return int(rng.choice(model.optimal_actions(row)))
+    return int(rng.choice(model.optimal_actions_at(int(problem_id), model.env_position(episode_env))))
 
 
 class _Observer:
@@ -73,7 +71,7 @@ class BayesEpisode:
         self.state = planner.start_state(belief)
         # Problems whose start shows a different observation are ruled out at once.
         members = planner.belief_problems(belief)
-        rows = planner.model.rows(members, self.state)
+        rows = planner.model.rows(members, planner.model.family.split_position(self.state)[0])
         consistent = members[planner.model.row_observation[rows] == observation_id]
         if len(consistent) == 0:
             raise RuntimeError("the first observation of the episode matches no problem of the prior")
@@ -133,13 +131,14 @@ class ThompsonExplorer:
                  end_action: int):
         self.model, self.q, self.rng, self.end_action = model, int(q), rng, end_action
         self.consistent = np.asarray(prior, np.int64)
-        self.state = model.start_of(self.q)
+        model.add_problems(self.consistent)
+        self.state = model.start_position(self.q)  # position of the imagined episode
         self.done = False  # the imagined episode of (q, j) is over
 
     def act(self) -> int:
         if self.done:
             return self.end_action
-        return int(self.rng.choice(self.model.optimal_actions(self.model.ensure_state(self.q, self.state))))
+        return int(self.rng.choice(self.model.optimal_actions_at(self.q, self.state)))
 
     def observe(self, action: int, observation: Any) -> None:
         """The exploration episode went on after ``action`` and shows ``observation``."""
