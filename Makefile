@@ -41,7 +41,7 @@ test: setup
 
 demo: setup
 	$(BIN)/python -m evaluation.score --agent baselines.oracle baselines.no_exploration baselines.random \
-	  --env MetaDistractingBus-v0 MetaMap-v0 MetaCooking-v0 --record 1 --out-dir demo_output
+	  --env MetaDistractingBus-v0 MetaMap-v0 MetaCooking-v0 --record 1 --out demo_output
 
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py

@@ -8,7 +8,10 @@ and never sees ``info``. Optional, for speed: ``act_batch(observations: dict[str
 new_trial: np.ndarray) -> np.ndarray`` (observations stacked on a leading batch axis,
 ``new_trial[i]`` True when slot ``i`` starts a new trial). Privileged (cheating) agents set
 ``privileged = True`` and implement ``act_privileged(observation, env)``: they get the live
-``TrialEnv`` and reports mark them.
+``TrialEnv`` and reports mark them. An agent that loads a default checkpoint itself may set
+``checkpoint_path`` (recorded and hashed in ``results.json``). Failures on the agent's side
+(module missing, no ``load_agent``, ``load_agent`` or ``act`` raising, an invalid action)
+raise :class:`~evaluation.protocol.AgentError` naming the module and the problem.
 
 Modules:
 
@@ -20,8 +23,10 @@ Modules:
 * :mod:`evaluation.exact_bounds`, :mod:`evaluation.exact`, :mod:`evaluation.planner`: the
   exact bounds of the grid families (tables built with the env's own ``transition``,
   Bayes-optimal search over beliefs);
-* :mod:`evaluation.score`: ``python -m evaluation.score --agent MODULE`` (tables, JSON,
-  Markdown, bar chart, GIFs; :mod:`evaluation.report`).
+* :mod:`evaluation.score`: ``python -m evaluation.score --agent MODULE`` (rich table,
+  ``results.json``, ``results.md``, ``results.png``, GIFs);
+* :mod:`evaluation.report`: aggregation with 95% percentile-bootstrap CIs (stratified by
+  seed), the ``results.json`` schema (``RESULTS_SCHEMA``), tables, bar chart, GIFs.
 
 Nothing here imports torch.
 """

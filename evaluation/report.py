@@ -389,9 +389,10 @@ def bar_chart(scores: Sequence[Score], path: Path, title: str) -> None:
                                                          [s.return_ci[1] - s.mean_return]]
                 ax.bar(x, s.mean_return, yerr=yerr, capsize=4,
                        color=colours[agents.index(name) % len(colours)], hatch="//" if s.privileged else None)
-                ax.annotate(f"{s.mean_return:+.2f}", (x, s.mean_return), xytext=(0, 3 if s.mean_return >= 0 else -3),
-                            textcoords="offset points", ha="center", va="bottom" if s.mean_return >= 0 else "top",
-                            fontsize=7)
+                up = s.mean_return >= 0  # label beyond the bar's end and its error bar
+                end = s.mean_return if s.return_ci is None else s.return_ci[1 if up else 0]
+                ax.annotate(f"{s.mean_return:+.2f}", (x, end), xytext=(0, 3 if up else -3), textcoords="offset points",
+                            ha="center", va="bottom" if up else "top", fontsize=7)
         bounds = next((s.bounds for s in env_scores.values() if s.bounds is not None), None)
         if bounds is not None:
             for name, (colour, style) in bound_styles.items():
