@@ -24,7 +24,8 @@ Two optional declarations let exact planners work on far smaller tables:
   count, so a planner tabulates each core state once instead of once per step;
 * :meth:`equivalent_task`: a representative (problem, instruction) with the same return
   for every sequence of actions (MetaCooking: ingredients relabelled), so per-problem
-  values (optimal, random) are computed once per class.
+  values (optimal, random) are computed once per class; :meth:`equivalent_state` maps any
+  state to the representative's.
 """
 
 from __future__ import annotations
@@ -253,6 +254,17 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
         default is the pair itself; it never changes which problems an observation rules out.
         """
         return problem_id, instruction
+
+    def equivalent_state(self, problem_id: int, instruction: Hashable, core_state: Hashable) -> Hashable | None:
+        """The :attr:`core_state` of :meth:`equivalent_task`'s representative from which every
+        sequence of actions pays the same rewards and ends at the same steps as from
+        ``core_state`` here, for any state, reachable from the start or not (families with
+        :attr:`time_homogeneous`); ``None`` when the family does not say (the default).
+
+        Planners use it where the correspondence along actions from the start does not reach:
+        an explorer following another problem's policy meets states that problem cannot reach.
+        """
+        return None
 
     def ended_by_rules(self, action: int, success: bool) -> bool:
         """Whether the step just taken ended the episode by the family's rules rather than by

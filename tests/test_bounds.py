@@ -117,6 +117,37 @@ def test_no_exploration_uses_buses_it_knows():
     assert no_exploration(ps) == pytest.approx(40.0, abs=1e-9)
 
 
+def test_equivalent_cooking_states_pay_the_same_for_every_action_sequence():
+    # States another kitchen's actions lead to (ingredients no fridge here holds) included.
+    env, twin, other = (family_class("cooking")() for _ in range(3))
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        problem = int(rng.integers(env.num_problems))
+        env.set_problem(problem)
+        recipes = sorted(env.instruction_distribution())
+        recipe = recipes[int(rng.integers(len(recipes)))]
+        other.set_problem(int(rng.integers(env.num_problems)))
+        other.begin_episode(recipe)
+        for action in rng.integers(0, 9, size=int(rng.integers(0, 15))):
+            if other.transition(int(action))[1]:
+                break
+        state = other.core_state
+        rep_problem, rep_recipe = env.equivalent_task(problem, recipe)
+        twin.set_problem(rep_problem)
+        for actions in rng.integers(0, 9, size=(4, 20)):
+            env.begin_episode(recipe)
+            twin.begin_episode(rep_recipe)
+            env.core_state, twin.core_state = state, env.equivalent_state(problem, recipe, state)
+            for action in actions:
+                a, b = env.transition(int(action)), twin.transition(int(action))
+                assert a == b, (problem, recipe, state)
+                if a[1]:
+                    break
+    start = (1, 1, 4, (4, 4, 4), 0)
+    assert env.equivalent_state(10, (2, 0), (2, 0, 3, (2, 3, 4), 1)) == (2, 0, 2, (0, 2, 4), 1)  # blue 0, red 1, yellow 2
+    assert env.equivalent_state(36, (1, 2), start) == start
+
+
 # ---------------------------------------------------------------------------- brute force agreement
 BUS_SUBSET = [0, 1, 30, 100]
 COOKING_SUBSET = [2, 10, 18, 40]  # kitchens with and without blue and red

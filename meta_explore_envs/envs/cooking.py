@@ -249,3 +249,14 @@ class CookingEnv(GridEpisodeEnv):
         fridges = [names.setdefault(i, len(names)) for i in fridge_contents(problem_id)]
         recipe = None if instruction is None else tuple(names[i] for i in instruction)  # type: ignore[union-attr]
         return fridges[0] + 4 * fridges[1] + 16 * fridges[2], recipe
+
+    def equivalent_state(self, problem_id: int, instruction: Hashable,
+                         core_state: tuple[int, int, int, tuple[int, ...], int]) -> tuple:
+        # The renaming of equivalent_task, extended to ingredients no fridge holds (held or in
+        # the pot: a state another kitchen's policy can lead to) in order of appearance.
+        names: dict[int, int] = {}
+        for ingredient in fridge_contents(problem_id):
+            names.setdefault(ingredient, len(names))
+        x, y, inventory, pot, stage = core_state
+        inventory, *pot = (i if i == EMPTY else names.setdefault(i, len(names)) for i in (inventory, *pot))
+        return (x, y, inventory, tuple(pot), stage)
