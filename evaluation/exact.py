@@ -376,7 +376,16 @@ class InstructionModel:
             row = int(table[slot, state_id])
             if row >= 0:
                 return row
-        self._tabulate(problem, [self.states[state_id]])
+        state = self.states[state_id]
+        rep = self._slot_rep[slot]
+        rep_state = None if rep is None else self.family.env.equivalent_state(problem, self.instruction, state)
+        if rep_state is None:
+            self._tabulate(problem, [state])  # own rows from this state on
+        else:  # a shadow row of the representative's (own) row there
+            rep_model, rep_problem = rep
+            new = _NewRows(self)
+            new.add(slot, state, rep_model.ensure_row(rep_problem, rep_model.state_id(rep_state)))
+            self._append(new)
         return int(self.row_table[slot, state_id])
 
     # ------------------------------------------------------------------ tabulating
