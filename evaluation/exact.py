@@ -251,6 +251,7 @@ class InstructionModel:
         self._slot_lookup = np.full(family.env_class.num_problems, -1, np.int64)  # problem ID -> slot
         self._slot_rep: list[tuple[InstructionModel, int] | None] = []  # slot -> (rep model, rep problem) of shadows
         self._slot_valued: list[bool] = []  # slot -> the problem can give this instruction
+        self._slot_full: list[bool] = []  # slot -> own table of everything reachable from the start
         self.start_state: dict[int, int] = {}  # problem ID -> state id of its start
         self.tabulated: set[int] = set()  # problems whose start row exists
         self._row_state = _Growable((), np.int32)
@@ -296,6 +297,7 @@ class InstructionModel:
             self._slot_rep.append(None)
             valued = self.family.instruction_distribution(problem).get(self.instruction, 0.0) > 0
             self._slot_valued.append(valued)
+            self._slot_full.append(False)
         return slot
 
     def slots(self, problems: np.ndarray) -> np.ndarray:
@@ -345,6 +347,7 @@ class InstructionModel:
                 rep_problem, rep_instruction = self.family.representative(problem, self.instruction)
                 if rep_problem == problem and rep_instruction == self.instruction:
                     self._tabulate(problem, [self.states[start]])
+                    self._slot_full[slot] = True
                 else:
                     if self.family.representative(rep_problem, rep_instruction) != (rep_problem, rep_instruction):
                         raise RuntimeError(
@@ -713,6 +716,20 @@ class InstructionModel:
         column = self.value_column(steps + 1)
         return self.reward_at(row, steps) + np.where(live, values[np.where(live, next_row, 0), column], 0.0)
 
+    def optimal_masks(self, rows: np.ndarray, steps: int) -> np.ndarray:
+        """Bit masks of the optimal actions (ties within TOLERANCE) of own or expanded ``rows``
+        after ``steps`` steps (bit ``a`` for action ``a``)."""
+        next_row, live = self.successors_at(rows, steps)
+        q = self.reward_at(rows, steps) + np.where(live, self.values[np.where(live, next_row, 0),
+                                                                     self.value_column(steps + 1)], 0.0)
+        best = q >= q.max(axis=1, keepdims=True) - TOLERANCE
+        return best @ (1 << np.arange(self.num_actions, dtype=np.int64))
+
+    def has_full_table(self, problem: int) -> bool:
+        """Whether ``problem`` has its own table of every state reachable from its start."""
+        slot = self.slot_of.get(problem)
+        return slot is not None and self._slot_full[slot]
+
     def optimal_actions(self, row: int, steps: int = 0) -> list[int]:
         """The actions of ``row`` whose optimal value is the best (ties within TOLERANCE; cached)."""
         key = (row, steps if self.homogeneous else 0)
@@ -747,18 +764,18 @@ class InstructionModel:
     def _goal_free(self, problem: int, position: int, action: int) -> tuple[bool, int]:
         """Whether the goal-free (no instruction) episode goes on after ``action`` at
         ``position`` in ``problem``, and its observation then (cached)."""
+        state_id, steps = self.family.split_position(position)
+        if self.homogeneous:
+            if steps + 1 >= self.max_steps:  # every episode is over after max_episode_steps steps
+                return False, -1
+            position = self.family.position(state_id, 0)  # (the same outcome at every step count)
         key = (problem, position, action)
         outcome = self._free_outcomes.get(key)
         if outcome is None:
-            state_id, steps = self.family.split_position(position)
             env = self.family.env
             env.set_problem(problem)
             env.begin_episode(None)
-            if self.homogeneous:
-                env.core_state = self.states[state_id]
-                env.steps_taken = steps
-            else:
-                env.state = self.states[state_id]
+            self._set(env, self.states[state_id])
             _, over, _ = env.transition(action)
             outcome = self._free_outcomes[key] = (not over, self.family.observation_id(env.state_observation()))
         return outcome

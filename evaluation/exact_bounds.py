@@ -171,39 +171,64 @@ def thompson(ps: ExactProblemSet, progress: bool = False) -> float:
         return value
 
     total = 0.0
-    pairs = [(j, q) for j in ps.instructions(ps.prior) for q in ps.with_instruction(ps.prior, j)]
-    for j, q in tqdm(pairs, desc="Thompson sampling", disable=not progress, leave=False):
-        model = ps.family.model(j)
-        weight = ps.distribution[q][j] / len(ps.prior)
-        total += weight * _explore(model, q, prior, finish)
+    for j in tqdm(ps.instructions(ps.prior), desc="Thompson sampling", disable=not progress, leave=False):
+        samples = ps.with_instruction(ps.prior, j)
+        weights = [ps.distribution[q][j] / len(ps.prior) for q in samples]
+        total += _explore(ps.family.model(j), samples, weights, prior, finish)
     return total
 
 
-def _explore(model: InstructionModel, q: int, prior: np.ndarray, finish) -> float:
-    """Expected ``finish(posterior)`` after following (q, instruction)'s optimal policy."""
+def _explore(model: InstructionModel, samples: list[int], weights: list[float], prior: np.ndarray, finish) -> float:
+    """Σ over the sampled problems q of weight × the expected ``finish(posterior)`` after
+    following (q, instruction)'s optimal policy (ties uniformly at random)."""
     starts = np.array([model.start_of(int(p)) for p in prior])
     if (starts != starts[0]).any():
         raise NotImplementedError("Thompson sampling bound: problems with different start states")
     model.add_problems(prior)
+    split = model.family.split_position
+    classes = _policy_classes(model, prior, samples)
+    memo: dict[tuple[int, bytes, int], float] = {}
 
-    memo: dict[tuple[int, bytes], float] = {}
-
-    def explore(state: int, consistent: np.ndarray, key: bytes) -> float:
-        value = memo.get((state, key))
+    def explore(state: int, consistent: np.ndarray, key: bytes, k: int) -> float:
+        # Samples of one policy class from this step on explore alike: one memo entry.
+        memo_key = (state, key, k if classes is None else int(classes[split(state)[1], k]))
+        value = memo.get(memo_key)
         if value is not None:
             return value
-        actions = model.optimal_actions_at(q, state)
+        actions = model.optimal_actions_at(samples[k], state)
         value = 0.0
         for action in actions:
             for outcome in model.exploration_outcomes(consistent, state, action, key):
                 if outcome.imagined_over:
                     value += finish(outcome.problems, outcome.key)
                 else:
-                    value += explore(outcome.state, outcome.problems, outcome.key)
-        value = memo[(state, key)] = value / len(actions)
+                    value += explore(outcome.state, outcome.problems, outcome.key, k)
+        value = memo[memo_key] = value / len(actions)
         return value
 
-    return explore(model.start_position(int(prior[0])), prior, prior.tobytes())
+    start = model.start_position(int(prior[0]))
+    return sum(w * explore(start, prior, prior.tobytes(), k) for k, w in enumerate(weights))
+
+
+def _policy_classes(model: InstructionModel, prior: np.ndarray, samples: list[int]) -> np.ndarray | None:
+    """``classes[t, k]``: samples with the same class at step count ``t`` have the same optimal
+    actions at every state the explorer can meet, at every step count from ``t`` on, so
+    their explorations from there are the same. ``None`` unless every problem of the prior
+    has its own full table and every sample has values at each of its states (the states
+    the explorer can meet in any problem of the prior)."""
+    if not all(model.has_full_table(int(p)) for p in prior):
+        return None
+    tables = model.row_table[model.slots(prior)]
+    states = np.flatnonzero((tables >= 0).any(axis=0))
+    rows = model.row_table[model.slots(samples)][:, states]
+    if (rows < 0).any():
+        return None
+    classes = np.zeros((model.horizon + 1, len(samples)), np.int64)
+    for t in range(model.horizon - 1, -1, -1):
+        masks = model.optimal_masks(rows.ravel(), t).reshape(rows.shape)
+        _, inverse = np.unique(np.column_stack((masks, classes[t + 1])), axis=0, return_inverse=True)
+        classes[t] = inverse.reshape(-1)
+    return classes[:-1]
 
 
 def compute_exact_bounds(problems: ExactProblemSet, progress: bool = False) -> dict[str, float]:

@@ -31,6 +31,9 @@ _UNBOUNDED = -np.inf
 #: Step (hundredths) by which :meth:`BayesPlanner.value` lowers its search threshold.
 THRESHOLD_STEP = 5.0
 
+#: How far (hundredths) below a lower bound the last search threshold goes (far above rounding).
+LOWER_BOUND_MARGIN = 1e-6
+
 
 @dataclass
 class Outcome:
@@ -57,17 +60,46 @@ class ActionNode:
 
 
 @dataclass
+class _Group:
+    """Problems of a belief that an action leaves in the same state with the same observation
+    and reward (at every step count below the last)."""
+
+    members: np.ndarray  #: indices into the belief
+    probability: float
+    reward: int  #: hundredths (``end episode`` without its charge)
+    state: int  #: state id after the action
+    belief: int
+    observation: int
+    values: np.ndarray  #: (columns,) weighted average optimal value of the group after the action
+
+
+@dataclass
+class _StateNode:
+    """A belief at a state id: what every action does, for every step count (the tables do
+    not depend on it; values and the ``end episode`` charge do)."""
+
+    weight: np.ndarray  #: (n,) normalised weights of the belief's problems
+    reward: np.ndarray  #: (n, A) rewards (``end episode`` without its charge)
+    live: np.ndarray  #: (n, A) the episode goes on (below the last step)
+    next_row: np.ndarray  #: (n, A) successor rows (0 where not live)
+    mean_reward: np.ndarray  #: (A,) weighted average reward
+    mean_next_value: dict[int, np.ndarray]  #: value column -> (A,) weighted average optimal value after each action
+    uniform: list[bool]  #: the action gives every problem the same outcome
+    first_reward: list[int]  #: outcome of the belief's first problem, per action
+    first_state: list[int]  #: state id, -1 when over
+    first_observation: list[int]
+    groups: list[list[_Group] | None]  #: per action (non-uniform ones), built lazily
+
+
+@dataclass
 class _Node:
     """A searched ``(state, belief)``: upper bounds of its actions, action nodes built lazily."""
 
     upper: list[float]
     order: list[int]  #: actions by decreasing upper bound
     actions: list[ActionNode | None]
-    uniform: list[bool]  #: the action gives every problem the same outcome
-    first_reward: list[int]  #: outcome of the belief's first problem, per action
-    first_state: list[int]
-    first_observation: list[int]
-    size: int  #: number of problems in the belief
+    info: _StateNode
+    steps: int
 
 
 class BayesPlanner:
@@ -93,6 +125,8 @@ class BayesPlanner:
         self._beliefs: list[np.ndarray] = []  # sorted slot arrays
         self._belief_ids: dict[bytes, int] = {}
         self._nodes: dict[tuple[int, int], _Node] = {}
+        self._state_nodes: dict[tuple[int, int], _StateNode] = {}
+        self._uniform_values: dict[tuple[int, int], float] = {}
         self._memo: dict[tuple[int, int], tuple[float, bool]] = {}
         self._evaluations: dict[tuple[int, int, int], float] = {}
         self.nodes_searched = 0
@@ -131,6 +165,39 @@ class BayesPlanner:
         return self.model.family.position(starts.pop(), 0)
 
     # ------------------------------------------------------------------ expansion
+    def _state_node(self, state_id: int, belief: int) -> _StateNode:
+        """What every action does from ``belief`` at ``state_id`` (cached)."""
+        key = (state_id, belief)
+        info = self._state_nodes.get(key)
+        if info is not None:
+            return info
+        model = self.model
+        slots = self._beliefs[belief]
+        rows = model.expanded_rows(slots, state_id)
+        weight = self._weight[slots]
+        weight = weight / weight.sum()
+        next_row = model.next_row[rows]  # (n, A)
+        reward = model.reward[rows].astype(np.int64)
+        live = next_row >= 0
+        safe_next = np.where(live, next_row, 0)
+        next_state = np.where(live, model.row_state[safe_next], -1)
+        next_obs = np.where(live, model.row_observation[safe_next], -1)
+        # An action is "uniform" when every problem gives the same outcome: no split.
+        uniform = ((next_state == next_state[0]) & (next_obs == next_obs[0]) & (reward == reward[0])).all(axis=0)
+        info = self._state_nodes[key] = _StateNode(
+            weight, reward, live, safe_next, weight @ reward, {}, uniform.tolist(), reward[0].tolist(),
+            next_state[0].tolist(), next_obs[0].tolist(), [None] * model.num_actions,
+        )
+        return info
+
+    def _mean_next_value(self, info: _StateNode, column: int) -> np.ndarray:
+        """(A,) weighted average optimal value after each action, in value column ``column``."""
+        value = info.mean_next_value.get(column)
+        if value is None:
+            value = info.mean_next_value[column] = info.weight @ np.where(
+                info.live, self.model.values[info.next_row, column], 0.0)
+        return value
+
     def _node(self, state: int, belief: int) -> _Node:
         """Upper bounds of every action from ``(state, belief)``; action nodes come later."""
         key = (state, belief)
@@ -138,25 +205,19 @@ class BayesPlanner:
         if node is not None:
             return node
         model = self.model
-        slots = self._beliefs[belief]
         state_id, steps = model.family.split_position(state)
-        rows = model.expanded_rows(slots, state_id)
-        weight = self._weight[slots]
-        weight = weight / weight.sum()
-        next_row, live = model.successors_at(rows, steps)  # (n, A)
-        reward = model.reward_at(rows, steps)
-        safe_next = np.where(live, next_row, 0)
-        next_value = np.where(live, model.values[safe_next, model.value_column(steps + 1)], 0.0)
-        upper = weight @ (reward + next_value)
-        next_state = np.where(live, model.family.position(model.row_state[safe_next].astype(np.int64), steps + 1), -1)
-        next_obs = np.where(live, model.row_observation[safe_next], -1)
-        # An action is "uniform" when every problem gives the same outcome: no split.
-        uniform = ((next_state == next_state[0]) & (next_obs == next_obs[0]) & (reward == reward[0])).all(axis=0)
+        info = self._state_node(state_id, belief)
+        upper = info.mean_reward.astype(np.float64)
+        if model.homogeneous:
+            upper[model.family.end_action] += model.family.end_charge[steps]
+            if steps + 1 < model.max_steps:
+                upper += self._mean_next_value(info, steps + 1)
+        else:
+            upper += self._mean_next_value(info, 0)
         upper_list = upper.tolist()
         node = self._nodes[key] = _Node(
             upper_list, sorted(range(len(upper_list)), key=lambda a: -upper_list[a]),
-            [None] * len(upper_list), uniform.tolist(),
-            reward[0].tolist(), next_state[0].tolist(), next_obs[0].tolist(), len(slots),
+            [None] * len(upper_list), info, steps,
         )
         return node
 
@@ -166,59 +227,67 @@ class BayesPlanner:
         built = node.actions[action]
         if built is not None:
             return built
-        n = node.size
-        if node.uniform[action]:
-            r0 = node.first_reward[action]
-            rewards = np.full(n, r0, np.int64)
-            if node.first_state[action] < 0:
-                built = ActionNode(node.upper[action], float(r0), [], np.full(n, -1, np.int64), rewards)
-            else:
-                outcome = Outcome(1.0, r0, node.first_state[action], belief, node.upper[action] - r0,
-                                  node.first_observation[action])
-                built = ActionNode(node.upper[action], 0.0, [outcome], np.zeros(n, np.int64), rewards)
+        model = self.model
+        info, steps = node.info, node.steps
+        n = len(info.weight)
+        charge = int(model.family.end_charge[steps]) if model.homogeneous and action == model.family.end_action else 0
+        last = model.homogeneous and steps + 1 >= model.max_steps
+        if last or (info.uniform[action] and info.first_state[action] < 0):  # every episode ends
+            rewards = info.reward[:, action] + charge
+            built = ActionNode(node.upper[action], float(info.weight @ rewards), [], np.full(n, -1, np.int64),
+                               rewards)
+        elif info.uniform[action]:
+            r0 = info.first_reward[action] + charge
+            outcome = Outcome(1.0, r0, model.family.position(info.first_state[action], steps + 1), belief,
+                              node.upper[action] - r0, info.first_observation[action])
+            built = ActionNode(node.upper[action], 0.0, [outcome], np.zeros(n, np.int64),
+                               np.full(n, r0, np.int64))
         else:
-            built = self._split(state, belief, action, node.upper[action])
+            groups = info.groups[action]
+            if groups is None:
+                groups = info.groups[action] = self._split(info, state_id=model.family.split_position(state)[0],
+                                                           belief=belief, action=action)
+            rewards = info.reward[:, action] + charge
+            alive = info.live[:, action]
+            member = np.full(n, -1, np.int64)
+            column = model.value_column(steps + 1)
+            outcomes = []
+            for k, g in enumerate(groups):
+                outcomes.append(Outcome(g.probability, g.reward + charge, model.family.position(g.state, steps + 1),
+                                        g.belief, float(g.values[column]), g.observation))
+                member[g.members] = k
+            built = ActionNode(node.upper[action], float(info.weight[~alive] @ rewards[~alive]), outcomes, member,
+                               rewards)
         node.actions[action] = built
         return built
 
-    def _split(self, state: int, belief: int, action: int, upper: float) -> ActionNode:
+    def _split(self, info: _StateNode, state_id: int, belief: int, action: int) -> list[_Group]:
         model = self.model
         slots = self._beliefs[belief]
-        state_id, steps = model.family.split_position(state)
-        rows = model.expanded_rows(slots, state_id)
-        weight = self._weight[slots]
-        weight = weight / weight.sum()
-        next_rows, live = model.successors_at(rows, steps)
-        next_row = next_rows[:, action]
-        reward = model.reward_at(rows, steps)[:, action]
-        alive = live[:, action]
-        terminal = float(weight[~alive] @ reward[~alive])
-        member = np.full(len(slots), -1, np.int64)
-        outcomes = []
-        idx = np.flatnonzero(alive)
+        next_row = model.next_row[model.rows_of_slots(slots, state_id), action]
+        reward = info.reward[:, action]
+        idx = np.flatnonzero(info.live[:, action])
+        groups: list[_Group] = []
         if len(idx):
             nxt = next_row[idx]
             signal = np.stack((model.row_observation[nxt], reward[idx]), axis=1)
             keys, inverse = np.unique(signal, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
-            values = model.values[:, model.value_column(steps + 1)]
+            values = model.values
             for g in range(len(keys)):
                 members = idx[inverse == g]
-                states = model.family.position(model.row_state[next_row[members]].astype(np.int64), steps + 1)
+                states = model.row_state[next_row[members]]
                 if (states != states[0]).any():
                     raise NotImplementedError(
                         f"{model.family.family}: problems with the same observation and reward reach "
                         "different states; exact bounds need beliefs over (problem, state) pairs"
                     )
-                w = weight[members]
+                w = info.weight[members]
                 p = float(w.sum())
                 child = belief if len(members) == len(slots) else self._intern(slots[members])
-                outcomes.append(Outcome(
-                    p, int(keys[g, 1]), int(states[0]), child,
-                    float(w @ values[next_row[members]]) / p, int(keys[g, 0]),
-                ))
-                member[members] = len(outcomes) - 1
-        return ActionNode(upper, terminal, outcomes, member, reward)
+                groups.append(_Group(members, p, int(keys[g, 1]), int(states[0]), child, int(keys[g, 0]),
+                                     (w @ values[next_row[members]]) / p))
+        return groups
 
     # ------------------------------------------------------------------ search
     def value(self, state: int, belief: int) -> float:
@@ -227,18 +296,44 @@ class BayesPlanner:
         Searches with a threshold that starts just below the upper bound and steps down
         (by :data:`THRESHOLD_STEP` below each proved upper bound) until the search proves
         the exact value: high thresholds prune most branches, and the memo keeps what each
-        pass proved (like MTD(f) in game-tree search).
+        pass proved (like MTD(f) in game-tree search). The threshold never goes below what
+        the best policy of uniform actions (:meth:`uniform_value`, a lower bound) gets, so
+        that pass is the last.
         """
         memo = self._memo.get((state, belief))
         if memo is not None and memo[1]:
             return memo[0]
-        threshold = max(self._node(state, belief).upper) - THRESHOLD_STEP if len(self._beliefs[belief]) > 1 \
-            else _UNBOUNDED
+        if len(self._beliefs[belief]) == 1:
+            return self._search(state, belief, _UNBOUNDED)[0]
+        floor = self.uniform_value(state, belief) - LOWER_BOUND_MARGIN
+        threshold = max(max(self._node(state, belief).upper) - THRESHOLD_STEP, floor)
         while True:
             value, exact = self._search(state, belief, threshold)
             if exact:
                 return value
-            threshold = value - THRESHOLD_STEP
+            threshold = max(value - THRESHOLD_STEP, floor)
+
+    def uniform_value(self, state: int, belief: int) -> float:
+        """Return-to-go of the best policy that only takes actions giving every problem of the
+        belief the same outcome (no split, so the belief stays): a lower bound of
+        :meth:`value`; ``-inf`` when there is no such policy."""
+        key = (state, belief)
+        value = self._uniform_values.get(key)
+        if value is None:
+            model = self.model
+            state_id, steps = model.family.split_position(state)
+            info = self._state_node(state_id, belief)
+            last = model.homogeneous and steps + 1 >= model.max_steps
+            end = model.family.end_action if model.homogeneous else -1
+            value = _UNBOUNDED
+            for action, uniform in enumerate(info.uniform):
+                if uniform:
+                    q = info.first_reward[action] + (int(model.family.end_charge[steps]) if action == end else 0)
+                    if not last and info.first_state[action] >= 0:
+                        q += self.uniform_value(model.family.position(info.first_state[action], steps + 1), belief)
+                    value = max(value, q)
+            self._uniform_values[key] = value
+        return value
 
     def _search(self, state: int, belief: int, threshold: float) -> tuple[float, bool]:
         """``(v, True)`` with the exact value when it exceeds ``threshold``; otherwise
