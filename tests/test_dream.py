@@ -411,3 +411,17 @@ def test_stepwise_networks_match_whole_sequences(memory):
             assert torch.allclose(q, q_e[:, step], atol=1e-5)
             q, h_t = nets.task_q.step(ints[:, step], rew[:, step], h_t, z)
             assert torch.allclose(q, q_t[:, step], atol=1e-5)
+
+
+def test_exploration_boltzmann_follows_sharp_q_and_spreads_on_flat_q():
+    from baselines.dream.collect import epsilon_greedy
+
+    rng = np.random.default_rng(0)
+    choose = epsilon_greedy(0.0, rng, explore_epsilon=0.0, explore_temperature=0.05)
+    sharp = torch.tensor([[0.0, 1.0, 0.0]]).repeat(1000, 1)
+    flat = torch.tensor([[0.5, 0.5, 0.5]]).repeat(1000, 1)
+    explore = np.zeros(1000, dtype=np.int64)
+    assert (choose(sharp, explore) == 1).mean() > 0.99
+    counts = np.bincount(choose(flat, explore), minlength=3)
+    assert counts.min() > 250  # about uniform
+    assert (choose(flat, np.ones(1000, dtype=np.int64)) == 0).all()  # exploitation stays greedy

@@ -122,13 +122,28 @@ class TrialBatch:
             env.close()
 
 
-def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None) -> ActionChooser:
+def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
+                   explore_temperature: float = 0.0) -> ActionChooser:
     """Greedy actions, each replaced by a uniform one with probability ``epsilon``
-    (``explore_epsilon`` in exploration episodes, when given)."""
+    (``explore_epsilon`` in exploration episodes, when given).
+
+    With ``explore_temperature > 0`` the exploration episodes' non-random actions are drawn
+    from ``softmax(Q / temperature)`` instead of the argmax: where the Q-values are sharp
+    the explorer follows them, where they are flat (past what it has learned, e.g. after
+    the buses it already rides) it tries actions at random instead of repeating one.
+    """
 
     def choose(q: torch.Tensor, episode: np.ndarray) -> np.ndarray:
         actions = q.argmax(-1).numpy()
         b, n_actions = q.shape
+        if explore_temperature > 0:
+            explore_rows = episode == 0
+            if explore_rows.any():
+                qe = q.numpy()[explore_rows]
+                p = np.exp((qe - qe.max(1, keepdims=True)) / explore_temperature)
+                cdf = np.cumsum(p, 1)
+                u = rng.random(len(qe))[:, None] * cdf[:, -1:]
+                actions[explore_rows] = np.minimum((cdf < u).sum(1), n_actions - 1)
         eps = epsilon if explore_epsilon is None else np.where(episode == 0, explore_epsilon, epsilon)
         explore = rng.random(b) < eps
         return np.where(explore, rng.integers(n_actions, size=b), actions)

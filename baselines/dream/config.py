@@ -109,6 +109,9 @@ class DreamConfig:
     epsilon_end: float = 0.01
     epsilon_decay_steps: int = 40_000
     """Env steps over which the exploitation policy's epsilon decays linearly to ``epsilon_end``."""
+    explore_temperature: float = 0.0
+    """> 0: the exploration policy's non-random training actions are drawn from
+    softmax(Q / temperature) instead of the argmax (see ``collect.epsilon_greedy``)."""
     explore_epsilon_end: float = 0.05
     explore_epsilon_decay_steps: int = 150_000
     """The same for the exploration policy: it keeps trying actions for longer, since what

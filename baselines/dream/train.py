@@ -188,7 +188,8 @@ class Trainer:
         self.actor.use_override = ~use_decoder
         noise = torch.randn(n, cfg.z_dim) * cfg.rho
         self.actor.z_override = _EncoderZ(self.nets, self.envs, noise)
-        choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True))
+        choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
+                                explore_temperature=cfg.explore_temperature)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose)
         self.actor.z_override = None
         self.buffer.add(trials)
