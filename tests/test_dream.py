@@ -425,3 +425,17 @@ def test_exploration_boltzmann_follows_sharp_q_and_spreads_on_flat_q():
     counts = np.bincount(choose(flat, explore), minlength=3)
     assert counts.min() > 250  # about uniform
     assert (choose(flat, np.ones(1000, dtype=np.int64)) == 0).all()  # exploitation stays greedy
+
+
+def test_env_presets_are_the_cli_base_and_flags_win(monkeypatch):
+    from baselines.dream import config as config_module
+    from baselines.dream import train as train_module
+
+    monkeypatch.setitem(config_module.ENV_PRESETS, "MetaCooking-v0", {"epsilon_decay_steps": 123, "lr": 0.5})
+    cfg = DreamConfig.for_env("MetaCooking-v0", lr=0.25)
+    assert (cfg.env, cfg.epsilon_decay_steps, cfg.lr) == ("MetaCooking-v0", 123, 0.25)
+    assert DreamConfig.for_env("MetaMap-v0").epsilon_decay_steps == DreamConfig().epsilon_decay_steps
+    seen = {}
+    monkeypatch.setattr(train_module, "train", lambda cfg: seen.setdefault("cfg", cfg) and {})
+    train_module.main(["--env", "MetaCooking-v0", "--lr", "0.125"])
+    assert (seen["cfg"].epsilon_decay_steps, seen["cfg"].lr) == (123, 0.125)

@@ -141,9 +141,22 @@ class DreamConfig:
         return dataclasses.asdict(self)
 
     @classmethod
+    def for_env(cls, env: str, **overrides: Any) -> "DreamConfig":
+        """The configuration for ``env``: the defaults above, then the env's row of
+        :data:`ENV_PRESETS`, then ``overrides`` (what the command line sets)."""
+        return cls.from_dict({**cls().to_dict(), **ENV_PRESETS.get(env, {}), "env": env, **overrides})
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DreamConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown DreamConfig field(s) {sorted(unknown)}")
         return cls(**data)
+
+
+#: Per-env changes to the defaults above (``field -> value``), applied by
+#: :meth:`DreamConfig.for_env` and the training CLI before its flags: an env that needs
+#: e.g. a longer epsilon decay gets it here instead of a different default for every env.
+#: The shipped checkpoints were trained with these (each one's command is recorded beside it).
+ENV_PRESETS: dict[str, dict[str, Any]] = {}

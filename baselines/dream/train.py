@@ -23,6 +23,7 @@ Outputs under ``--out``: ``config.json``, ``progress.csv`` (also TensorBoard eve
 
 from __future__ import annotations
 
+import argparse
 import copy
 import csv
 import json
@@ -534,7 +535,13 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     import tyro
 
-    cfg = tyro.cli(DreamConfig, args=argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The env's preset (config.ENV_PRESETS) is the base; flags on the command line win.
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--env", default=DreamConfig.env)
+    env = peek.parse_known_args(argv)[0].env
+    cfg = tyro.cli(DreamConfig, args=argv, default=DreamConfig.for_env(env),
+                   description="Train DREAM on a Meta*-v0 trial env (defaults: config.DreamConfig + ENV_PRESETS[env]).")
     summary = train(cfg)
     print(json.dumps(summary, indent=2))
 
