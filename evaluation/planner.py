@@ -31,9 +31,6 @@ _UNBOUNDED = -np.inf
 #: Step (hundredths) by which :meth:`BayesPlanner.value` lowers its search threshold.
 THRESHOLD_STEP = 5.0
 
-#: How far (hundredths) below a lower bound the last search threshold goes (far above rounding).
-LOWER_BOUND_MARGIN = 1e-6
-
 
 @dataclass
 class Outcome:
@@ -126,7 +123,6 @@ class BayesPlanner:
         self._belief_ids: dict[bytes, int] = {}
         self._nodes: dict[tuple[int, int], _Node] = {}
         self._state_nodes: dict[tuple[int, int], _StateNode] = {}
-        self._uniform_values: dict[tuple[int, int], float] = {}
         self._memo: dict[tuple[int, int], tuple[float, bool]] = {}
         self._evaluations: dict[tuple[int, int, int], float] = {}
         self.nodes_searched = 0
@@ -296,44 +292,19 @@ class BayesPlanner:
         Searches with a threshold that starts just below the upper bound and steps down
         (by :data:`THRESHOLD_STEP` below each proved upper bound) until the search proves
         the exact value: high thresholds prune most branches, and the memo keeps what each
-        pass proved (like MTD(f) in game-tree search). The threshold never goes below what
-        the best policy of uniform actions (:meth:`uniform_value`, a lower bound) gets, so
-        that pass is the last.
+        pass proved (like MTD(f) in game-tree search).
         """
         memo = self._memo.get((state, belief))
         if memo is not None and memo[1]:
             return memo[0]
         if len(self._beliefs[belief]) == 1:
             return self._search(state, belief, _UNBOUNDED)[0]
-        floor = self.uniform_value(state, belief) - LOWER_BOUND_MARGIN
-        threshold = max(max(self._node(state, belief).upper) - THRESHOLD_STEP, floor)
+        threshold = max(self._node(state, belief).upper) - THRESHOLD_STEP
         while True:
             value, exact = self._search(state, belief, threshold)
             if exact:
                 return value
-            threshold = max(value - THRESHOLD_STEP, floor)
-
-    def uniform_value(self, state: int, belief: int) -> float:
-        """Return-to-go of the best policy that only takes actions giving every problem of the
-        belief the same outcome (no split, so the belief stays): a lower bound of
-        :meth:`value`; ``-inf`` when there is no such policy."""
-        key = (state, belief)
-        value = self._uniform_values.get(key)
-        if value is None:
-            model = self.model
-            state_id, steps = model.family.split_position(state)
-            info = self._state_node(state_id, belief)
-            last = model.homogeneous and steps + 1 >= model.max_steps
-            end = model.family.end_action if model.homogeneous else -1
-            value = _UNBOUNDED
-            for action, uniform in enumerate(info.uniform):
-                if uniform:
-                    q = info.first_reward[action] + (int(model.family.end_charge[steps]) if action == end else 0)
-                    if not last and info.first_state[action] >= 0:
-                        q += self.uniform_value(model.family.position(info.first_state[action], steps + 1), belief)
-                    value = max(value, q)
-            self._uniform_values[key] = value
-        return value
+            threshold = value - THRESHOLD_STEP
 
     def _search(self, state: int, belief: int, threshold: float) -> tuple[float, bool]:
         """``(v, True)`` with the exact value when it exceeds ``threshold``; otherwise

@@ -300,3 +300,22 @@ def test_reference_bounds_are_current():
     stale = [key for key, entry in reference.items()
              if entry["fingerprint"] != bounds_module.bounds_fingerprint(*bounds_module.parse_reference_key(key))]
     assert not stale, f"stale reference bounds {stale}: run python -m evaluation.bounds --write-reference"
+
+
+def test_cold_cli_computes_families_in_parallel_workers_and_matches_the_shipped_table(tmp_path, monkeypatch, capsys):
+    """``python -m evaluation.bounds --recompute``: one worker process per family (fork), the
+    results equal the shipped table, land in the user cache and are then read back."""
+    monkeypatch.setenv("META_EXPLORE_ENVS_CACHE", str(tmp_path))
+    monkeypatch.setattr(bounds_module, "_MEMORY", {})
+    command = bounds_module.BoundsCommand(env=("MetaMap-v0", "MetaSign3D-v0"), recompute=True, workers=2)
+    bounds_module.main(command)
+    out = capsys.readouterr().out
+    assert "4 entries" in out and "(4 computed)" in out
+    reference = json.loads(bounds_module.REFERENCE_FILE.read_text())
+    for split in ("train", "test"):
+        cached = json.loads((tmp_path / "bounds" / f"MetaMap-v0-{split}-n1.json").read_text())["bounds"]
+        shipped = reference[f"MetaMap-v0/{split}/1"]["bounds"]
+        assert {k: cached[k] for k in Bounds.NAMES} == {k: shipped[k] for k in Bounds.NAMES}
+    monkeypatch.setattr(bounds_module, "_MEMORY", {})
+    bounds_module.main(bounds_module.BoundsCommand(env=("MetaMap-v0",)))
+    assert "(0 computed)" in capsys.readouterr().out
