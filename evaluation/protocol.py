@@ -31,6 +31,11 @@ hands it the live :class:`~meta_explore_envs.trial.TrialEnv` (which it must only
 ``env.problem_id``, ``env.episode``, ``env.episode_env.state``, ...). Reports mark such
 agents as privileged; their scores are references, not results.
 
+**Envs.** A module may define ``ENV_IDS`` (a sequence of env ids): the envs it can play
+(e.g. those it has shipped checkpoints for). ``python -m evaluation.score`` without
+``--env`` then scores it on those only; an ``--env`` given explicitly is always tried.
+Without ``ENV_IDS`` the default is every registered env.
+
 **Checkpoints.** ``python -m evaluation.score --checkpoint PATH`` passes ``PATH`` to
 ``load_agent``; ``results.json`` records it with the file's SHA-256. An agent that loads a
 checkpoint of its own choosing (a shipped default when ``checkpoint`` is None) should set
@@ -142,6 +147,12 @@ def import_agent_module(module: str) -> ModuleType:
         raise AgentError(f"agent module {module!r} has no load_agent(env_id, checkpoint=None, **kwargs) function "
                          "(see evaluation.protocol)")
     return mod
+
+
+def module_env_ids(module: str) -> list[str] | None:
+    """The module's ``ENV_IDS`` (the envs it can play), or ``None`` when it does not say."""
+    env_ids = getattr(import_agent_module(module), "ENV_IDS", None)
+    return None if env_ids is None else [str(e) for e in env_ids]
 
 
 def load_agent_module(module: str, env_id: str, checkpoint: str | None = None, **kwargs: Any) -> Any:

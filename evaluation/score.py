@@ -38,7 +38,7 @@ from rich.markup import escape
 import meta_explore_envs
 from evaluation.bounds import BOUND_FAMILIES, env_family, get_bounds, write_json_atomic
 from evaluation.harness import run_trials
-from evaluation.protocol import AgentError, import_agent_module, load_agent_module
+from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
 from evaluation.report import (CI_METHOD, bar_chart, markdown, results_document, rich_table, score, trial_gif,
                                write_text_atomic)
 from meta_explore_envs.core import SPLITS, check_choice
@@ -54,7 +54,7 @@ class ScoreConfig:
     agent: tuple[str, ...]
     """Agent modules (each exposes load_agent), e.g. baselines.oracle baselines.random."""
     env: tuple[str, ...] = ()
-    """Env ids (default: every registered env)."""
+    """Env ids (default: every registered env the agent modules can play, see their ``ENV_IDS``)."""
     split: str = "test"
     """test (scored) or train."""
     trials: int = 100
@@ -90,12 +90,24 @@ def check_config(config: ScoreConfig) -> list[str]:
         raise ValueError(f"--record={config.record} is not valid: expected an integer >= 0")
     if not config.seeds:
         raise ValueError("--seeds needs at least one seed")
-    env_ids = list(config.env) or sorted(meta_explore_envs.ENV_PRESETS)
-    for env_id in env_ids:
-        env_family(env_id)
     for module in config.agent:  # fail before any work, naming the module
         import_agent_module(module)
-    return env_ids
+    if config.env:
+        env_ids = list(config.env)
+        for env_id in env_ids:
+            env_family(env_id)
+        return env_ids
+    return [e for e in sorted(meta_explore_envs.ENV_PRESETS)
+            if any(_plays(module, e, config) for module in config.agent)]
+
+
+def _plays(module: str, env_id: str, config: ScoreConfig) -> bool:
+    """Whether ``module`` is scored on ``env_id``: always for an explicit ``--env``, otherwise
+    when the module's ``ENV_IDS`` (if any) lists it."""
+    if config.env:
+        return True
+    env_ids = module_env_ids(module)
+    return env_ids is None or env_id in env_ids
 
 
 def command_line(config: ScoreConfig) -> str:
@@ -131,6 +143,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
     for env_id in env_ids:
         bounds = None
         for module in config.agent:
+            if not _plays(module, env_id, config):
+                continue
             results, checkpoints, gifs = [], [], []
             for seed in config.seeds:
                 agent = load_agent_module(module, env_id, config.checkpoint, split=config.split, setting="imrl",

@@ -488,3 +488,22 @@ def test_standard_setting_keeps_one_instruction_per_trial():
     assert all(len(set(texts)) == 1 for texts in results.instructions)
     # Standard: exploration is rewarded (ends at once: -2.0 like the exploitation episodes).
     assert results.episode_returns.tolist() == [[-2.0] * 4] * 6
+
+
+def test_env_ids_of_a_module_choose_the_default_envs(tmp_path, monkeypatch):
+    """An agent module's optional ``ENV_IDS`` is what the score CLI plays without ``--env``;
+    an explicit ``--env`` is always tried; an agent with no ``ENV_IDS`` plays every env."""
+    import meta_explore_envs
+    from evaluation.score import check_config
+
+    folder = tmp_path / "agents"
+    folder.mkdir()
+    (folder / "map_only_agent.py").write_text("ENV_IDS = ('MetaMap-v0',)\nfrom baselines.random import load_agent\n")
+    monkeypatch.syspath_prepend(str(folder))
+    assert check_config(ScoreConfig(agent=("map_only_agent",))) == ["MetaMap-v0"]
+    assert check_config(ScoreConfig(agent=("map_only_agent",), env=("MetaCooking-v0",))) == ["MetaCooking-v0"]
+    both = check_config(ScoreConfig(agent=("map_only_agent", "baselines.random")))
+    assert both == sorted(meta_explore_envs.ENV_PRESETS)
+    scores = run(ScoreConfig(agent=("map_only_agent",), trials=2, seeds=(0,), out_dir=tmp_path / "out",
+                             progress=False))
+    assert [s.env_id for s in scores] == ["MetaMap-v0"]

@@ -5,7 +5,11 @@
   it loads the shipped one from ``assets/dream/``.
 """
 
-from baselines.dream.agent import DreamAgent, load_agent
+from baselines.dream.agent import ASSETS, DreamAgent, load_agent
 from baselines.dream.config import DreamConfig
 
-__all__ = ["DreamAgent", "DreamConfig", "load_agent"]
+#: The envs with a shipped checkpoint (``assets/dream/<env_id>.pt``): what
+#: ``python -m evaluation.score --agent baselines.dream`` scores when no ``--env`` is given.
+ENV_IDS: tuple[str, ...] = tuple(sorted(p.stem for p in ASSETS.glob("*.pt")))
+
+__all__ = ["ENV_IDS", "DreamAgent", "DreamConfig", "load_agent"]
