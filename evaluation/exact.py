@@ -818,10 +818,11 @@ class InstructionModel:
                     int(states[0]), int(step.observation[members[0]]), False))
         over = np.flatnonzero(step.over)
         if len(over):
-            final = np.empty(len(over), np.int64)
-            goes_on = np.empty(len(over), bool)
-            for k, problem in enumerate(problems[over]):
-                goes_on[k], final[k] = self._goal_free(int(problem), position, action)
+            final = np.full(len(over), -1, np.int64)
+            goes_on = np.zeros(len(over), bool)
+            if not (self.homogeneous and self.family.split_position(position)[1] + 1 >= self.max_steps):
+                for k, problem in enumerate(problems[over]):  # (at the step limit every episode is over)
+                    goes_on[k], final[k] = self._goal_free(int(problem), position, action)
             for obs in np.unique(final[goes_on]):
                 if any(o.observation == obs for o in outcomes):
                     raise NotImplementedError(
