@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 from typing import Iterable
@@ -46,6 +47,21 @@ def _imported_modules(tree: ast.AST, name: str, is_package: bool) -> set[str]:
     return {m for m in found if m.split(".")[0] in FOLLOWED_PACKAGES}
 
 
+@functools.lru_cache(maxsize=None)
+def _module_code(name: str) -> tuple[str, frozenset[str]] | None:
+    """The code of module ``name`` without docstrings (``ast.dump``) and the modules of
+    :data:`FOLLOWED_PACKAGES` it imports; ``None`` if it is not a Python source module.
+    Read once per process (the code does not change while it runs)."""
+    try:
+        tree, origin = _module_tree(name)
+    except (ImportError, ValueError):  # "package.attribute" names are not modules
+        return None
+    if tree is None:
+        return None
+    imports = frozenset(_imported_modules(tree, name, origin.endswith("__init__.py")))
+    return ast.dump(_strip_docstrings(tree)), imports
+
+
 def source_fingerprint(modules: Iterable[str], extra: str = "") -> str:
     """SHA-256 of the code of ``modules`` and of every module they import at module level
     from :data:`FOLLOWED_PACKAGES`, without docstrings and comments (so that editing
@@ -58,16 +74,12 @@ def source_fingerprint(modules: Iterable[str], extra: str = "") -> str:
         if name in seen:
             continue
         seen.add(name)
-        try:
-            tree, origin = _module_tree(name)
-        except (ImportError, ValueError):  # "package.attribute" names are not modules
+        code = _module_code(name)
+        if code is None:
             continue
-        if tree is None:
-            continue
-        is_package = origin.endswith("__init__.py")
         digest.update(name.encode())
-        digest.update(ast.dump(_strip_docstrings(tree)).encode())
-        pending.extend(sorted(_imported_modules(tree, name, is_package) - seen))
+        digest.update(code[0].encode())
+        pending.extend(sorted(code[1] - seen))
     return digest.hexdigest()
 
 
