@@ -439,3 +439,35 @@ def test_env_presets_are_the_cli_base_and_flags_win(monkeypatch):
     monkeypatch.setattr(train_module, "train", lambda cfg: seen.setdefault("cfg", cfg) and {})
     train_module.main(["--env", "MetaCooking-v0", "--lr", "0.125"])
     assert (seen["cfg"].epsilon_decay_steps, seen["cfg"].lr) == (123, 0.125)
+
+
+# ---------------------------------------------------------------------------- dueling heads (opt-in)
+def test_dueling_q_is_value_plus_centred_advantage_and_default_is_off():
+    """``dueling=True``: Q = V + A - mean A, stepwise acting matches whole sequences, the
+    policy checkpoint rebuilds the dueling heads; the default networks have no value head."""
+    from baselines.dream.agent import nets_from_policy_checkpoint, policy_checkpoint
+
+    assert DreamConfig().dueling is False
+    spec = ObsSpec.from_env(gym.make("MetaCooking-v0"))
+    assert not hasattr(DreamNetworks(spec, hidden=16, z_dim=4).task_q, "value")
+    torch.manual_seed(3)
+    nets = DreamNetworks(spec, hidden=16, z_dim=4, dueling=True)
+    rng = np.random.default_rng(1)
+    b, t = 2, 5
+    ints = torch.as_tensor(np.stack([rng.integers(n, size=(b, t)) for n in spec.nvec], -1))
+    rew = torch.as_tensor(rng.normal(size=(b, t)), dtype=torch.float32)
+    z = torch.randn(b, 4)
+    with torch.no_grad():
+        q, _ = nets.task_q(ints, rew, z)
+        x = nets.task_q._inputs(ints, rew, z)
+        out, _ = nets.task_q.memory(x)
+        features = torch.cat((out, x), -1)
+        a = nets.task_q.head(features)
+        assert torch.allclose(q, nets.task_q.value(features) + a - a.mean(-1, keepdim=True), atol=1e-6)
+        h = nets.task_q.initial_state(b)
+        for step in range(t):
+            q_step, h = nets.task_q.step(ints[:, step], rew[:, step], h, z)
+            assert torch.allclose(q_step, q[:, step], atol=1e-5)
+        data = policy_checkpoint(nets, "MetaCooking-v0", {"dueling": True}, {})
+        again = nets_from_policy_checkpoint(data)
+        assert torch.allclose(again.task_q(ints, rew, z)[0], q, atol=1e-6)

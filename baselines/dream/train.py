@@ -141,7 +141,7 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.envs = TrialBatch(cfg.env, cfg.num_envs, split="train", num_exploit_episodes=cfg.num_exploit_episodes)
         self.spec = self.envs.spec
-        self.nets = DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory)
+        self.nets = DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling)
         self.explore_target = copy.deepcopy(self.nets.explore_q).requires_grad_(False)
         self.task_target = copy.deepcopy(self.nets.task_q).requires_grad_(False)
         # One AdamW: the encoder's group carries the bottleneck as decoupled weight decay
