@@ -2,6 +2,8 @@
 
 ``python benchmarks/bounds_timing.py [--env-ids ...] [--splits test] [--agents ...]``
 
+* CLI: the whole ``python -m evaluation.bounds`` command (every grid env and split), cold
+  (``--recompute``: worker processes, one family each) and then cached (user cache);
 * cold: a fresh process computes the bounds from scratch (no caches, no shipped table);
 * cached: a fresh process reads them back from the on-disk cache the cold run wrote;
 * harness: ``run_trials`` of each baseline for ``--trials`` x ``--seeds`` (after its first
@@ -63,6 +65,7 @@ class Config:
     trials: int = 100
     seeds: tuple[int, ...] = (0, 1, 2)
     skip_bounds: bool = False
+    skip_cli: bool = False
 
 
 def _run(code: str, *args: str, env: dict) -> dict:
@@ -76,6 +79,17 @@ def main(config: Config) -> None:
     console = Console() if sys.stdout.isatty() else Console(width=160)
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "META_EXPLORE_ENVS_CACHE": cache}
+        if not config.skip_cli:
+            table = Table(title="python -m evaluation.bounds (every env and split), wall clock")
+            for column in ("command", "s"):
+                table.add_column(column, justify="left" if column == "command" else "right")
+            for args in (["--recompute"], [], []):
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "evaluation.bounds", *args], env=env, check=True,
+                               capture_output=True)
+                table.add_row(" ".join(["python -m evaluation.bounds", *args]) + ("" if args else " (cached)"),
+                              f"{time.perf_counter() - start:.2f}")
+            console.print(table)
         if not config.skip_bounds:
             table = Table(title="Bounds: cold (fresh process, no cache) and cached (fresh process, disk cache)")
             for column in ("env", "split", "optimal", "no exploration", "Thompson", "random", "cold s",
