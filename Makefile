@@ -39,9 +39,9 @@ $(STAMP): pyproject.toml constraints.txt
 test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
+# DREAM on every grid env with a shipped checkpoint (baselines.dream.ENV_IDS).
 demo: setup
-	$(BIN)/python -m evaluation.score --agent baselines.oracle baselines.no_exploration baselines.random \
-	  --env MetaDistractingBus-v0 MetaMap-v0 MetaCooking-v0 --record 1 --out demo_output
+	$(BIN)/python -m evaluation.score --agent baselines.dream --record 1 --out demo_output
 
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py
