@@ -302,6 +302,8 @@ def test_cli_resume_continues_a_run(tmp_path):
     main([*args, "--total-steps", "2500", "--resume"])
     second = torch.load(out / "checkpoint.pt", weights_only=True)["counters"]["env_steps"]
     assert first < second <= 2500
+    main([*args, "--resume"])  # without --total-steps: the saved budget (2500), so nothing more to do
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["counters"]["env_steps"] == second
     rows = (out / "progress.csv").read_text().splitlines()
     assert rows[0].startswith("env_steps,") and len(rows) >= 3
     agent = load_agent("MetaMap-v0", checkpoint=str(out / "final.pt"))
@@ -534,3 +536,15 @@ def test_dueling_q_is_value_plus_centred_advantage_and_default_is_off():
         data = policy_checkpoint(nets, "MetaCooking-v0", {"dueling": True}, {})
         again = nets_from_policy_checkpoint(data)
         assert torch.allclose(again.task_q(ints, rew, z)[0], q, atol=1e-6)
+
+
+def test_cli_resume_budget_flag_wins_even_at_its_default_value(monkeypatch, tmp_path):
+    from baselines.dream import train as train_module
+
+    seen = []
+    monkeypatch.setattr(train_module, "train", lambda cfg: seen.append(cfg.total_steps) or {})
+    base = ["--env", "MetaMap-v0", "--out", str(tmp_path), "--resume"]
+    train_module.main(base)
+    train_module.main([*base, "--total-steps", str(DreamConfig.total_steps)])
+    train_module.main([*base, f"--total-steps={DreamConfig.total_steps}"])
+    assert seen == [train_module.KEEP_BUDGET, DreamConfig.total_steps, DreamConfig.total_steps]

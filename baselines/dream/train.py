@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import csv
 import json
 import os
@@ -412,8 +413,16 @@ def _mean(values) -> float:
 
 
 # ---------------------------------------------------------------------------- main loop
+#: ``total_steps`` that, with ``resume``, keeps the saved run's budget (what the CLI passes
+#: when ``--resume`` comes without ``--total-steps``); any other value is the new budget.
+KEEP_BUDGET = -1
+
+
 def train(cfg: DreamConfig) -> dict[str, Any]:
-    """Run (or resume) a training run; returns the final evaluation summary."""
+    """Run (or resume) a training run; returns the final evaluation summary.
+
+    With ``cfg.resume`` the saved run's settings win except ``total_steps`` (the new budget,
+    or :data:`KEEP_BUDGET`), ``progress`` and ``threads``."""
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out)
     ckpt_path = out / "checkpoint.pt"
@@ -423,8 +432,9 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         saved = DreamConfig.from_dict(state["config"])
         # The saved run's settings win; only the budget and the display may change.
-        cfg = DreamConfig(**{**saved.to_dict(), "total_steps": cfg.total_steps if cfg.total_steps != DreamConfig.total_steps
-                             else saved.total_steps, "progress": cfg.progress, "threads": cfg.threads,
+        # KEEP_BUDGET (the CLI without --total-steps): the saved run's budget.
+        cfg = DreamConfig(**{**saved.to_dict(), "total_steps": saved.total_steps if cfg.total_steps == KEEP_BUDGET
+                             else cfg.total_steps, "progress": cfg.progress, "threads": cfg.threads,
                              "out": str(out), "resume": True})
         trainer = Trainer(cfg)
         trainer.load_state_dict(state)
@@ -542,6 +552,8 @@ def main(argv: list[str] | None = None) -> None:
     env = peek.parse_known_args(argv)[0].env
     cfg = tyro.cli(DreamConfig, args=argv, default=DreamConfig.for_env(env),
                    description="Train DREAM on a Meta*-v0 trial env (defaults: config.DreamConfig + ENV_PRESETS[env]).")
+    if cfg.resume and not any(a == "--total-steps" or a.startswith("--total-steps=") for a in argv):
+        cfg = dataclasses.replace(cfg, total_steps=KEEP_BUDGET)  # resuming keeps the saved budget
     summary = train(cfg)
     print(json.dumps(summary, indent=2))
 
