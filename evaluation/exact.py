@@ -820,9 +820,15 @@ class InstructionModel:
         if len(over):
             final = np.full(len(over), -1, np.int64)
             goes_on = np.zeros(len(over), bool)
-            if not (self.homogeneous and self.family.split_position(position)[1] + 1 >= self.max_steps):
-                for k, problem in enumerate(problems[over]):  # (at the step limit every episode is over)
-                    goes_on[k], final[k] = self._goal_free(int(problem), position, action)
+            state_id, steps = self.family.split_position(position)
+            if not (self.homogeneous and steps + 1 >= self.max_steps):  # (at the step limit every episode is over)
+                # _goal_free's cache key, looked up here first: this loop runs over many problems.
+                at = self.family.position(state_id, 0) if self.homogeneous else position
+                cache = self._free_outcomes
+                for k, problem in enumerate(problems[over].tolist()):
+                    outcome = cache.get((problem, at, action))
+                    goes_on[k], final[k] = outcome if outcome is not None else \
+                        self._goal_free(problem, position, action)
             for obs in np.unique(final[goes_on]):
                 if any(o.observation == obs for o in outcomes):
                     raise NotImplementedError(
