@@ -503,7 +503,25 @@ def test_shipped_checkpoints_are_small_documented_and_load():
         assert meta["command"].startswith(f"python -m baselines.dream.train --env {env_id} --seed {meta['seed']}")
         assert meta["env_steps"] <= 1_000_000
         agent = load_agent(env_id)  # the default: the shipped checkpoint
-        assert isinstance(agent, DreamAgent)
+        assert isinstance(agent, DreamAgent) and agent.checkpoint_path == str(path)  # recorded by the harness
+    import baselines.dream
+
+    assert baselines.dream.ENV_IDS == tuple(p.stem for p in shipped)  # what score plays without --env
+
+
+def test_score_records_and_hashes_the_shipped_checkpoint(tmp_path):
+    import hashlib
+
+    from baselines.dream.agent import default_checkpoint
+    from evaluation.score import ScoreConfig, run
+
+    run(ScoreConfig(agent=("baselines.dream",), env=("MetaMap-v0",), trials=4, seeds=(0,), out_dir=tmp_path,
+                    progress=False))
+    result = json.loads((tmp_path / "results.json").read_text())["results"][0]
+    path = default_checkpoint("MetaMap-v0")
+    assert result["agent"]["name"] == "dream"
+    assert result["agent"]["checkpoints"] == [{"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                                               "seeds": [0]}]
 
 
 # ---------------------------------------------------------------------------- dueling heads (opt-in)

@@ -101,8 +101,11 @@ class DreamAgent:
     greedy. Only observations are used: at test time z comes from the decoder.
     """
 
+    name = "dream"
+
     def __init__(self, nets: DreamNetworks, env_id: str | None = None):
         self.nets = nets.eval()
+        self.checkpoint_path: str | None = None  # the file load_agent read (recorded and hashed by the harness)
         self.spec = nets.spec
         self.env_id = env_id
         self._actor = DreamActor(nets, 1)
@@ -225,4 +228,6 @@ def load_agent(env_id: str, checkpoint: str | os.PathLike | None = None, **kwarg
     env.close()
     if spec != nets.spec:
         raise ValueError(f"checkpoint {str(checkpoint)!r} expects observations {nets.spec}, {env_id} gives {spec}")
-    return DreamAgent(nets, env_id)
+    agent = DreamAgent(nets, env_id)
+    agent.checkpoint_path = str(checkpoint)
+    return agent
