@@ -22,6 +22,18 @@ GRID_IDS = [
 ]
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Small networks: one torch thread is fastest and avoids oversubscribing the CPU under
+    pytest-xdist (the previous setting is restored)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def play(env: gym.Env, actions, **reset_kwargs):
     """Reset ``env`` and play ``actions``; return the list of (obs, reward, terminated, info)."""
     obs, info = env.reset(**reset_kwargs)

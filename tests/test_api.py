@@ -66,17 +66,6 @@ def test_sb3_check_env(env_id, setting):
     env.close()
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Tiny networks: one thread avoids oversubscribing the CPU under pytest-xdist."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("env_id", GRID_IDS)
 def test_recurrent_ppo_runs(env_id, tmp_path, monkeypatch):

@@ -460,17 +460,8 @@ LEARNING_MEASURED = {0: 0.511, 1: 0.494, 2: 0.112}
 LEARNING_THRESHOLD = 0.40
 
 
-@pytest.fixture
-def one_thread():
-    """Training is fastest on one thread; more would oversubscribe the CPU under pytest-xdist."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.slow
-@pytest.mark.usefixtures("one_thread")
+@pytest.mark.usefixtures("one_torch_thread")
 def test_learning_dream_on_map_beats_no_exploration():
     """DREAM learns: after 100k env steps (about 2 minutes on one core) its greedy test
     return on MetaMap-v0 is well above the no-exploration bound (0.30): the exploration
