@@ -95,6 +95,10 @@ class DreamConfig:
     """lambda of the double-DQN targets' Watkins Q(lambda) returns; 0: one-step targets."""
     lr: float = 3e-3
     """Adam learning rate (all networks)."""
+    lr_end_fraction: float = 1.0
+    """Learning rate at the end of ``total_steps`` as a fraction of ``lr``, annealed linearly
+    over the run (1: constant). Annealing lets the last greedy policy settle instead of
+    oscillating between near-optimal and worse snapshots."""
     batch_size: int = 64
     """Trials per gradient update (whole exploration and exploitation episodes)."""
     env_steps_per_update: float = 32.0
@@ -139,6 +143,11 @@ class DreamConfig:
             return 0.0
         ramp = (env_steps - self.bottleneck_start) / max(1, self.bottleneck_ramp)
         return self.bottleneck_weight * min(1.0, max(0.0, ramp))
+
+    def learning_rate(self, env_steps: int) -> float:
+        """The learning rate after ``env_steps`` (linear from ``lr`` to ``lr * lr_end_fraction``)."""
+        frac = min(1.0, max(0.0, env_steps / max(1, self.total_steps)))
+        return self.lr * (1.0 - frac * (1.0 - self.lr_end_fraction))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

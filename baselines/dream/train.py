@@ -275,6 +275,9 @@ class Trainer:
         """
         cfg, nets = self.cfg, self.nets
         losses = self.compute_losses(*self.buffer.sample_with_partners(cfg.batch_size, self.rng))
+        lr = cfg.learning_rate(self.env_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         self.optimizer.param_groups[1]["weight_decay"] = 2.0 * cfg.bottleneck_lambda(self.env_steps)
         self.optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
