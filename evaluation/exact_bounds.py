@@ -270,4 +270,14 @@ def exact_bounds(env_id: str, split: str, num_exploit_episodes: int = 1, progres
     )
 
 
+def _shares_work(family: str, split_a: str, split_b: str) -> bool:
+    """Whether the bounds of two splits share tables (their problems and priors overlap)."""
+    a, b = ExactProblemSet(family, split_a), ExactProblemSet(family, split_b)
+    return bool((set(a.prior) | set(a.scored)) & (set(b.prior) | set(b.scored)))
+
+
+#: Read by :func:`evaluation.bounds.compute_missing`: splits that share no tables (e.g.
+#: MetaDistractingBus train and test) are computed in parallel processes.
+exact_bounds.shares_work = _shares_work  # type: ignore[attr-defined]
+
 __all__ = ["ExactProblemSet", "compute_exact_bounds", "exact_bounds", "prior_problems", "split_planner"]
