@@ -319,3 +319,15 @@ def test_cold_cli_computes_families_in_parallel_workers_and_matches_the_shipped_
     monkeypatch.setattr(bounds_module, "_MEMORY", {})
     bounds_module.main(bounds_module.BoundsCommand(env=("MetaMap-v0",)))
     assert "(0 computed)" in capsys.readouterr().out
+
+
+def test_work_units_keep_splits_that_share_tables_together():
+    """Cold runs give MetaDistractingBus's train and test splits (disjoint problems and priors)
+    to different processes, and keep MetaCooking's together (its test prior is every kitchen)."""
+    bus = [("MetaDistractingBus-v0", "train", 1), ("MetaDistractingBus-v0", "test", 1)]
+    assert sorted(bounds_module._work_units("distracting_bus", bus)) == sorted([[bus[0]], [bus[1]]])
+    cooking = [("MetaCooking-v0", "train", 1), ("MetaCooking-v0", "test", 1)]
+    assert bounds_module._work_units("cooking", cooking) == [cooking]
+    # A bounds function without ``shares_work`` keeps a family in one process.
+    sign = [("MetaSign3D-v0", "train", 1), ("MetaSign3D-v0", "test", 1)]
+    assert bounds_module._work_units("sign3d", sign) == [sign]
