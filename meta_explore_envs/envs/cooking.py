@@ -11,6 +11,8 @@ from meta_explore_envs.core import as_index
 from meta_explore_envs.grid.objects import EMPTY, INGREDIENT_NAMES, NUM_STATUSES, Fridge, Pot, WorldObject
 from meta_explore_envs.grid.world import STEP_COST, Action, GridEpisodeEnv
 
+PICK_UP = int(Action.PICK_UP)  # (a plain int: see grid.world)
+
 NUM_INGREDIENTS = len(INGREDIENT_NAMES)
 POT_CELL = (1, 1)
 FRIDGE_CELLS = ((2, 0), (2, 1), (2, 2))
@@ -199,7 +201,7 @@ class CookingEnv(GridEpisodeEnv):
             if self.inventory == needed:
                 self.stage += 1
                 return STAGE_REWARD, False
-            if action == Action.PICK_UP:
+            if action == PICK_UP:
                 return STEP_COST + MISTAKE_COST, False
         elif stage == 1:
             if self.pot[0] == first:

@@ -31,6 +31,10 @@ class Action(IntEnum):
     DROP = 8
 
 
+# Plain ints for the hot path: comparing with an IntEnum member costs an enum attribute
+# lookup (~0.1-0.3 us) per comparison, a large part of a transition.
+_RIDE, _END_EPISODE, _PICK_UP, _DROP = int(Action.RIDE), int(Action.END_EPISODE), int(Action.PICK_UP), int(Action.DROP)
+
 ACTION_NAMES = ("left", "up", "right", "down", "noop", "ride bus", "end episode", "pick up", "drop")
 #: (dx, dy) of the four moves, indexed by action.
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
@@ -130,19 +134,19 @@ class GridEpisodeEnv(EpisodeEnv):
             x, y = self.x + dx, self.y + dy
             if 0 <= x < self.width and 0 <= y < self.height:
                 self.x, self.y = x, y
-        elif action == Action.RIDE:
+        elif action == _RIDE:
             obj = self._objects[self.y * self.width + self.x]
             if isinstance(obj, Bus):
                 self.x, self.y = obj.destination
-        elif action == Action.PICK_UP:
+        elif action == _PICK_UP:
             self.pick_up(self._objects[self.y * self.width + self.x])
-        elif action == Action.DROP:
+        elif action == _DROP:
             self.drop(self._objects[self.y * self.width + self.x])
         if self.record_trail:
             self.trail.append((self.x, self.y))
         reward, success = self.reward(action)
         remaining = self.max_episode_steps - self._steps
-        if action == Action.END_EPISODE:
+        if action == _END_EPISODE:
             return reward + self.end_episode_charge(remaining), True, success
         return reward, success or remaining <= 0, success
 
