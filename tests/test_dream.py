@@ -26,6 +26,7 @@ from baselines.dream.collect import TrialBatch, greedy
 from baselines.dream.networks import (
     DreamNetworks,
     ObsSpec,
+    ProblemEncoder,
     bottleneck_penalty,
     double_dqn_loss,
     information_gain_rewards,
@@ -82,25 +83,45 @@ def test_bottleneck_schedule_and_ablation():
     assert all(ablated.bottleneck_lambda(s) == 0.0 for s in (0, 150, 10**6))
 
 
-def _one_update(bottleneck: bool):
+def _one_update(bottleneck: bool, id_encoding: str = "embedding"):
     cfg = DreamConfig(env="MetaMap-v0", seed=3, bottleneck=bottleneck, bottleneck_weight=2.0,
-                      bottleneck_start=0, bottleneck_ramp=1, **SMALL)
+                      bottleneck_start=0, bottleneck_ramp=1, id_encoding=id_encoding, **SMALL)
     trainer = Trainer(cfg)
     trainer.collect()
     trainer.env_steps = 10**6  # lambda fully ramped up
-    f_before = trainer.nets.encoder.f.weight.detach().clone()
+    problems = torch.arange(trainer.spec.num_problems)
+    with torch.no_grad():
+        f_before = trainer.nets.encoder(problems).clone()
     metrics = trainer.update()
-    return cfg, f_before, trainer.nets.encoder.f.weight.detach().clone(), metrics
+    with torch.no_grad():
+        return cfg, f_before, trainer.nets.encoder(problems).clone(), metrics
 
 
-def test_bottleneck_step_shrinks_every_encoding_by_lr_times_2_lambda():
-    cfg, f0, with_b, metrics = _one_update(bottleneck=True)
-    _, f0_again, without, metrics_without = _one_update(bottleneck=False)
+@pytest.mark.parametrize("id_encoding", ["embedding", "binary"])
+def test_bottleneck_step_shrinks_every_encoding_by_lr_times_2_lambda(id_encoding):
+    cfg, f0, with_b, metrics = _one_update(bottleneck=True, id_encoding=id_encoding)
+    _, f0_again, without, metrics_without = _one_update(bottleneck=False, id_encoding=id_encoding)
     assert torch.equal(f0, f0_again)
-    # Same batch, same gradients: the only difference is the decoupled bottleneck step.
-    assert torch.allclose(with_b - without, -cfg.lr * 2 * 2.0 * f0, atol=1e-7)
+    # Same batch, same gradients: the only difference is the decoupled bottleneck step. The
+    # binary encoder's f is linear in the decayed head, up to its hidden layer's own step.
+    expected = -cfg.lr * 2 * 2.0 * f0
+    atol = 1e-7 if id_encoding == "embedding" else 0.02 * expected.abs().max().item()
+    assert torch.allclose(with_b - without, expected, atol=atol, rtol=0)
     assert metrics["loss_task_q"] == metrics_without["loss_task_q"]
     assert metrics["f_norm_sq"] > 0
+
+
+def test_binary_problem_encoding_reads_the_id_digits():
+    """``id_encoding="binary"``: f is a function of the ID's bits (6 for MetaCooking's 64
+    kitchens), so two IDs with the same bits are the same problem code."""
+    encoder = ProblemEncoder(64, 4, 0.3, "binary", hidden=8)
+    assert encoder.num_bits == 6
+    bits = ((torch.arange(64).unsqueeze(-1) // encoder.bit_values) % 2)
+    assert bits[10].tolist() == [0, 1, 0, 1, 0, 0]  # 10 = 0b001010: fridges (2, 2, 0)
+    assert encoder(torch.tensor([10, 10])).shape == (2, 4)
+    assert len(encoder.bottleneck_parameters()) == 2  # the head's weight and bias
+    with pytest.raises(ValueError, match="id_encoding='onehot'"):
+        ProblemEncoder(64, 4, 0.3, "onehot")
 
 
 def test_objective_adds_lambda_times_the_bottleneck():

@@ -53,6 +53,10 @@ class DreamConfig:
     """Env steps before the bottleneck starts (while the exploitation policy learns to read z)."""
     bottleneck_ramp: int = 100_000
     """Env steps over which lambda then ramps linearly from 0 to its value."""
+    id_encoding: str = "embedding"
+    """How the encoder reads the problem ID: "embedding" (a free vector per ID, the paper's
+    one-hot) or "binary" (an MLP of the ID's binary digits: IDs that share digits share
+    structure; see ``networks.ProblemEncoder``)."""
     encoder_init_std: float = 0.3
     """Std of the initial problem embeddings f(mu)."""
     exploration_step_cost: float = 0.01

@@ -112,16 +112,46 @@ class ObsEmbedding(nn.Module):
 
 # ---------------------------------------------------------------------------- components
 class ProblemEncoder(nn.Module):
-    """F(z | mu) = N(f(mu), rho^2 I): ``f`` is an embedding over problem IDs."""
+    """F(z | mu) = N(f(mu), rho^2 I).
 
-    def __init__(self, num_problems: int, z_dim: int, init_std: float):
+    ``id_encoding="embedding"`` (the paper's one-hot problem ID): ``f`` is a free vector per
+    problem ID, so nothing learned about one problem carries over to another.
+    ``"binary"``: ``f`` is an MLP of the ID's binary digits, so problems whose IDs share
+    digits share structure (MetaCooking: bits 2k, 2k+1 are fridge k's ingredient, and the
+    held-out kitchen's code is composed of codes met in training).
+
+    The bottleneck shrinks f through :meth:`bottleneck_parameters`: f is linear in them, so
+    scaling them by ``1 - eta`` scales every f(mu) by ``1 - eta``.
+    """
+
+    def __init__(self, num_problems: int, z_dim: int, init_std: float, id_encoding: str = "embedding",
+                 hidden: int = 64):
         super().__init__()
-        self.f = nn.Embedding(num_problems, z_dim)
-        nn.init.normal_(self.f.weight, 0.0, init_std)
+        self.id_encoding = id_encoding
+        if id_encoding == "embedding":
+            self.f = nn.Embedding(num_problems, z_dim)
+            nn.init.normal_(self.f.weight, 0.0, init_std)
+        elif id_encoding == "binary":
+            self.num_bits = max(1, int(num_problems - 1).bit_length())
+            self.register_buffer("bit_values", 2 ** torch.arange(self.num_bits), persistent=False)
+            self.body = nn.Sequential(nn.Linear(self.num_bits, hidden), nn.ReLU())
+            self.head = nn.Linear(hidden, z_dim)
+            # Start with encodings of about init_std per coordinate, as the embedding does.
+            nn.init.normal_(self.head.weight, 0.0, init_std / hidden**0.5 * 2.0)
+            nn.init.zeros_(self.head.bias)
+        else:
+            raise ValueError(f"id_encoding={id_encoding!r}: expected 'embedding' or 'binary'")
 
     def forward(self, problem_ids: torch.Tensor) -> torch.Tensor:
         """The deterministic encodings f(mu), shape (B, z_dim)."""
-        return self.f(problem_ids)
+        if self.id_encoding == "embedding":
+            return self.f(problem_ids)
+        bits = ((problem_ids.unsqueeze(-1) // self.bit_values) % 2).float()
+        return self.head(self.body(bits))
+
+    def bottleneck_parameters(self) -> list[nn.Parameter]:
+        """The parameters f is linear in (decayed by the bottleneck)."""
+        return [self.f.weight] if self.id_encoding == "embedding" else list(self.head.parameters())
 
 
 class MaxMemory(nn.Module):
@@ -285,14 +315,14 @@ class DreamNetworks(nn.Module):
     """Everything a DREAM agent learns: encoder, decoder, exploration and exploitation Q."""
 
     def __init__(self, spec: ObsSpec, hidden: int, z_dim: int, encoder_init_std: float = 0.01,
-                 memory: str = "max", dueling: bool = False):
+                 memory: str = "max", dueling: bool = False, id_encoding: str = "embedding"):
         super().__init__()
         self.spec = spec
         self.hidden = hidden
         self.z_dim = z_dim
         self.memory = memory
         self.dueling = dueling
-        self.encoder = ProblemEncoder(spec.num_problems, z_dim, encoder_init_std)
+        self.encoder = ProblemEncoder(spec.num_problems, z_dim, encoder_init_std, id_encoding, hidden)
         self.decoder = Decoder(spec, hidden, z_dim)
         self.explore_q = RecurrentQ(spec, hidden, memory=memory, dueling=dueling)
         self.task_q = RecurrentQ(spec, hidden, z_dim, memory=memory, dueling=dueling)

@@ -142,13 +142,15 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.envs = TrialBatch(cfg.env, cfg.num_envs, split="train", num_exploit_episodes=cfg.num_exploit_episodes)
         self.spec = self.envs.spec
-        self.nets = DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling)
+        self.nets = DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling,
+                                  cfg.id_encoding)
         self.explore_target = copy.deepcopy(self.nets.explore_q).requires_grad_(False)
         self.task_target = copy.deepcopy(self.nets.task_q).requires_grad_(False)
         # One AdamW: the encoder's group carries the bottleneck as decoupled weight decay
         # (see update()); every other group has none.
-        encoder = list(self.nets.encoder.parameters())
-        others = [p for n, p in self.nets.named_parameters() if not n.startswith("encoder.")]
+        encoder = self.nets.encoder.bottleneck_parameters()
+        decayed = {id(p) for p in encoder}
+        others = [p for p in self.nets.parameters() if id(p) not in decayed]
         self.optimizer = torch.optim.AdamW(
             [{"params": others, "weight_decay": 0.0}, {"params": encoder, "weight_decay": 0.0}], lr=cfg.lr
         )
