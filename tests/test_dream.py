@@ -578,3 +578,16 @@ def test_cli_resume_budget_flag_wins_even_at_its_default_value(monkeypatch, tmp_
     train_module.main([*base, "--total-steps", str(DreamConfig.total_steps)])
     train_module.main([*base, f"--total-steps={DreamConfig.total_steps}"])
     assert seen == [train_module.KEEP_BUDGET, DreamConfig.total_steps, DreamConfig.total_steps]
+
+
+def test_inspect_bus_reads_exploration_paths_and_the_shipped_agent_explores_three_coloured_buses():
+    from baselines.dream.inspect_bus import COLOURED_SOURCES, GREY_SOURCES, inspect, rides
+
+    path = [(4, 4), (4, 5), (0, 7), (0, 7), (4, 5), (5, 5), (8, 4)]  # ride (4, 5), back, then a grey bus
+    assert rides(path, GREY_SOURCES) == {(5, 5)}
+    assert rides(path, COLOURED_SOURCES) == {(4, 5)}
+    groups, results, grey = inspect(None, trials=12, seed=0)
+    assert sum(len(v) for v in groups.values()) == 12 == len(results.exploit_returns)
+    # The shipped seed-0 agent rides three coloured buses, no grey one, and always reaches the goal.
+    assert grey == 0 and {ridden for ridden, _ in groups} == {3}
+    assert all(ok and length == 3 for outcomes in groups.values() for ok, length in outcomes)
