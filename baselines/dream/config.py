@@ -197,7 +197,9 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # is also what the held-out kitchen needs. Not the memory (no memory: -0.46 vs -0.37 at
     # 90k, batch 64), not gradient clipping (global norm <= 8.3, under max_grad_norm), and
     # not the update count (batch 16 with 4x the updates in the full loop: encoder-z train
-    # return -1.34 at 121k vs -1.30 at 131k for these settings).
+    # return -1.34 at 121k vs -1.30 at 131k for these settings). A shared code does not fix
+    # it by itself: with id_encoding="binary" the encoder-z return led early (-0.32 vs -0.44
+    # at 300k) but not at 600k (-0.16 vs -0.08), test normalised -0.41 (README).
     "MetaCooking-v0": {
         "num_exploit_episodes": 3,
         "hidden": 128,
