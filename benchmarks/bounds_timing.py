@@ -3,7 +3,7 @@
 ``python benchmarks/bounds_timing.py [--env-ids ...] [--splits test] [--agents ...]``
 
 * CLI: the whole ``python -m evaluation.bounds`` command (every grid env and split), cold
-  (``--recompute``: worker processes, one family each) and then cached (user cache);
+  (``--recompute``: worker processes, see ``evaluation.bounds.compute_missing``) and then cached (user cache);
 * cold: a fresh process computes the bounds from scratch (no caches, no shipped table);
 * cached: a fresh process reads them back from the on-disk cache the cold run wrote;
 * harness: ``run_trials`` of each baseline for ``--trials`` x ``--seeds`` (after its first

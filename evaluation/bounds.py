@@ -217,7 +217,7 @@ def cached_bounds(env_id: str, split: str = "test", num_exploit_episodes: int = 
 def _gc_paused():
     """Pause Python's cyclic garbage collector while bounds are computed: the searches
     allocate millions of small tuples and dicts (acyclic, freed by reference counting), and
-    the collector's passes over the growing tables cost about 20% of the time."""
+    the collector's passes over the growing tables cost about 10-15% of the time."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -295,13 +295,14 @@ class BoundsCommand:
     recompute: bool = False
     """Ignore the caches (the result still refreshes the user cache)."""
     workers: int = 0
-    """Processes computing missing bounds at once, one (env, split) each (0: one per CPU core)."""
+    """Processes computing missing bounds at once, one work unit each: a family, or a split that
+    shares no tables with the family's others (0: one per CPU core)."""
     write_reference: bool = False
     """Also store the results in the shipped table (assets/reference_bounds.json)."""
 
 
 def _compute(keys: Sequence[tuple[str, str, int]]) -> list[tuple[Bounds, float, float]]:
-    """Worker of :func:`compute_missing`: the bounds of ``keys`` (one family's, in one process
+    """Worker of :func:`compute_missing`: the bounds of ``keys`` (one work unit, in one process
     so that they share its tables), each with the wall and CPU seconds taken."""
     out = []
     for key in keys:

@@ -9,9 +9,7 @@ from gymnasium import spaces
 
 from meta_explore_envs.core import as_index
 from meta_explore_envs.grid.objects import EMPTY, INGREDIENT_NAMES, NUM_STATUSES, Fridge, Pot, WorldObject
-from meta_explore_envs.grid.world import STEP_COST, Action, GridEpisodeEnv
-
-PICK_UP = int(Action.PICK_UP)  # (a plain int: see grid.world)
+from meta_explore_envs.grid.world import PICK_UP_ACTION, STEP_COST, GridEpisodeEnv
 
 NUM_INGREDIENTS = len(INGREDIENT_NAMES)
 POT_CELL = (1, 1)
@@ -201,7 +199,7 @@ class CookingEnv(GridEpisodeEnv):
             if self.inventory == needed:
                 self.stage += 1
                 return STAGE_REWARD, False
-            if action == PICK_UP:
+            if action == PICK_UP_ACTION:
                 return STEP_COST + MISTAKE_COST, False
         elif stage == 1:
             if self.pot[0] == first:

@@ -31,9 +31,10 @@ class Action(IntEnum):
     DROP = 8
 
 
-# Plain ints for the hot path: comparing with an IntEnum member costs an enum attribute
-# lookup (~0.1-0.3 us) per comparison, a large part of a transition.
-_RIDE, _END_EPISODE, _PICK_UP, _DROP = int(Action.RIDE), int(Action.END_EPISODE), int(Action.PICK_UP), int(Action.DROP)
+# The actions as plain ints, for the hot paths (transition, rewards): comparing with an
+# IntEnum member costs an enum attribute lookup (~90 ns) per comparison.
+RIDE_ACTION, END_ACTION, PICK_UP_ACTION, DROP_ACTION = (
+    int(Action.RIDE), int(Action.END_EPISODE), int(Action.PICK_UP), int(Action.DROP))
 
 ACTION_NAMES = ("left", "up", "right", "down", "noop", "ride bus", "end episode", "pick up", "drop")
 #: (dx, dy) of the four moves, indexed by action.
@@ -134,19 +135,19 @@ class GridEpisodeEnv(EpisodeEnv):
             x, y = self.x + dx, self.y + dy
             if 0 <= x < self.width and 0 <= y < self.height:
                 self.x, self.y = x, y
-        elif action == _RIDE:
+        elif action == RIDE_ACTION:
             obj = self._objects[self.y * self.width + self.x]
             if isinstance(obj, Bus):
                 self.x, self.y = obj.destination
-        elif action == _PICK_UP:
+        elif action == PICK_UP_ACTION:
             self.pick_up(self._objects[self.y * self.width + self.x])
-        elif action == _DROP:
+        elif action == DROP_ACTION:
             self.drop(self._objects[self.y * self.width + self.x])
         if self.record_trail:
             self.trail.append((self.x, self.y))
         reward, success = self.reward(action)
         remaining = self.max_episode_steps - self._steps
-        if action == _END_EPISODE:
+        if action == END_ACTION:
             return reward + self.end_episode_charge(remaining), True, success
         return reward, success or remaining <= 0, success
 
@@ -168,4 +169,5 @@ class GridEpisodeEnv(EpisodeEnv):
         return state
 
 
-__all__ = ["Action", "ACTION_NAMES", "Bus", "Fridge", "GridEpisodeEnv", "MOVES", "Pot", "STEP_COST"]
+__all__ = ["Action", "ACTION_NAMES", "Bus", "DROP_ACTION", "END_ACTION", "Fridge", "GridEpisodeEnv", "MOVES",
+           "PICK_UP_ACTION", "Pot", "RIDE_ACTION", "STEP_COST"]
