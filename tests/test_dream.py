@@ -591,3 +591,35 @@ def test_inspect_bus_reads_exploration_paths_and_the_shipped_agent_explores_thre
     # The shipped seed-0 agent rides three coloured buses, no grey one, and always reaches the goal.
     assert grey == 0 and {ridden for ridden, _ in groups} == {3}
     assert all(ok and length == 3 for outcomes in groups.values() for ok, length in outcomes)
+
+
+def test_no_end_slots_never_end_their_exploration_episode():
+    """``explore_no_end_fraction``: a flagged trial's exploration episode never takes
+    ``end episode`` (a random other action instead); other trials and exploitation episodes do."""
+    from baselines.dream.collect import epsilon_greedy
+    from meta_explore_envs.grid.world import END_ACTION
+
+    q = torch.zeros(6, 9)
+    q[:, END_ACTION] = 1.0  # greedy: end episode everywhere
+    episode = np.array([0, 0, 1, 0, 0, 1])
+    slots = np.array([0, 1, 0, 2, 3, 3])  # slots 0 and 3 flagged
+    choose = epsilon_greedy(0.0, np.random.default_rng(0), no_end_slots=np.array([True, False, False, True]),
+                            end_action=END_ACTION)
+    seen = set()
+    for _ in range(200):
+        actions = choose(q, episode, slots)
+        assert actions[1] == actions[2] == actions[3] == actions[5] == END_ACTION
+        assert actions[0] != END_ACTION and actions[4] != END_ACTION
+        seen.update(actions[[0, 4]].tolist())
+    assert seen == set(range(9)) - {END_ACTION}  # uniform over the other actions
+    with pytest.raises(ValueError, match="end_action"):
+        epsilon_greedy(0.0, np.random.default_rng(0), no_end_slots=np.ones(4, bool))
+
+
+def test_no_end_fraction_lengthens_exploration_episodes():
+    """In training waves, ``explore_no_end_fraction=1`` runs every exploration episode to its limit."""
+    cfg = DreamConfig(env="MetaDistractingBus-v0", seed=0, explore_no_end_fraction=1.0, **SMALL)
+    trainer = Trainer(cfg)
+    trainer.collect()
+    exp_len = trainer.buffer.arrays["exp_len"][: len(trainer.buffer)]
+    assert (exp_len == trainer.spec.max_episode_steps).all()

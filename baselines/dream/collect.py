@@ -23,8 +23,9 @@ from baselines.dream.agent import DreamActor
 from baselines.dream.buffer import TrialBuffer
 from baselines.dream.networks import ObsSpec
 
-#: (q_values (b, A), episode (b,)) -> actions (b,)
-ActionChooser = Callable[[torch.Tensor, np.ndarray], np.ndarray]
+#: (q_values (b, A), episode (b,), slots (b,)) -> actions (b,); ``slots`` are the trial
+#: slots (0..num_envs-1) the rows belong to.
+ActionChooser = Callable[[torch.Tensor, np.ndarray, np.ndarray], np.ndarray]
 
 
 class TrialBatch:
@@ -83,7 +84,7 @@ class TrialBatch:
         while active.any():
             slots = np.flatnonzero(active)
             q = actor.q_values(slots, ints[slots], rew[slots], episode[slots])
-            actions = choose(q, episode[slots])
+            actions = choose(q, episode[slots], slots)
             for j, i in enumerate(slots):
                 action = int(actions[j])
                 e, t = episode[i], t_in_ep[i]
@@ -123,7 +124,8 @@ class TrialBatch:
 
 
 def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
-                   explore_temperature: float = 0.0) -> ActionChooser:
+                   explore_temperature: float = 0.0, no_end_slots: np.ndarray | None = None,
+                   end_action: int | None = None) -> ActionChooser:
     """Greedy actions, each replaced by a uniform one with probability ``epsilon``
     (``explore_epsilon`` in exploration episodes, when given).
 
@@ -131,9 +133,16 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
     from ``softmax(Q / temperature)`` instead of the argmax: where the Q-values are sharp
     the explorer follows them, where they are flat (past what it has learned, e.g. after
     the buses it already rides) it tries actions at random instead of repeating one.
-    """
 
-    def choose(q: torch.Tensor, episode: np.ndarray) -> np.ndarray:
+    ``no_end_slots`` (bool per trial slot) with ``end_action``: in those trials' exploration
+    episodes ``end_action`` is never taken; where it would be, a uniformly random other
+    action is taken instead, so the episode runs to its step limit past the point where the
+    explorer would stop (see ``DreamConfig.explore_no_end_fraction``).
+    """
+    if no_end_slots is not None and end_action is None:
+        raise ValueError("no_end_slots needs end_action")
+
+    def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray) -> np.ndarray:
         actions = q.argmax(-1).numpy()
         b, n_actions = q.shape
         if explore_temperature > 0:
@@ -146,12 +155,18 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
                 actions[explore_rows] = np.minimum((cdf < u).sum(1), n_actions - 1)
         eps = epsilon if explore_epsilon is None else np.where(episode == 0, explore_epsilon, epsilon)
         explore = rng.random(b) < eps
-        return np.where(explore, rng.integers(n_actions, size=b), actions)
+        actions = np.where(explore, rng.integers(n_actions, size=b), actions)
+        if no_end_slots is not None:
+            blocked = no_end_slots[slots] & (episode == 0) & (actions == end_action)
+            if blocked.any():
+                other = rng.integers(n_actions - 1, size=int(blocked.sum()))
+                actions[blocked] = other + (other >= end_action)  # every action but end_action
+        return actions
 
     return choose
 
 
-def greedy(q: torch.Tensor, episode: np.ndarray) -> np.ndarray:
+def greedy(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
     return q.argmax(-1).numpy()
 
 

@@ -123,6 +123,13 @@ class DreamConfig:
     explore_temperature: float = 0.0
     """> 0: the exploration policy's non-random training actions are drawn from
     softmax(Q / temperature) instead of the argmax (see ``collect.epsilon_greedy``)."""
+    explore_no_end_fraction: float = 0.0
+    """Fraction of meta-training trials whose exploration episode cannot end early: where the
+    exploration policy would take ``end episode``, a uniformly random other action is taken
+    instead, up to the step limit. The greedy explorer stops where it expects no more
+    information; only there do the remaining facts go untried (MetaDistractingBus: an
+    explorer that stops after two coloured buses almost never rides back for the third
+    with per-step epsilon). 0: off (the paper's epsilon-greedy only)."""
     explore_epsilon_end: float = 0.05
     explore_epsilon_decay_steps: int = 150_000
     """The same for the exploration policy: it keeps trying actions for longer, since what

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from meta_explore_envs.grid.world import END_ACTION
 from baselines.dream.agent import DreamActor, DreamAgent, atomic_torch_save, policy_checkpoint
 from baselines.dream.buffer import TrialBuffer
 from baselines.dream.collect import TrialBatch, epsilon_greedy, greedy
@@ -192,8 +193,12 @@ class Trainer:
         self.actor.use_override = ~use_decoder
         noise = torch.randn(n, cfg.z_dim) * cfg.rho
         self.actor.z_override = _EncoderZ(self.nets, self.envs, noise)
+        no_end = None
+        if cfg.explore_no_end_fraction > 0:  # (no draw otherwise: earlier runs replay exactly)
+            no_end = self.rng.random(n) < cfg.explore_no_end_fraction
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
-                                explore_temperature=cfg.explore_temperature)
+                                explore_temperature=cfg.explore_temperature, no_end_slots=no_end,
+                                end_action=END_ACTION)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose)
         self.actor.z_override = None
         self.buffer.add(trials)
