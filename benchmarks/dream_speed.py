@@ -1,6 +1,6 @@
 """Wall-clock profile of DREAM training: env steps/s and updates/s.
 
-    python benchmarks/dream_speed.py                       # all sections, MetaDistractingBus-v0
+    python benchmarks/dream_speed.py                       # all sections, MetaDistractingBus-v0 (its preset)
     python benchmarks/dream_speed.py --env MetaCooking-v0 --sections collect update
     python benchmarks/dream_speed.py --py-spy              # also sample the training loop with py-spy
 
@@ -13,6 +13,9 @@ Sections:
   replay ratio) over a short budget;
 * ``--py-spy``: samples the ``train`` section with py-spy (``pip install py-spy``, in the
   ``test`` extra) and prints the functions where the wall-clock time goes.
+
+Every section uses ``DreamConfig.for_env(env)``: the defaults and the env's ``ENV_PRESETS`` row,
+what ``python -m baselines.dream.train --env ENV`` trains with.
 
 The machine load (``os.getloadavg``) is printed with every figure: on a shared machine the
 numbers are only comparable at similar load. For scale: the paper's original code trains at
@@ -49,7 +52,7 @@ def load() -> str:
 def bench_collect(env_id: str, sizes: list[int], seconds: float) -> None:
     print(f"\n## collect: lockstep waves of whole trials ({env_id}, epsilon 0.5, untrained networks)")
     for n in sizes:
-        trainer = Trainer(DreamConfig(env=env_id, num_envs=n, progress=False))
+        trainer = Trainer(DreamConfig.for_env(env_id, num_envs=n, progress=False))
         choose = epsilon_greedy(0.5, trainer.rng)
         steps, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
@@ -60,7 +63,7 @@ def bench_collect(env_id: str, sizes: list[int], seconds: float) -> None:
 
 
 def bench_update(env_id: str, cfg_kwargs: dict, seconds: float) -> None:
-    cfg = DreamConfig(env=env_id, progress=False, **cfg_kwargs)
+    cfg = DreamConfig.for_env(env_id, progress=False, **cfg_kwargs)
     trainer = Trainer(cfg)
     while len(trainer.buffer) < 20 * cfg.batch_size:
         trainer.collect()
@@ -89,7 +92,7 @@ def bench_update(env_id: str, cfg_kwargs: dict, seconds: float) -> None:
 
 
 def bench_train(env_id: str, cfg_kwargs: dict, steps: int) -> None:
-    cfg = DreamConfig(env=env_id, progress=False, learning_starts=5_000, **cfg_kwargs)
+    cfg = DreamConfig.for_env(env_id, progress=False, learning_starts=5_000, **cfg_kwargs)
     trainer = Trainer(cfg)
     while trainer.env_steps < cfg.learning_starts:
         trainer.train_wave()
