@@ -639,3 +639,24 @@ def test_no_end_fraction_lengthens_exploration_episodes():
     trainer.collect()
     exp_len = trainer.buffer.arrays["exp_len"][: len(trainer.buffer)]
     assert (exp_len == trainer.spec.max_episode_steps).all()
+
+
+def test_no_end_walk_turns_the_rest_of_the_exploration_episode_random():
+    """``explore_no_end_walk``: after the step where a flagged trial's explorer would have
+    ended, its exploration actions are uniformly random even where the greedy one is not
+    ``end episode``; before it, and in other slots, they stay greedy."""
+    from baselines.dream.collect import epsilon_greedy
+    from meta_explore_envs.grid.world import END_ACTION
+
+    choose = epsilon_greedy(0.0, np.random.default_rng(0), no_end_slots=np.array([True, True]),
+                            end_action=END_ACTION, no_end_walk=True)
+    greedy_ride = torch.zeros(2, 9)
+    greedy_ride[:, 5] = 1.0
+    assert choose(greedy_ride, np.array([0, 0]), np.array([0, 1])).tolist() == [5, 5]  # nobody stopped yet
+    stop = greedy_ride.clone()
+    stop[0, END_ACTION] = 2.0  # slot 0 would end now
+    first = choose(stop, np.array([0, 0]), np.array([0, 1]))
+    assert first[0] != END_ACTION and first[1] == 5
+    later = np.stack([choose(greedy_ride, np.array([0, 0]), np.array([0, 1])) for _ in range(200)])
+    assert set(later[:, 0].tolist()) == set(range(9)) - {END_ACTION}  # slot 0 walks at random
+    assert (later[:, 1] == 5).all()  # slot 1 still greedy

@@ -125,7 +125,7 @@ class TrialBatch:
 
 def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
                    explore_temperature: float = 0.0, no_end_slots: np.ndarray | None = None,
-                   end_action: int | None = None) -> ActionChooser:
+                   end_action: int | None = None, no_end_walk: bool = False) -> ActionChooser:
     """Greedy actions, each replaced by a uniform one with probability ``epsilon``
     (``explore_epsilon`` in exploration episodes, when given).
 
@@ -137,10 +137,14 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
     ``no_end_slots`` (bool per trial slot) with ``end_action``: in those trials' exploration
     episodes ``end_action`` is never taken; where it would be, a uniformly random other
     action is taken instead, so the episode runs to its step limit past the point where the
-    explorer would stop (see ``DreamConfig.explore_no_end_fraction``).
+    explorer would stop (see ``DreamConfig.explore_no_end_fraction``). With ``no_end_walk``
+    every later action of that exploration episode is uniformly random too (a random walk
+    from where the explorer stopped). A chooser serves one wave (it remembers which slots
+    have stopped).
     """
     if no_end_slots is not None and end_action is None:
         raise ValueError("no_end_slots needs end_action")
+    walking = np.zeros(0 if no_end_slots is None else len(no_end_slots), dtype=bool)
 
     def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray) -> np.ndarray:
         actions = q.argmax(-1).numpy()
@@ -157,7 +161,9 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
         explore = rng.random(b) < eps
         actions = np.where(explore, rng.integers(n_actions, size=b), actions)
         if no_end_slots is not None:
-            blocked = no_end_slots[slots] & (episode == 0) & (actions == end_action)
+            blocked = no_end_slots[slots] & (episode == 0) & ((actions == end_action) | walking[slots])
+            if no_end_walk:
+                walking[slots[blocked]] = True
             if blocked.any():
                 other = rng.integers(n_actions - 1, size=int(blocked.sum()))
                 actions[blocked] = other + (other >= end_action)  # every action but end_action

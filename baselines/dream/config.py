@@ -130,6 +130,11 @@ class DreamConfig:
     information; only there do the remaining facts go untried (MetaDistractingBus: an
     explorer that stops after two coloured buses almost never rides back for the third
     with per-step epsilon). 0: off (the paper's epsilon-greedy only)."""
+    explore_no_end_walk: bool = False
+    """With ``explore_no_end_fraction``: once the explorer would have ended, every later
+    action of that exploration episode is uniformly random (a random walk from where it
+    stopped), not only the blocked ``end episode`` ones (where the greedy explorer would
+    otherwise repeat its second-best action, e.g. ride the same bus back and forth)."""
     explore_epsilon_end: float = 0.05
     explore_epsilon_decay_steps: int = 150_000
     """The same for the exploration policy: it keeps trying actions for longer, since what

@@ -198,7 +198,7 @@ class Trainer:
             no_end = self.rng.random(n) < cfg.explore_no_end_fraction
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
                                 explore_temperature=cfg.explore_temperature, no_end_slots=no_end,
-                                end_action=END_ACTION)
+                                end_action=END_ACTION, no_end_walk=cfg.explore_no_end_walk)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose)
         self.actor.z_override = None
         self.buffer.add(trials)
