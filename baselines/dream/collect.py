@@ -24,7 +24,7 @@ from baselines.dream.buffer import TrialBuffer
 from baselines.dream.networks import ObsSpec
 
 #: (q_values (b, A), episode (b,), slots (b,)) -> actions (b,); ``slots`` are the trial
-#: slots (0..num_envs-1) the rows belong to.
+#: slots (0..num_envs-1) the rows belong to (optional: rows 0..b-1 when omitted).
 ActionChooser = Callable[[torch.Tensor, np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -146,7 +146,7 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
         raise ValueError("no_end_slots needs end_action")
     walking = np.zeros(0 if no_end_slots is None else len(no_end_slots), dtype=bool)
 
-    def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         actions = q.argmax(-1).numpy()
         b, n_actions = q.shape
         if explore_temperature > 0:
@@ -161,6 +161,7 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
         explore = rng.random(b) < eps
         actions = np.where(explore, rng.integers(n_actions, size=b), actions)
         if no_end_slots is not None:
+            slots = np.arange(b) if slots is None else slots
             blocked = no_end_slots[slots] & (episode == 0) & ((actions == end_action) | walking[slots])
             if no_end_walk:
                 walking[slots[blocked]] = True
