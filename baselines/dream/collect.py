@@ -144,7 +144,7 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
     """
     if no_end_slots is not None and end_action is None:
         raise ValueError("no_end_slots needs end_action")
-    walking = np.zeros(0 if no_end_slots is None else len(no_end_slots), dtype=bool)
+    walking = np.zeros(len(no_end_slots) if no_end_walk and no_end_slots is not None else 0, dtype=bool)
 
     def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         actions = q.argmax(-1).numpy()
@@ -162,7 +162,10 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
         actions = np.where(explore, rng.integers(n_actions, size=b), actions)
         if no_end_slots is not None:
             slots = np.arange(b) if slots is None else slots
-            blocked = no_end_slots[slots] & (episode == 0) & ((actions == end_action) | walking[slots])
+            stopping = actions == end_action
+            if no_end_walk:
+                stopping |= walking[slots]
+            blocked = no_end_slots[slots] & (episode == 0) & stopping
             if no_end_walk:
                 walking[slots[blocked]] = True
             if blocked.any():

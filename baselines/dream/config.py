@@ -194,7 +194,8 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # never reaches the Q-values (measured in the replay of failing runs: 2-bus explorations
     # keep 0.38-0.42 of the information missing, and a third ride earns 0.32-0.37 when it
     # happens, in ~4% of episodes). Half the trials explore past the point where the
-    # explorer would stop. README "What fails on the buses" has the runs.
+    # explorer would stop. A partial fix: seeds 1 and 2 reach the optimum, seed 0 0.91,
+    # seeds 3 and 4 still stop early (README "What fails on the buses" has the runs).
     "MetaDistractingBus-v0": {
         "explore_no_end_fraction": 0.5,
     },
