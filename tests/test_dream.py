@@ -163,6 +163,9 @@ def test_double_dqn_lambda_return_targets():
     off = torch.tensor([[0, 0, 0]])
     loss = double_dqn_loss(q, q_target, off, rewards, lengths, gamma, td_lambda=1.0)
     assert loss.item() == pytest.approx(((1 - 21) ** 2 + (0 - 3.5) ** 2 + 0) / 3)
+    # Peng's Q(lambda) keeps the trace through it: the Monte-Carlo returns 2.75 and 3.5 again.
+    loss = double_dqn_loss(q, q_target, off, rewards, lengths, gamma, td_lambda=1.0, cut_traces=False)
+    assert loss.item() == pytest.approx(((1 - 2.75) ** 2 + (0 - 3.5) ** 2 + 0) / 3)
 
 
 def test_double_dqn_ignores_padding():
@@ -660,3 +663,54 @@ def test_no_end_walk_turns_the_rest_of_the_exploration_episode_random():
     later = np.stack([choose(greedy_ride, np.array([0, 0]), np.array([0, 1])) for _ in range(200)])
     assert set(later[:, 0].tolist()) == set(range(9)) - {END_ACTION}  # slot 0 walks at random
     assert (later[:, 1] == 5).all()  # slot 1 still greedy
+
+
+def test_no_end_guide_hands_the_exploration_episode_to_the_exploitation_policy():
+    """``explore_no_end_guide``: once a flagged trial's explorer would end, its exploration
+    steps act on the exploitation Q-network, given the encoder's z and an instruction in place
+    of "no instruction"; the decoder keeps reading; the next exploitation episode starts clean."""
+    cfg = DreamConfig(env="MetaDistractingBus-v0", seed=0, **SMALL)
+    trainer = Trainer(cfg)
+    nets, actor, spec = trainer.nets, trainer.actor, trainer.spec
+    k = len(spec.obs_nvec)
+    ints = np.array([[4, 4, 0, 4, 9], [4, 5, 1, 4, 1]])  # two slots in their exploration episode
+    actor.reset()
+    z = torch.randn(1, cfg.z_dim)
+    actor.start_guide(np.array([1]), z, np.array([[2]]))
+    h_dec_before = actor.h_dec.clone()
+    q = actor.q_values(np.array([0, 1]), ints, np.zeros(2, np.float32), np.array([0, 0]))
+    guided_ints = torch.as_tensor(ints[1:]).clone()
+    guided_ints[:, k] = 2  # the guide's instruction replaces "no instruction" (4)
+    expected, _ = nets.task_q.step(guided_ints, torch.zeros(1), nets.task_q.initial_state(1), z)
+    assert torch.allclose(q[1], expected)
+    unguided, _ = nets.explore_q.step(torch.as_tensor(ints[:1]), torch.zeros(1), nets.explore_q.initial_state(1))
+    assert torch.allclose(q[0], unguided)
+    assert not torch.equal(actor.h_dec[1], h_dec_before[1])  # the decoder saw the guided step
+    # The first exploitation episode ends the guide.
+    actor.q_values(np.array([1]), ints[1:], np.zeros(1, np.float32), np.array([1]))
+    assert not actor.guided.any()
+
+
+def test_no_end_guide_starts_where_the_explorer_would_end():
+    """In a training wave with every trial flagged, each trial is handed to the exploitation
+    policy once (when ``end episode`` is first blocked), and exploration runs to its limit."""
+    cfg = DreamConfig(env="MetaDistractingBus-v0", seed=0, explore_no_end_fraction=1.0, explore_no_end_guide=True,
+                      epsilon_start=0.0, epsilon_end=0.0, explore_epsilon_end=0.0, **SMALL)
+    trainer = Trainer(cfg)
+    from meta_explore_envs.grid.world import END_ACTION
+
+    with torch.no_grad():  # an explorer that wants to end at once
+        trainer.nets.explore_q.head[-1].bias[END_ACTION] = 100.0
+    started: list[int] = []
+    start_guide = trainer.actor.start_guide
+    trainer.actor.start_guide = lambda slots, z, instruction: (started.extend(slots.tolist()),
+                                                               start_guide(slots, z, instruction))
+    trainer.collect()
+    exp_len = trainer.buffer.arrays["exp_len"][: len(trainer.buffer)]
+    assert (exp_len == trainer.spec.max_episode_steps).all()
+    assert sorted(started) == list(range(cfg.num_envs))  # every trial, once, at its first step
+    assert (trainer.buffer.arrays["exp_act"][: len(trainer.buffer), 0] != END_ACTION).all()
+    with pytest.raises(ValueError, match="exclusive"):
+        DreamConfig(explore_no_end_guide=True, explore_no_end_walk=True)
+    with pytest.raises(ValueError, match=r"explore_no_end_fraction=1.5 must be in \[0, 1\]"):
+        DreamConfig(explore_no_end_fraction=1.5)

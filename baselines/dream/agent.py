@@ -39,6 +39,10 @@ class DreamActor:
         #: Training only: per slot, an encoder z to use instead of the decoder's.
         self.z_override: torch.Tensor | None = None
         self.use_override = np.zeros(num_slots, dtype=bool)
+        #: Training only: slots whose exploration episode is being played by the exploitation
+        #: policy (on ``self.z`` and ``guide_instruction``), see :meth:`start_guide`.
+        self.guided = np.zeros(num_slots, dtype=bool)
+        self.guide_instruction = np.zeros((num_slots, len(nets.spec.instr_nvec)), dtype=np.int64)
 
     def reset(self, slots: np.ndarray | None = None) -> None:
         """Forget the memory of ``slots`` (all when None): a new trial starts there."""
@@ -48,6 +52,19 @@ class DreamActor:
         for h in (self.h_exp, self.h_dec, self.h_task, self.z):
             h[slots] = 0.0
         self.phase[slots.numpy()] = 0
+        self.guided[slots.numpy()] = False
+
+    def start_guide(self, slots: np.ndarray, z: torch.Tensor, instruction: np.ndarray) -> None:
+        """From the next step on, act in ``slots``' exploration episodes with the exploitation
+        policy given ``z (len(slots), z_dim)`` and ``instruction (len(slots), m)`` in place of
+        the "no instruction" value (meta-training only: ``DreamConfig.explore_no_end_guide``).
+        The decoder still reads every step; the first exploitation episode resets all this."""
+        slots = np.asarray(slots, dtype=np.int64)
+        s = torch.from_numpy(slots)
+        self.guided[slots] = True
+        self.guide_instruction[slots] = instruction
+        self.z[s] = z
+        self.h_task[s] = 0.0
 
     @torch.no_grad()
     def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
@@ -68,6 +85,14 @@ class DreamActor:
             x, r = ints_t[sel], torch.zeros(len(sel))  # exploration is reward-free: prev_reward read as 0
             q_exp, self.h_exp[s] = nets.explore_q.step(x, r, self.h_exp[s])
             self.h_dec[s] = nets.decoder.step(x, r, self.h_dec[s])
+            guided = self.guided[slots[explore]]
+            if guided.any():
+                g = torch.from_numpy(np.flatnonzero(guided))
+                sg = s[g]
+                k = len(nets.spec.obs_nvec)
+                xg = x[g].clone()
+                xg[:, k:k + self.guide_instruction.shape[1]] = torch.from_numpy(self.guide_instruction[sg.numpy()])
+                q_exp[g], self.h_task[sg] = nets.task_q.step(xg, r[g], self.h_task[sg], self.z[sg])
             q[sel] = q_exp
         if not explore.all():
             task = ~explore
@@ -86,6 +111,7 @@ class DreamActor:
                     self.z[first_t] = z
                 self.h_task[torch.from_numpy(s_new)] = 0.0
                 self.phase[s_new] = episode[task][new]
+                self.guided[s_new] = False
             s = torch.from_numpy(s_np)
             sel = torch.from_numpy(sel_np)
             q_task, self.h_task[s] = nets.task_q.step(ints_t[sel], rew_t[sel], self.h_task[s], self.z[s])

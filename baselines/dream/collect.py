@@ -125,7 +125,8 @@ class TrialBatch:
 
 def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
                    explore_temperature: float = 0.0, no_end_slots: np.ndarray | None = None,
-                   end_action: int | None = None, no_end_walk: bool = False) -> ActionChooser:
+                   end_action: int | None = None, no_end_walk: bool = False,
+                   on_block: Callable[[np.ndarray], None] | None = None) -> ActionChooser:
     """Greedy actions, each replaced by a uniform one with probability ``epsilon``
     (``explore_epsilon`` in exploration episodes, when given).
 
@@ -139,7 +140,9 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
     action is taken instead, so the episode runs to its step limit past the point where the
     explorer would stop (see ``DreamConfig.explore_no_end_fraction``). With ``no_end_walk``
     every later action of that exploration episode is uniformly random too (a random walk
-    from where the explorer stopped). A chooser serves one wave (it remembers which slots
+    from where the explorer stopped). ``on_block(slots)`` is called with the trial slots whose
+    ``end_action`` was blocked at a step (the trainer hands those to the exploitation policy,
+    ``DreamConfig.explore_no_end_guide``). A chooser serves one wave (it remembers which slots
     have stopped).
     """
     if no_end_slots is not None and end_action is None:
@@ -171,6 +174,8 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
             if blocked.any():
                 other = rng.integers(n_actions - 1, size=int(blocked.sum()))
                 actions[blocked] = other + (other >= end_action)  # every action but end_action
+                if on_block is not None:
+                    on_block(slots[blocked])
         return actions
 
     return choose

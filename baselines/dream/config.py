@@ -97,6 +97,11 @@ class DreamConfig:
     the noise of the Q-estimates, and the greedy explorer dawdles."""
     td_lambda: float = 0.8
     """lambda of the double-DQN targets' Watkins Q(lambda) returns; 0: one-step targets."""
+    explore_peng: bool = False
+    """The exploration Q-learning uses Peng's Q(lambda) (traces not cut at exploratory
+    actions, see ``networks.double_dqn_loss``) instead of Watkins's: the information of a bus
+    or fridge reached only by a run of random actions flows back to where the greedy
+    explorer would have stopped, instead of one bootstrap step per update."""
     lr: float = 3e-3
     """Adam learning rate (all networks)."""
     lr_end_fraction: float = 1.0
@@ -135,6 +140,14 @@ class DreamConfig:
     action of that exploration episode is uniformly random (a random walk from where it
     stopped), not only the blocked ``end episode`` ones (where the greedy explorer would
     otherwise repeat its second-best action, e.g. ride the same bus back and forth)."""
+    explore_no_end_guide: bool = False
+    """With ``explore_no_end_fraction``: once the explorer would have ended, the rest of that
+    exploration episode is played by the exploitation policy, given the encoder's z of the
+    true problem (known in meta-training) and a uniformly random instruction: it goes where
+    the problem matters (rides the bus to some goal corner, opens the fridges of some
+    recipe), so what the explorer stopped short of is visited by directed rather than random
+    behaviour. The explorer learns from these steps off-policy, on its own information-gain
+    reward; nothing changes at test time."""
     explore_epsilon_end: float = 0.05
     explore_epsilon_decay_steps: int = 150_000
     """The same for the exploration policy: it keeps trying actions for longer, since what
@@ -152,6 +165,13 @@ class DreamConfig:
     has not cached them yet (periodic evaluations only use cached ones)."""
     checkpoint_every: int = 50_000
     """Env steps between checkpoints (``out/checkpoint.pt``; the run resumes from it)."""
+
+    def __post_init__(self) -> None:
+        if self.explore_no_end_walk and self.explore_no_end_guide:
+            raise ValueError("explore_no_end_walk and explore_no_end_guide are exclusive: pick one way to "
+                             "continue past the explorer's stopping point")
+        if not 0.0 <= self.explore_no_end_fraction <= 1.0:
+            raise ValueError(f"explore_no_end_fraction={self.explore_no_end_fraction} must be in [0, 1]")
 
     def bottleneck_lambda(self, env_steps: int) -> float:
         """The effective lambda after ``env_steps`` (always 0 with ``--no-bottleneck``)."""

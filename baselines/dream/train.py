@@ -198,7 +198,8 @@ class Trainer:
             no_end = self.rng.random(n) < cfg.explore_no_end_fraction
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
                                 explore_temperature=cfg.explore_temperature, no_end_slots=no_end,
-                                end_action=END_ACTION, no_end_walk=cfg.explore_no_end_walk)
+                                end_action=END_ACTION, no_end_walk=cfg.explore_no_end_walk,
+                                on_block=self._start_guide if cfg.explore_no_end_guide else None)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose)
         self.actor.z_override = None
         self.buffer.add(trials)
@@ -209,6 +210,16 @@ class Trainer:
         self.recent["return_dec"].extend(stats["exploit_return"][use_decoder].tolist())
         self.recent["exp_len"].extend(stats["exp_len"].tolist())
         return stats["steps"]
+
+    def _start_guide(self, slots: np.ndarray) -> None:
+        """Hand the exploration episodes of ``slots`` (where the explorer would have ended)
+        to the exploitation policy: encoder z and a random instruction per trial."""
+        slots = slots[~self.actor.guided[slots]]
+        if len(slots) == 0:
+            return
+        nvec = np.asarray(self.nets.spec.instr_nvec)
+        instruction = self.rng.integers(nvec - 1, size=(len(slots), len(nvec)))  # nvec - 1: "none"
+        self.actor.start_guide(slots, self.actor.z_override[torch.from_numpy(slots)], instruction)
 
     # ------------------------------------------------------------------ updates
     def compute_losses(self, b: dict[str, torch.Tensor],
@@ -243,7 +254,8 @@ class Trainer:
         q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"])
         with torch.no_grad():
             q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"])
-        explore_q = double_dqn_loss(q_e, q_e_target, b["exp_act"], r_exp, exp_len, cfg.explore_gamma, cfg.td_lambda)
+        explore_q = double_dqn_loss(q_e, q_e_target, b["exp_act"], r_exp, exp_len, cfg.explore_gamma, cfg.td_lambda,
+                                    cut_traces=not cfg.explore_peng)
 
         # Exploitation Q on z ~ F(z | mu) (or, for some episodes, the decoder's z).
         batch, kk = b["task_len"].shape
