@@ -101,7 +101,9 @@ class DreamConfig:
     """The exploration Q-learning uses Peng's Q(lambda) (traces not cut at exploratory
     actions, see ``networks.double_dqn_loss``) instead of Watkins's: the information of a bus
     or fridge reached only by a run of random actions flows back to where the greedy
-    explorer would have stopped, instead of one bootstrap step per update."""
+    explorer would have stopped, instead of one bootstrap step per update. Off by default:
+    on the buses' failing seeds it found more information but also rode grey buses (README
+    "What fails on the buses")."""
     lr: float = 3e-3
     """Adam learning rate (all networks)."""
     lr_end_fraction: float = 1.0
@@ -147,7 +149,8 @@ class DreamConfig:
     the problem matters (rides the bus to some goal corner, opens the fridges of some
     recipe), so what the explorer stopped short of is visited by directed rather than random
     behaviour. The explorer learns from these steps off-policy, on its own information-gain
-    reward; nothing changes at test time."""
+    reward; nothing changes at test time. Off by default: no better on the buses' failing
+    seeds (README "What fails on the buses")."""
     explore_epsilon_end: float = 0.05
     explore_epsilon_decay_steps: int = 150_000
     """The same for the exploration policy: it keeps trying actions for longer, since what
