@@ -714,3 +714,5 @@ def test_no_end_guide_starts_where_the_explorer_would_end():
         DreamConfig(explore_no_end_guide=True, explore_no_end_walk=True)
     with pytest.raises(ValueError, match=r"explore_no_end_fraction=1.5 must be in \[0, 1\]"):
         DreamConfig(explore_no_end_fraction=1.5)
+    with pytest.raises(ValueError, match="need explore_no_end_fraction > 0"):
+        DreamConfig(explore_no_end_guide=True)

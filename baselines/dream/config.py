@@ -175,6 +175,10 @@ class DreamConfig:
                              "continue past the explorer's stopping point")
         if not 0.0 <= self.explore_no_end_fraction <= 1.0:
             raise ValueError(f"explore_no_end_fraction={self.explore_no_end_fraction} must be in [0, 1]")
+        if (self.explore_no_end_walk or self.explore_no_end_guide) and self.explore_no_end_fraction == 0:
+            # Both only act in the trials explore_no_end_fraction flags: with 0 they would do nothing.
+            raise ValueError("explore_no_end_walk / explore_no_end_guide need explore_no_end_fraction > 0 "
+                             "(the fraction of trials they apply to); got 0")
 
     def bottleneck_lambda(self, env_steps: int) -> float:
         """The effective lambda after ``env_steps`` (always 0 with ``--no-bottleneck``)."""
