@@ -168,29 +168,6 @@ def test_double_dqn_lambda_return_targets():
     assert loss.item() == pytest.approx(((1 - 2.75) ** 2 + (0 - 3.5) ** 2 + 0) / 3)
 
 
-def test_double_dqn_lower_bound_term():
-    # The same episode: the Monte Carlo returns are M = (2.75, 3.5, 3) and Q(s_t, a_t) = (1, 2, 3).
-    q = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]], requires_grad=True)
-    q_target = torch.tensor([[[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]]])
-    actions, rewards, lengths = torch.tensor([[0, 1, 0]]), torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([3])
-    td = ((1 - 21) ** 2 + (2 - 27) ** 2 + (3 - 3) ** 2) / 3
-    loss = double_dqn_loss(q, q_target, actions, rewards, lengths, 0.5, td_lambda=0.0, lower_bound_weight=2.0)
-    # Only the values below what the episode achieved are penalised: steps 0 and 1, not 2.
-    assert loss.item() == pytest.approx(td + 2.0 * (1.75**2 + 1.5**2 + 0.0) / 3)
-    # A value already above its Monte Carlo return is left to the TD term alone.
-    high = torch.tensor([[[9.0, 0.0], [0.0, 9.0], [9.0, 0.0]]], requires_grad=True)
-    plain = double_dqn_loss(high, q_target, actions, rewards, lengths, 0.5, td_lambda=0.0)
-    bounded = double_dqn_loss(high, q_target, actions, rewards, lengths, 0.5, td_lambda=0.0, lower_bound_weight=2.0)
-    assert bounded.item() == pytest.approx(plain.item())
-    # The bound follows the replayed actions even where they are not greedy (it needs no trace),
-    # and stops at the episode's end (padding beyond it is ignored).
-    pad_q = torch.zeros(1, 4, 2, requires_grad=True)
-    pad = double_dqn_loss(pad_q, torch.zeros(1, 4, 2), torch.tensor([[1, 1, 0, 0]]),
-                          torch.tensor([[0.0, 1.0, 5.0, 5.0]]), torch.tensor([2]), 0.5, lower_bound_weight=1.0)
-    # TD targets (target net 0, step 1 terminal): 0 and 1 -> TD 0.5; M = (0.5, 1) -> bound (0.25 + 1) / 2.
-    assert pad.item() == pytest.approx(0.5 + (0.25 + 1.0) / 2)
-
-
 def test_double_dqn_ignores_padding():
     q = torch.zeros(1, 4, 2, requires_grad=True)
     loss = double_dqn_loss(q, torch.full((1, 4, 2), 100.0), torch.zeros(1, 4, dtype=torch.long),

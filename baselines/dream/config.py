@@ -104,13 +104,6 @@ class DreamConfig:
     explorer would have stopped, instead of one bootstrap step per update. Off by default:
     on the buses' failing seeds it found more information but also rode grey buses (README
     "What fails on the buses")."""
-    explore_lower_bound_weight: float = 0.0
-    """Weight of a lower-bound term on the exploration Q-values: ``max(0, M_t - Q(s_t,
-    a_t))^2`` with ``M_t`` the discounted information an exploration episode in the replay
-    actually gathered after action ``a_t`` (optimality tightening / self-imitation; see
-    ``networks.double_dqn_loss``). A third bus ridden in a few of thousands of episodes
-    then lifts the values along that path at once, where one-step bootstrapping through
-    states the greedy explorer never visits moves them a little per update. 0: off."""
     lr: float = 3e-3
     """Adam learning rate (all networks)."""
     lr_end_fraction: float = 1.0

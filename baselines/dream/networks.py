@@ -370,7 +370,7 @@ def sequence_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
 
 def double_dqn_loss(q: torch.Tensor, q_target: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
                     lengths: torch.Tensor, gamma: float, td_lambda: float = 0.0,
-                    cut_traces: bool = True, lower_bound_weight: float = 0.0) -> torch.Tensor:
+                    cut_traces: bool = True) -> torch.Tensor:
     """Double DQN (van Hasselt et al., 2016) on whole episodes, with Watkins's Q(lambda) returns.
 
     ``q`` (online, with grad) and ``q_target`` are ``(B, T, A)`` over the same padded
@@ -388,14 +388,6 @@ def double_dqn_loss(q: torch.Tensor, q_target: torch.Tensor, actions: torch.Tens
     was replayed, so a reward found only after exploratory actions (an uncorrected n-step
     return, as in Rainbow and R2D2) reaches the values of the states before them at once,
     at the price of some bias towards the behaviour policy's returns.
-
-    ``lower_bound_weight > 0`` adds ``w * mean(max(0, M_t - Q(s_t, a_t))^2)`` with ``M_t`` the
-    discounted return the replayed episode actually earned from step t on (Monte Carlo, no
-    bootstrap): what some behaviour after ``a_t`` achieved is a lower bound on the optimal
-    ``Q(s_t, a_t)`` (optimality tightening, He et al., ICLR 2017; self-imitation, Oh et al.,
-    ICML 2018). Only values below it are pushed up, so one rare episode that went further
-    than the greedy policy lifts the values along its path, and the many random
-    continuations that found nothing do not drag them down (as Peng's returns do).
     """
     steps_t = q.shape[1]
     qa = q.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
@@ -407,24 +399,15 @@ def double_dqn_loss(q: torch.Tensor, q_target: torch.Tensor, actions: torch.Tens
             trace = trace * (greedy.squeeze(-1) == actions).to(q.dtype)
         last = lengths - 1
         target = torch.zeros_like(qa)
-        achieved = torch.zeros_like(qa)  # M_t, the Monte Carlo returns
         g_next = torch.zeros_like(qa[:, 0])
-        m_next = torch.zeros_like(qa[:, 0])
         for t in range(steps_t - 1, -1, -1):
             if t + 1 < steps_t:
                 lam = trace[:, t + 1]
                 bootstrap = (1 - lam) * value[:, t + 1] + lam * g_next
-                inside = t < last
-                g = rewards[:, t] + gamma * torch.where(inside, bootstrap, torch.zeros_like(bootstrap))
-                m = rewards[:, t] + gamma * torch.where(inside, m_next, torch.zeros_like(m_next))
+                g = rewards[:, t] + gamma * torch.where(t < last, bootstrap, torch.zeros_like(bootstrap))
             else:
-                g = m = rewards[:, t]
+                g = rewards[:, t]
             target[:, t] = g
-            achieved[:, t] = m
-            g_next, m_next = g, m
+            g_next = g
     mask = sequence_mask(lengths, steps_t)
-    loss = ((qa - target) ** 2 * mask).sum() / mask.sum().clamp(min=1)
-    if lower_bound_weight > 0:
-        below = torch.relu(achieved - qa)
-        loss = loss + lower_bound_weight * (below**2 * mask).sum() / mask.sum().clamp(min=1)
-    return loss
+    return ((qa - target) ** 2 * mask).sum() / mask.sum().clamp(min=1)

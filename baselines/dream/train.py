@@ -255,8 +255,7 @@ class Trainer:
         with torch.no_grad():
             q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"])
         explore_q = double_dqn_loss(q_e, q_e_target, b["exp_act"], r_exp, exp_len, cfg.explore_gamma, cfg.td_lambda,
-                                    cut_traces=not cfg.explore_peng,
-                                    lower_bound_weight=cfg.explore_lower_bound_weight)
+                                    cut_traces=not cfg.explore_peng)
 
         # Exploitation Q on z ~ F(z | mu) (or, for some episodes, the decoder's z).
         batch, kk = b["task_len"].shape
