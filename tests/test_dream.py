@@ -413,14 +413,11 @@ def test_act_and_act_batch_agree_with_the_batched_actor(env_id):
     assert np.allclose(returns, stats["exploit_return"])
 
 
-@pytest.mark.parametrize("memory,time_input", [("max", False), ("gru", False), ("max", True)])
-def test_stepwise_networks_match_whole_sequences(memory, time_input):
+@pytest.mark.parametrize("memory", ["max", "gru"])
+def test_stepwise_networks_match_whole_sequences(memory):
     """Acting (one step at a time) and training (whole episodes) compute the same values."""
     torch.manual_seed(2)
-    nets = DreamNetworks(ObsSpec.from_env(gym.make("MetaCooking-v0")), hidden=16, z_dim=4, memory=memory,
-                         explore_time_input=time_input)
-    if time_input:  # (zero at initialisation: make the step matter)
-        torch.nn.init.normal_(nets.explore_q.time.weight)
+    nets = DreamNetworks(ObsSpec.from_env(gym.make("MetaCooking-v0")), hidden=16, z_dim=4, memory=memory)
     spec = nets.spec
     rng = np.random.default_rng(0)
     b, t = 3, 7
@@ -441,30 +438,6 @@ def test_stepwise_networks_match_whole_sequences(memory, time_input):
             assert torch.allclose(q, q_e[:, step], atol=1e-5)
             q, h_t = nets.task_q.step(ints[:, step], rew[:, step], h_t, z)
             assert torch.allclose(q, q_t[:, step], atol=1e-5)
-
-
-def test_explore_time_input_tells_steps_apart():
-    """With ``explore_time_input`` the exploration Q-values depend on the step: the same
-    observation repeated gives different values at every step (the max memory alone cannot
-    tell them apart), the state counts steps, and policy checkpoints keep the setting."""
-    spec = ObsSpec.from_env(gym.make("MetaDistractingBus-v0"))
-    ints = torch.zeros(1, 5, spec.num_ints, dtype=torch.long)  # one observation, five times
-    rew = torch.zeros(1, 5)
-    for time_input in (False, True):
-        torch.manual_seed(0)
-        nets = DreamNetworks(spec, hidden=16, z_dim=4, explore_time_input=time_input)
-        if time_input:
-            torch.nn.init.normal_(nets.explore_q.time.weight)
-        with torch.no_grad():
-            q, state = nets.explore_q(ints, rew)
-        distinct = len({tuple(np.round(row.numpy(), 5)) for row in q[0, 1:]})
-        assert distinct == (4 if time_input else 1)
-        if time_input:
-            assert state[0, -1].item() == 5.0
-            ckpt = policy_checkpoint(nets, "MetaDistractingBus-v0", {"explore_time_input": True}, {})
-            loaded = nets_from_policy_checkpoint(ckpt)
-            assert loaded.explore_q.time is not None
-            assert torch.equal(loaded.explore_q.time.weight, nets.explore_q.time.weight)
 
 
 def test_exploration_boltzmann_follows_sharp_q_and_spreads_on_flat_q():

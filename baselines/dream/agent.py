@@ -193,8 +193,7 @@ def policy_checkpoint(nets: DreamNetworks, env_id: str, config: dict[str, Any], 
 def nets_from_policy_checkpoint(data: dict[str, Any]) -> DreamNetworks:
     spec = ObsSpec.from_dict(data["spec"])
     nets = DreamNetworks(spec, int(data["hidden"]), int(data["z_dim"]), memory=str(data.get("memory", "gru")),
-                         dueling=bool(data.get("config", {}).get("dueling", False)),
-                         explore_time_input=bool(data.get("config", {}).get("explore_time_input", False)))
+                         dueling=bool(data.get("config", {}).get("dueling", False)))
     missing, unexpected = nets.load_state_dict(data["policy"], strict=False)
     missing = [k for k in missing if not k.startswith("encoder.")]
     if missing or unexpected:

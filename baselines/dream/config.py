@@ -84,11 +84,6 @@ class DreamConfig:
     memory: str = "max"
     """Recurrent cell of both Q-networks: "max" (running max over transition features, see
     ``networks.MaxMemory``; fast) or "gru" (the paper's choice, several times slower here)."""
-    explore_time_input: bool = False
-    """The exploration Q-network also reads the step within the exploration episode (see
-    ``networks.RecurrentQ``): the max memory is a set of transitions and cannot count, so
-    without it one history at step 5 and at step 18 gets one value, although only the first
-    has time left to ride another bus."""
     dueling: bool = False
     """Dueling Q-heads (state value + advantages, see ``networks.RecurrentQ``) for both
     Q-networks; False: one head of Q-values."""

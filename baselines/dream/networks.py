@@ -214,20 +214,12 @@ class RecurrentQ(nn.Module):
     learned as small differences of large, noisy Q-values.
     """
 
-    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int = 0, memory: str = "max", dueling: bool = False,
-                 time_input: bool = False):
+    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int = 0, memory: str = "max", dueling: bool = False):
         super().__init__()
         if memory not in MEMORIES:
             raise ValueError(f"memory={memory!r} is not valid: expected one of {sorted(MEMORIES)}")
         self.z_dim = z_dim
         self.embed = ObsEmbedding(spec.nvec, hidden)
-        # time_input: the step within the episode is an input (an embedding added to each
-        # step's), and the recurrent state carries it as a last column. The max memory keeps
-        # a set of transitions and cannot count, so without it the states of one history at
-        # step 5 and at step 18 look alike although only the first has time left to use.
-        self.time = nn.Embedding(spec.max_episode_steps, hidden) if time_input else None
-        if self.time is not None:
-            nn.init.zeros_(self.time.weight)
         self.mix = nn.Sequential(nn.Linear(hidden + z_dim, hidden), nn.ReLU()) if z_dim else nn.Identity()
         self.memory = MEMORIES[memory](hidden)
         self.head = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, spec.n_actions))
@@ -242,32 +234,21 @@ class RecurrentQ(nn.Module):
             return a
         return self.value(features) + a - a.mean(-1, keepdim=True)
 
-    def _inputs(self, ints, rewards, z, t0=None):
+    def _inputs(self, ints, rewards, z):
         x = self.embed(ints, rewards)
-        if self.time is not None:
-            steps = torch.arange(ints.shape[-2]) + (0 if t0 is None else t0.unsqueeze(-1))
-            x = x + self.time(steps)
         if self.z_dim:
             x = self.mix(torch.cat((x, z.unsqueeze(-2).expand(*x.shape[:-1], self.z_dim)), -1))
         return x
 
     def initial_state(self, batch: int) -> torch.Tensor:
-        state = self.memory.initial_state(batch)
-        return state if self.time is None else torch.cat((state, torch.zeros(batch, 1)), 1)
+        return self.memory.initial_state(batch)
 
     def forward(self, ints: torch.Tensor, rewards: torch.Tensor, z: torch.Tensor | None = None,
                 state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Whole sequences: ``ints (B, T, F)``, ``rewards (B, T)``, ``z (B, z_dim)`` ->
-        Q-values ``(B, T, n_actions)`` and the final recurrent state (None: the start of an
-        episode)."""
-        t0 = None
-        if self.time is not None and state is not None:
-            state, t0 = state[:, :-1], state[:, -1].long()
-        x = self._inputs(ints, rewards, z, t0)
+        Q-values ``(B, T, n_actions)`` and the final recurrent state."""
+        x = self._inputs(ints, rewards, z)
         out, state = self.memory(x, state)
-        if self.time is not None:
-            t_end = torch.full((ints.shape[0],), ints.shape[-2]) + (0 if t0 is None else t0)
-            state = torch.cat((state, t_end.unsqueeze(1).to(state.dtype)), 1)
         return self._q(torch.cat((out, x), -1)), state
 
     def step(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor,
@@ -334,8 +315,7 @@ class DreamNetworks(nn.Module):
     """Everything a DREAM agent learns: encoder, decoder, exploration and exploitation Q."""
 
     def __init__(self, spec: ObsSpec, hidden: int, z_dim: int, encoder_init_std: float = 0.01,
-                 memory: str = "max", dueling: bool = False, id_encoding: str = "embedding",
-                 explore_time_input: bool = False):
+                 memory: str = "max", dueling: bool = False, id_encoding: str = "embedding"):
         super().__init__()
         self.spec = spec
         self.hidden = hidden
@@ -344,8 +324,7 @@ class DreamNetworks(nn.Module):
         self.dueling = dueling
         self.encoder = ProblemEncoder(spec.num_problems, z_dim, encoder_init_std, id_encoding, hidden)
         self.decoder = Decoder(spec, hidden, z_dim)
-        self.explore_time_input = explore_time_input
-        self.explore_q = RecurrentQ(spec, hidden, memory=memory, dueling=dueling, time_input=explore_time_input)
+        self.explore_q = RecurrentQ(spec, hidden, memory=memory, dueling=dueling)
         self.task_q = RecurrentQ(spec, hidden, z_dim, memory=memory, dueling=dueling)
 
     def policy_state_dict(self) -> dict[str, torch.Tensor]:
@@ -409,7 +388,6 @@ def double_dqn_loss(q: torch.Tensor, q_target: torch.Tensor, actions: torch.Tens
     was replayed, so a reward found only after exploratory actions (an uncorrected n-step
     return, as in Rainbow and R2D2) reaches the values of the states before them at once,
     at the price of some bias towards the behaviour policy's returns.
-
     """
     steps_t = q.shape[1]
     qa = q.gather(-1, actions.unsqueeze(-1)).squeeze(-1)

@@ -144,7 +144,7 @@ class Trainer:
         self.envs = TrialBatch(cfg.env, cfg.num_envs, split="train", num_exploit_episodes=cfg.num_exploit_episodes)
         self.spec = self.envs.spec
         self.nets = DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling,
-                                  cfg.id_encoding, cfg.explore_time_input)
+                                  cfg.id_encoding)
         self.explore_target = copy.deepcopy(self.nets.explore_q).requires_grad_(False)
         self.task_target = copy.deepcopy(self.nets.task_q).requires_grad_(False)
         # One AdamW: the encoder's group carries the bottleneck as decoupled weight decay
