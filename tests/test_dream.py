@@ -605,8 +605,12 @@ def test_inspect_bus_reads_exploration_paths_and_the_shipped_agent_explores_thre
     path = [(4, 4), (4, 5), (0, 7), (0, 7), (4, 5), (5, 5), (8, 4)]  # ride (4, 5), back, then a grey bus
     assert rides(path, GREY_SOURCES) == {(5, 5)}
     assert rides(path, COLOURED_SOURCES) == {(4, 5)}
-    groups, results, grey = inspect(None, trials=12, seed=0)
+    groups, results, grey, explorations = inspect(None, trials=12, seed=0)
     assert sum(len(v) for v in groups.values()) == 12 == len(results.exploit_returns)
+    # The action strings match the episodes' lengths, and each rides (".") three times or more.
+    assert sum(explorations.values()) == 12
+    assert sorted(len(a) for a in explorations.elements()) == sorted(results.episode_lengths[:, 0].tolist())
+    assert all(actions.count(".") >= 3 and actions.endswith("E") for actions in explorations)
     # The shipped agent rides three coloured buses, no grey one, and always reaches the goal.
     assert grey == 0 and {ridden for ridden, _ in groups} == {3}
     assert all(ok and length == 3 for outcomes in groups.values() for ok, length in outcomes)
