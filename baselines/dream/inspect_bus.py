@@ -10,7 +10,7 @@ coloured buses are enough (the fourth destination follows). This separates the t
 the agent can fail: exploring too little, or not using what it explored. A second table
 lists the most common exploration episodes as action strings (``L U R D`` moves, ``.`` ride,
 ``N`` noop, ``E`` end episode, ``P``/``Q`` pick up/drop), e.g. the shipped checkpoint's
-``L..UR..DD.E``: ride the left bus there and back, two steps to the top bus, and so on.
+``R..UL..DD.E``: ride the right bus there and back, two steps to the top bus, and so on.
 """
 
 from __future__ import annotations
@@ -26,10 +26,13 @@ from rich.table import Table
 
 from meta_explore_envs.envs.bus_grid import COLOURED_SOURCES
 from meta_explore_envs.envs.distracting_bus import GREY_SOURCES
+from meta_explore_envs.grid.world import ACTION_NAMES
 
 ENV_ID = "MetaDistractingBus-v0"
 GOAL_NAMES = ("bottom-left", "top-right", "top-left", "bottom-right")
-ACTION_LETTERS = "LURDN.EPQ"  # left up right down noop ride end pick-up drop (the env's action order)
+#: One letter per action, in the env's action order (``ACTION_NAMES``).
+ACTION_LETTERS = "LURDN.EPQ"
+assert len(ACTION_LETTERS) == len(ACTION_NAMES)
 
 
 @dataclass
@@ -105,7 +108,7 @@ def main(command: InspectCommand) -> None:
     console = Console()
     console.print(table)
     paths = Table(title="most common exploration episodes",
-                  caption="L U R D: moves, N: noop, .: ride, E: end episode, P/Q: pick up/drop")
+                  caption=", ".join(f"{letter} {name}" for letter, name in zip(ACTION_LETTERS, ACTION_NAMES)))
     paths.add_column("trials", justify="right")
     paths.add_column("actions")
     for actions, count in explorations.most_common(6):
