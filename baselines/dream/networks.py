@@ -397,17 +397,18 @@ def double_dqn_loss(q: torch.Tensor, q_target: torch.Tensor, actions: torch.Tens
         trace = torch.full_like(value, td_lambda)  # (B, T)
         if cut_traces:
             trace = trace * (greedy.squeeze(-1) == actions).to(q.dtype)
-        last = lengths - 1
-        target = torch.zeros_like(qa)
-        g_next = torch.zeros_like(qa[:, 0])
-        for t in range(steps_t - 1, -1, -1):
-            if t + 1 < steps_t:
-                lam = trace[:, t + 1]
-                bootstrap = (1 - lam) * value[:, t + 1] + lam * g_next
-                g = rewards[:, t] + gamma * torch.where(t < last, bootstrap, torch.zeros_like(bootstrap))
-            else:
-                g = rewards[:, t]
-            target[:, t] = g
-            g_next = g
+        # G_t = r_t + c_t * ((1 - l_{t+1}) V_{t+1} + l_{t+1} G_{t+1}) with c_t = gamma inside the
+        # episode and 0 at its last step. Everything but the recursion is computed for all
+        # steps at once: the loop is the update's longest chain of small ops (the same
+        # float operations in the same order as a step-by-step loop, so results are unchanged).
+        cont = torch.where(sequence_mask(lengths - 1, steps_t), gamma, 0.0).to(q.dtype)  # (B, T)
+        lam = trace[:, 1:]
+        keep = (1 - lam) * value[:, 1:]  # (B, T - 1)
+        g = rewards[:, -1]
+        returns = [g]
+        for t in range(steps_t - 2, -1, -1):
+            g = rewards[:, t] + cont[:, t] * (keep[:, t] + lam[:, t] * g)
+            returns.append(g)
+        target = torch.stack(returns[::-1], 1)
     mask = sequence_mask(lengths, steps_t)
     return ((qa - target) ** 2 * mask).sum() / mask.sum().clamp(min=1)
