@@ -15,7 +15,8 @@ Sections:
   ``test`` extra) and prints the functions where the wall-clock time goes.
 
 Every section uses ``DreamConfig.for_env(env)``: the defaults and the env's ``ENV_PRESETS`` row,
-what ``python -m baselines.dream.train --env ENV`` trains with.
+what ``python -m baselines.dream.train --env ENV`` trains with, including its torch thread
+count (MetaCooking-v0: 2; ``--threads N`` overrides it).
 
 The machine load (``os.getloadavg``) is printed with every figure: on a shared machine the
 numbers are only comparable at similar load. For scale: the paper's original code trains at
@@ -106,14 +107,15 @@ def bench_train(env_id: str, cfg_kwargs: dict, steps: int) -> None:
           f"   -> {1e6 / ((trainer.env_steps - s0) / dt) / 60:5.1f} min per 1M env steps   ({load()})")
 
 
-def py_spy_profile(env_id: str, steps: int, top: int) -> None:
+def py_spy_profile(env_id: str, steps: int, top: int, threads: int) -> None:
     print(f"\n## py-spy: where the wall-clock time of the training loop goes ({env_id}, {steps} env steps)")
     exe = Path(sys.executable).with_name("py-spy")
     py_spy = str(exe) if exe.exists() else (shutil.which("py-spy") or "py-spy")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "profile.txt"
         command = [py_spy, "record", "--format", "raw", "--rate", "100", "--output", str(raw), "--",
-                   sys.executable, __file__, "--env", env_id, "--sections", "train", "--train-steps", str(steps)]
+                   sys.executable, __file__, "--env", env_id, "--sections", "train", "--train-steps", str(steps),
+                   "--threads", str(threads)]
         try:
             subprocess.run(command, check=True, capture_output=True)
         except FileNotFoundError:
@@ -164,9 +166,12 @@ def main() -> None:
                         choices=["collect", "update", "train"])
     parser.add_argument("--seconds", type=float, default=5.0, help="per collect/update measurement")
     parser.add_argument("--train-steps", type=int, default=50_000, help="env steps of the train section")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: the env's training config, DreamConfig.for_env(env).threads)")
     parser.add_argument("--py-spy", action="store_true")
     args = parser.parse_args()
+    if args.threads is None:
+        args.threads = DreamConfig.for_env(args.env).threads
     torch.set_num_threads(args.threads)
     defaults = DreamConfig()
     print(f"# DREAM speed, {args.env}: torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} CPUs, "
@@ -178,7 +183,7 @@ def main() -> None:
     if "train" in args.sections:
         bench_train(args.env, {}, args.train_steps)
     if args.py_spy:
-        py_spy_profile(args.env, args.train_steps, top=15)
+        py_spy_profile(args.env, args.train_steps, top=15, threads=args.threads)
 
 
 if __name__ == "__main__":

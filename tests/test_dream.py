@@ -312,6 +312,27 @@ def test_resume_restores_the_exact_state_and_continues_identically(tmp_path):
     assert _state_equal(_comparable(resumed.state_dict()), _comparable(straight.state_dict()))
 
 
+def test_two_torch_threads_train_deterministically():
+    """MetaCooking-v0's preset trains on two torch threads: the same seed must still give the
+    same run (every tensor, every counter), as it does on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs = []
+        for _ in range(2):
+            # The preset's network width and batch (tiny ones would never split across threads).
+            trainer = Trainer(DreamConfig.for_env("MetaCooking-v0", seed=3, num_envs=16, buffer_trials=200,
+                                                  learning_starts=200, env_steps_per_update=100.0,
+                                                  progress=False))
+            for _ in range(3):
+                trainer.train_wave()
+            assert trainer.updates > 0
+            runs.append(_comparable(trainer.state_dict()))
+    finally:
+        torch.set_num_threads(threads)
+    assert _state_equal(runs[0], runs[1])
+
+
 def test_cli_resume_continues_a_run(tmp_path):
     from baselines.dream.train import main
 
