@@ -617,7 +617,29 @@ def test_cli_resume_budget_flag_wins_even_at_its_default_value(monkeypatch, tmp_
     train_module.main(base)
     train_module.main([*base, "--total-steps", str(DreamConfig.total_steps)])
     train_module.main([*base, f"--total-steps={DreamConfig.total_steps}"])
-    assert seen == [train_module.KEEP_BUDGET, DreamConfig.total_steps, DreamConfig.total_steps]
+    assert seen == [train_module.KEEP_SAVED, DreamConfig.total_steps, DreamConfig.total_steps]
+
+
+def test_resume_keeps_the_saved_thread_count_unless_the_flag_is_given(monkeypatch, tmp_path):
+    # Without --env the CLI's base is another env's preset (one thread); a Cooking run
+    # (two threads) resumed so must still continue on two, or it would not replay exactly.
+    from baselines.dream import train as train_module
+
+    seen = []
+    monkeypatch.setattr(train_module, "train", lambda cfg: seen.append(cfg.threads) or {})
+    train_module.main(["--out", str(tmp_path), "--resume"])
+    train_module.main(["--out", str(tmp_path), "--resume", "--threads", "1"])
+    assert seen == [train_module.KEEP_SAVED, 1]
+
+    from baselines.dream.train import resumed_config
+
+    saved = DreamConfig.for_env("MetaCooking-v0", seed=1, total_steps=600_000)
+    assert saved.threads == 2
+    keep = DreamConfig(out="run", resume=True, threads=train_module.KEEP_SAVED, total_steps=train_module.KEEP_SAVED)
+    assert (resumed_config(keep, saved).threads, resumed_config(keep, saved).total_steps) == (2, 600_000)
+    changed = dataclasses.replace(keep, threads=1, total_steps=800_000, progress=False)
+    again = resumed_config(changed, saved)
+    assert (again.threads, again.total_steps, again.progress, again.seed, again.out) == (1, 800_000, False, 1, "run")
 
 
 def test_inspect_bus_reads_exploration_paths_and_the_shipped_agent_explores_three_coloured_buses():

@@ -435,35 +435,44 @@ def _mean(values) -> float:
 
 
 # ---------------------------------------------------------------------------- main loop
-#: ``total_steps`` that, with ``resume``, keeps the saved run's budget (what the CLI passes
-#: when ``--resume`` comes without ``--total-steps``); any other value is the new budget.
-KEEP_BUDGET = -1
+#: ``total_steps`` or ``threads`` value that, with ``resume``, keeps the saved run's (what the
+#: CLI passes when ``--resume`` comes without ``--total-steps`` / ``--threads``); any other
+#: value replaces it. Keeping the thread count keeps the resumed run identical to an
+#: uninterrupted one (1 and 2 threads give different runs, see ``DreamConfig.threads``).
+KEEP_SAVED = -1
+
+
+def resumed_config(cfg: DreamConfig, saved: DreamConfig) -> DreamConfig:
+    """The settings a resumed run continues with: the saved run's, except ``total_steps`` and
+    ``threads`` where ``cfg`` gives new values (not :data:`KEEP_SAVED`), and ``progress``."""
+    changeable = {name: getattr(saved, name) if getattr(cfg, name) == KEEP_SAVED else getattr(cfg, name)
+                  for name in ("total_steps", "threads")}
+    return DreamConfig(**{**saved.to_dict(), **changeable, "progress": cfg.progress, "out": cfg.out,
+                          "resume": True})
 
 
 def train(cfg: DreamConfig) -> dict[str, Any]:
     """Run (or resume) a training run; returns the final evaluation summary.
 
-    With ``cfg.resume`` the saved run's settings win except ``total_steps`` (the new budget,
-    or :data:`KEEP_BUDGET`), ``progress`` and ``threads``."""
-    torch.set_num_threads(cfg.threads)
+    With ``cfg.resume`` the saved run's settings win except ``total_steps`` and ``threads``
+    (new values, or :data:`KEEP_SAVED`) and ``progress``."""
     out = Path(cfg.out)
     ckpt_path = out / "checkpoint.pt"
     if cfg.resume:
         if not ckpt_path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        saved = DreamConfig.from_dict(state["config"])
-        # The saved run's settings win; only the budget and the display may change.
-        # KEEP_BUDGET (the CLI without --total-steps): the saved run's budget.
-        cfg = DreamConfig(**{**saved.to_dict(), "total_steps": saved.total_steps if cfg.total_steps == KEEP_BUDGET
-                             else cfg.total_steps, "progress": cfg.progress, "threads": cfg.threads,
-                             "out": str(out), "resume": True})
+        cfg = resumed_config(cfg, DreamConfig.from_dict(state["config"]))
+        torch.set_num_threads(cfg.threads)
         trainer = Trainer(cfg)
         trainer.load_state_dict(state)
         del state
     else:
         if ckpt_path.exists():
             raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue that run, or another --out")
+        if cfg.threads < 1:
+            raise ValueError(f"threads={cfg.threads} is not valid: expected an int >= 1")
+        torch.set_num_threads(cfg.threads)
         out.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(cfg)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
@@ -574,8 +583,10 @@ def main(argv: list[str] | None = None) -> None:
     env = peek.parse_known_args(argv)[0].env
     cfg = tyro.cli(DreamConfig, args=argv, default=DreamConfig.for_env(env),
                    description="Train DREAM on a Meta*-v0 trial env (defaults: config.DreamConfig + ENV_PRESETS[env]).")
-    if cfg.resume and not any(a == "--total-steps" or a.startswith("--total-steps=") for a in argv):
-        cfg = dataclasses.replace(cfg, total_steps=KEEP_BUDGET)  # resuming keeps the saved budget
+    if cfg.resume:  # resuming keeps the saved budget and thread count unless the flag is given
+        given = {a.split("=")[0] for a in argv}
+        cfg = dataclasses.replace(cfg, **{name: KEEP_SAVED for name in ("total_steps", "threads")
+                                          if f"--{name.replace('_', '-')}" not in given})
     summary = train(cfg)
     print(json.dumps(summary, indent=2))
 
