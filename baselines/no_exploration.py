@@ -4,7 +4,7 @@ Its expected return is the ``no_exploration`` bound: the agent knows the prior o
 (uniform over its problems; over the whole family for a single-problem split) and
 conditions on the instruction and on everything it sees in the episode. Implemented per
 family (:mod:`baselines.common.hooks`); for the grid families by exact search
-(:class:`baselines.common.exact.NoExplorationAgent`).
+(:class:`baselines.common.exact_agents.NoExplorationAgent`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from baselines.common.hooks import family_hook
-from evaluation.bounds import env_family
+from meta_explore_envs.registry import env_family
 
 
 def load_agent(env_id: str, checkpoint: str | None = None, **kwargs: Any):

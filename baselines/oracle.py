@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from baselines.common.hooks import FAMILY_BASELINES, family_hook
-from evaluation.bounds import env_family
-from meta_explore_envs.trial import TrialEnv, family_class
+from baselines.common.hooks import family_baselines, family_hook
+from meta_explore_envs.registry import env_family, family_class
+from meta_explore_envs.trial import TrialEnv
 
 
 class OracleAgent:
@@ -29,7 +29,7 @@ class OracleAgent:
     def __init__(self, env_id: str, seed: int | None = 0):
         family = env_family(env_id)
         self.expert_action = family_hook(family, "expert_action")
-        hooks = FAMILY_BASELINES.get(family)
+        hooks = family_baselines(family)
         self.explore_action = None if hooks is None or hooks.explore_action is None \
             else family_hook(family, "explore_action")
         self.end_action = int(family_class(family).end_episode_action)

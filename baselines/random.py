@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.bounds import env_family
-from meta_explore_envs.trial import family_class
+from meta_explore_envs.registry import env_family, family_class
 
 
 class RandomAgent:

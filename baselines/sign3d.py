@@ -1,7 +1,7 @@
 """MetaSign3D's hooks for the reference baselines (see :mod:`baselines.common.hooks`).
 
 The 3D family has no exact tables; its reference policies come from the privileged planner
-of :mod:`meta_explore_envs.envs.sign3d_planner` (exhaustive search over the env's own
+of :mod:`meta_explore_envs.planning.sign3d` (exhaustive search over the env's own
 deterministic dynamics from the agent's pose), the same one that gives its bounds:
 
 * :func:`expert_action`: the next action of a shortest path to the instructed object of
@@ -33,7 +33,7 @@ _PLANS: dict[tuple, list[int]] = {}
 def _planner():
     global _PLANNER
     if _PLANNER is None:
-        from meta_explore_envs.envs.sign3d_planner import Sign3DPlanner
+        from meta_explore_envs.planning.sign3d import Sign3DPlanner
 
         _PLANNER = Sign3DPlanner()
     return _PLANNER
@@ -69,7 +69,7 @@ def expert_action(episode_env, problem_id: int, rng: np.random.Generator | None 
     instruction = episode_env.instruction
     if instruction is None:
         return layout.END_EPISODE
-    from meta_explore_envs.envs.sign3d_planner import target_object
+    from meta_explore_envs.planning.sign3d import target_object
 
     planner = _planner()
     target = target_object(problem_id, instruction)
@@ -122,7 +122,7 @@ class NoExplorationAgent(_PolicyAgent):
 
     @property
     def policy_class(self):
-        from meta_explore_envs.envs.sign3d_policies import Sign3DNoExplorationPolicy
+        from meta_explore_envs.planning.sign3d_policies import Sign3DNoExplorationPolicy
 
         return Sign3DNoExplorationPolicy
 
@@ -134,7 +134,7 @@ class ThompsonAgent(_PolicyAgent):
     name = "thompson"
 
     def make_policy(self, trial):
-        from meta_explore_envs.envs.sign3d_policies import Sign3DThompsonPolicy
+        from meta_explore_envs.planning.sign3d_policies import Sign3DThompsonPolicy
 
         return Sign3DThompsonPolicy(trial, np.random.default_rng(self.seed))
 

@@ -2,9 +2,9 @@
 problem and instruction, then exploit Bayes-optimally given what that revealed.
 
 Its expected return is the ``thompson`` bound (the exact definition, including tie-breaking,
-is in :mod:`evaluation.exact_bounds`). Implemented per family
+is in :mod:`meta_explore_envs.planning.grid_values`). Implemented per family
 (:mod:`baselines.common.hooks`); for the grid families by exact search
-(:class:`baselines.common.exact.ThompsonAgent`).
+(:class:`baselines.common.exact_agents.ThompsonAgent`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from baselines.common.hooks import family_hook
-from evaluation.bounds import env_family
+from meta_explore_envs.registry import env_family
 
 
 def load_agent(env_id: str, checkpoint: str | None = None, **kwargs: Any):

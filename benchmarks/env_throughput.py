@@ -30,7 +30,7 @@ from meta_explore_envs.grid import GridEpisodeEnv
 class Config:
     seconds: float = 3.0
     """Minimum wall-clock time per measurement."""
-    env_ids: tuple[str, ...] = field(default_factory=lambda: tuple(sorted(meta_explore_envs.ENV_PRESETS)))
+    env_ids: tuple[str, ...] = field(default_factory=lambda: tuple(meta_explore_envs.env_ids()))
     vector_sizes: tuple[int, ...] = (8, 64)
     """make_vec sizes measured for the grid envs."""
     cpu: int | None = 0
@@ -80,7 +80,7 @@ def vector_env(env_id: str, num_envs: int, seconds: float) -> float:
 
 
 def is_grid(env_id: str) -> bool:
-    return issubclass(meta_explore_envs.family_class(meta_explore_envs.ENV_PRESETS[env_id]), GridEpisodeEnv)
+    return issubclass(meta_explore_envs.family_class(meta_explore_envs.env_family(env_id)), GridEpisodeEnv)
 
 
 def main(config: Config) -> None:

@@ -20,7 +20,7 @@ Modules:
 * :mod:`evaluation.bounds`: :func:`~evaluation.bounds.get_bounds` (per-family registry
   ``BOUND_FAMILIES``, caches, the shipped reference table) and
   :func:`~evaluation.bounds.normalised_score`;
-* :mod:`evaluation.exact_bounds`, :mod:`evaluation.exact`, :mod:`evaluation.planner`: the
+* :mod:`meta_explore_envs.planning.grid_values`, :mod:`meta_explore_envs.planning.tables`, :mod:`meta_explore_envs.planning.bayes`: the
   exact bounds of the grid families (tables built with the env's own ``transition``,
   Bayes-optimal search over beliefs);
 * :mod:`evaluation.score`: ``python -m evaluation.score --agent MODULE`` (rich table,

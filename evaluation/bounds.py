@@ -8,12 +8,13 @@ reference policies on a split:
 * ``thompson``: Thompson-sampling exploration (PEARL-UB), then Bayes-optimal exploitation;
 * ``random``: uniformly random actions.
 
-How they are computed is up to each *family*: :data:`BOUND_FAMILIES` maps a family name to
-the function that computes its bounds. The grid families use exact dynamic programming on
-their own rules (:mod:`evaluation.exact_bounds`, which states the exact definitions).
-A family whose bounds come from elsewhere (MetaSign3D: a privileged planner) registers its
-function there or with :func:`register_bounds`; the harness and reports only ever call
-:func:`get_bounds`.
+How they are computed is up to each *family* of :mod:`meta_explore_envs.registry`: a
+:attr:`~meta_explore_envs.core.EpisodeEnv.tabular` family (the grids) gets exact dynamic
+programming on its own rules (:func:`exact_bounds`; the definitions are in
+:mod:`meta_explore_envs.planning.grid_values`) without registering anything; a family whose
+bounds come from elsewhere (MetaSign3D: a privileged planner, :func:`sign3d_bounds`) is listed
+in :data:`BOUND_FAMILIES` or registers its function with :func:`register_bounds`. The harness
+and reports only ever call :func:`get_bounds`.
 
 **Contract of a bounds function**: ``function(env_id: str, split: str,
 num_exploit_episodes: int, progress: bool) -> Bounds``; values in reward units per
@@ -21,7 +22,8 @@ exploitation episode of the IMRL setting, averaged uniformly over the split's pr
 their instruction distributions; ``Bounds.method`` says how they were obtained (e.g.
 "exact dynamic programming", "privileged planner, 10000 Monte Carlo episodes"). It must be
 deterministic: results are cached on disk, keyed by a fingerprint of the function's code
-and of the family's code (:func:`evaluation.fingerprint.source_fingerprint`).
+and of the family's code, with every module they import
+(:func:`evaluation.fingerprint.source_fingerprint`).
 
 Normalised score (spec): ``(return - no_exploration) / (optimal - no_exploration)``: 0 for
 an agent that does no better than not exploring, 1 for perfect exploration.
@@ -36,9 +38,9 @@ import dataclasses
 import functools
 import gc
 import importlib
+import importlib.resources
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,16 +48,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from meta_explore_envs.core import SPLITS, check_choice
-from meta_explore_envs.registration import ENV_PRESETS
-from meta_explore_envs.trial import FAMILIES
+from meta_explore_envs.core import SPLITS, check_choice, check_num_exploit_episodes
+from meta_explore_envs.files import write_json_atomic
+from meta_explore_envs.optional import require
+from meta_explore_envs.registry import FAMILIES, env_family, env_ids, family_class
 
 #: Bumped when the meaning of a cached value changes without a code change.
 BOUNDS_FORMAT = 1
 
-#: Bounds shipped with the repository (``python -m evaluation.bounds --write-reference``),
-#: used while their fingerprint matches the code, so that a fresh clone need not recompute.
-REFERENCE_FILE = Path(__file__).resolve().parents[1] / "assets" / "reference_bounds.json"
+#: Bounds shipped with the package (``python -m evaluation.bounds --write-reference``), used
+#: while their fingerprint matches the code, so that a fresh install need not recompute.
+REFERENCE_FILE = Path(str(importlib.resources.files("evaluation") / "data" / "reference_bounds.json"))
 
 
 @dataclass(frozen=True)
@@ -81,40 +84,86 @@ class Bounds:
 
 BoundsFunction = Callable[[str, str, int, bool], Bounds]
 
-#: Family name -> ``"module:function"`` computing its bounds (imported on first use, so that
-#: a family's heavy dependencies load only when its bounds are asked for).
-EXACT_BOUNDS = "evaluation.exact_bounds:exact_bounds"
+#: The bounds function of every :attr:`~meta_explore_envs.core.EpisodeEnv.tabular` family
+#: without an entry in :data:`BOUND_FAMILIES`.
+EXACT_BOUNDS = "evaluation.bounds:exact_bounds"
 
+#: Family name -> ``"module:function"`` (or the function) computing its bounds, for families
+#: that are not tabular (imported on first use, so that a family's heavy dependencies load
+#: only when its bounds are asked for).
 BOUND_FAMILIES: dict[str, str | BoundsFunction] = {
-    "distracting_bus": EXACT_BOUNDS,
-    "map": EXACT_BOUNDS,
-    "cooking": EXACT_BOUNDS,
-    "sign3d": "meta_explore_envs.envs.sign3d_planner:harness_bounds",
+    "sign3d": "evaluation.bounds:sign3d_bounds",
 }
 
 
 def register_bounds(family: str, function: str | BoundsFunction) -> None:
     """Make ``function`` (or ``"module:function"``) compute the bounds of ``family``."""
-    check_choice("family", family, list(FAMILIES))
+    check_choice("family", family, sorted(FAMILIES))
     BOUND_FAMILIES[family] = function
 
 
-def env_family(env_id: str) -> str:
-    """Family name of a registered env id (``ValueError`` naming the valid ids otherwise)."""
-    return ENV_PRESETS[check_choice("env_id", env_id, sorted(ENV_PRESETS))]
+def bounds_entry(family: str) -> str | BoundsFunction | None:
+    """What computes the bounds of ``family``: its :data:`BOUND_FAMILIES` entry, else
+    :data:`EXACT_BOUNDS` for a tabular family, else ``None`` (it has no bounds)."""
+    entry = BOUND_FAMILIES.get(family)
+    if entry is None and family_class(family).tabular:
+        return EXACT_BOUNDS
+    return entry
 
 
 def _bounds_function(family: str) -> tuple[BoundsFunction, str]:
-    entry = BOUND_FAMILIES.get(family)
+    entry = bounds_entry(family)
     if entry is None:
+        have = sorted(f for f in FAMILIES if f in BOUND_FAMILIES or family_class(f).tabular)
         raise ValueError(
-            f"no bounds are registered for family {family!r}: families with bounds are {sorted(BOUND_FAMILIES)} "
+            f"no bounds are registered for family {family!r}: families with bounds are {have} "
             "(see evaluation.bounds.register_bounds)"
         )
     if isinstance(entry, str):
         module, name = entry.split(":")
         return getattr(importlib.import_module(module), name), module
     return entry, entry.__module__
+
+
+def exact_bounds(env_id: str, split: str, num_exploit_episodes: int = 1, progress: bool = False) -> Bounds:
+    """The bounds of a tabular family, by exact dynamic programming on its own rules
+    (:mod:`meta_explore_envs.planning.grid_values`). Values are exact up to floating-point
+    rounding and rounded to 10 decimals."""
+    from meta_explore_envs.planning.grid_values import ExactProblemSet, compute_exact_bounds
+
+    if num_exploit_episodes != 1:  # the definitions do not depend on it (see grid_values)
+        return dataclasses.replace(get_bounds(env_id, split, 1, progress=progress),
+                                   num_exploit_episodes=num_exploit_episodes)
+    start = time.perf_counter()
+    values = compute_exact_bounds(ExactProblemSet(env_family(env_id), split), progress)
+    return Bounds(
+        env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes,
+        **{name: round(values[name], 10) for name in Bounds.NAMES},
+        method="exact dynamic programming over states and belief sets",
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _exact_shares_work(family: str, split_a: str, split_b: str) -> bool:
+    from meta_explore_envs.planning.grid_values import shares_work
+
+    return shares_work(family, split_a, split_b)
+
+
+#: Read by :func:`compute_missing`: splits that share no tables (e.g. MetaDistractingBus
+#: train and test) are computed in parallel processes.
+exact_bounds.shares_work = _exact_shares_work  # type: ignore[attr-defined]
+
+
+def sign3d_bounds(env_id: str, split: str, num_exploit_episodes: int, progress: bool = False) -> Bounds:
+    """The bounds of the ``sign3d`` family: the stored estimates of its privileged planner
+    (:data:`meta_explore_envs.planning.sign3d.BOUNDS`, per exploitation episode, so they do
+    not depend on ``num_exploit_episodes``); recomputing them takes ~13 minutes
+    (``python -m meta_explore_envs.planning.sign3d``)."""
+    from meta_explore_envs.planning.sign3d import BOUNDS_METHOD, bounds
+
+    return Bounds(env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes, method=BOUNDS_METHOD,
+                  **bounds(split))
 
 
 def cache_dir() -> Path:
@@ -126,7 +175,7 @@ def cache_dir() -> Path:
 def bounds_fingerprint(env_id: str, split: str, num_exploit_episodes: int) -> str:
     """Fingerprint of everything the bounds of ``env_id`` depend on (code and arguments),
     computed once per process (the code does not change while it runs)."""
-    return _fingerprint(env_id, split, num_exploit_episodes, str(BOUND_FAMILIES.get(env_family(env_id))))
+    return _fingerprint(env_id, split, num_exploit_episodes, str(bounds_entry(env_family(env_id))))
 
 
 @functools.lru_cache(maxsize=None)
@@ -135,8 +184,8 @@ def _fingerprint(env_id: str, split: str, num_exploit_episodes: int, entry: str)
 
     family = env_family(env_id)
     _, function_module = _bounds_function(family)
-    family_module = FAMILIES[family].split(":")[0]
-    extra = json.dumps([BOUNDS_FORMAT, env_id, split, num_exploit_episodes, str(BOUND_FAMILIES[family])])
+    family_module = FAMILIES[family].episode_env.split(":")[0]
+    extra = json.dumps([BOUNDS_FORMAT, env_id, split, num_exploit_episodes, entry])
     return source_fingerprint([function_module, family_module], extra)
 
 
@@ -160,30 +209,9 @@ def _load_reference() -> dict:
         return {}
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _check_arguments(env_id: str, split: str, num_exploit_episodes: int) -> tuple[str, int]:
     env_family(env_id)
-    split = check_choice("split", split, SPLITS)
-    if type(num_exploit_episodes) is not int or num_exploit_episodes < 1:
-        raise ValueError(f"num_exploit_episodes={num_exploit_episodes!r} is not valid: expected an int >= 1")
-    return split, num_exploit_episodes
+    return check_choice("split", split, SPLITS), check_num_exploit_episodes(num_exploit_episodes)
 
 
 def _cache_path(env_id: str, split: str, num_exploit_episodes: int) -> Path:
@@ -270,7 +298,7 @@ def normalised_score(value: float | np.ndarray, bounds: Bounds) -> float | np.nd
 
 def bounds_table(bounds: Sequence[Bounds]):
     """A rich table of bounds (one row per env and split; methods in the caption)."""
-    from rich.table import Table
+    Table = require("rich.table", "report").Table
 
     methods = list(dict.fromkeys(b.method for b in bounds))
     table = Table(title="Bounds per exploitation episode (IMRL)",
@@ -374,15 +402,15 @@ def compute_missing(keys: Sequence[tuple[str, str, int]], recompute: bool = Fals
 
 
 def main(command: BoundsCommand) -> None:
-    from rich.console import Console
+    Console = require("rich.console", "report").Console
 
     start = time.perf_counter()
-    env_ids = command.env or tuple(
-        e for e in sorted(ENV_PRESETS) if ENV_PRESETS[e] in BOUND_FAMILIES
-        and (not command.write_reference or BOUND_FAMILIES[ENV_PRESETS[e]] == EXACT_BOUNDS)
+    chosen = command.env or tuple(
+        e for e in env_ids() if bounds_entry(env_family(e)) is not None
+        and (not command.write_reference or bounds_entry(env_family(e)) == EXACT_BOUNDS)
     )
     keys = [(env_id, *_check_arguments(env_id, split, command.num_exploit_episodes))
-            for env_id in env_ids for split in command.split]
+            for env_id in chosen for split in command.split]
     computed = compute_missing(keys, command.recompute, command.workers)
     results = [computed[key][0] for key in keys]
     Console().print(bounds_table(results))
@@ -396,11 +424,9 @@ def main(command: BoundsCommand) -> None:
         print(f"wrote {REFERENCE_FILE}")
 
 
-__all__ = ["BOUND_FAMILIES", "Bounds", "bounds_table", "cache_dir", "cached_bounds", "env_family", "get_bounds",
-           "normalised_score", "register_bounds", "write_json_atomic"]
+__all__ = ["BOUND_FAMILIES", "Bounds", "bounds_entry", "bounds_table", "cache_dir", "cached_bounds", "exact_bounds",
+           "get_bounds", "normalised_score", "register_bounds", "sign3d_bounds"]
 
 
 if __name__ == "__main__":
-    import tyro
-
-    main(tyro.cli(BoundsCommand))
+    main(require("tyro", "report").cli(BoundsCommand))

@@ -31,10 +31,11 @@ def _module_tree(name: str) -> tuple[ast.AST | None, str | None]:
 
 
 def _imported_modules(tree: ast.AST, name: str, is_package: bool) -> set[str]:
-    """Module-level imports of ``tree`` inside :data:`FOLLOWED_PACKAGES` (not those inside functions)."""
+    """Every import of ``tree`` inside :data:`FOLLOWED_PACKAGES`, wherever it stands (module level,
+    inside functions, under ``if TYPE_CHECKING``): a lazy import is code the result depends on."""
     found: set[str] = set()
     package = name if is_package else name.rpartition(".")[0]
-    for node in getattr(tree, "body", []):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -63,9 +64,9 @@ def _module_code(name: str) -> tuple[str, frozenset[str]] | None:
 
 
 def source_fingerprint(modules: Iterable[str], extra: str = "") -> str:
-    """SHA-256 of the code of ``modules`` and of every module they import at module level
-    from :data:`FOLLOWED_PACKAGES`, without docstrings and comments (so that editing
-    documentation does not invalidate caches), plus ``extra``."""
+    """SHA-256 of the code of ``modules`` and of every module they import (transitively, at
+    any level) from :data:`FOLLOWED_PACKAGES`, without docstrings and comments (so that
+    editing documentation does not invalidate caches), plus ``extra``."""
     digest = hashlib.sha256(extra.encode())
     seen: set[str] = set()
     pending = sorted(set(modules))

@@ -25,10 +25,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import meta_explore_envs  # noqa: F401  (registers the env ids)
-from evaluation.bounds import env_family
 from evaluation.protocol import AgentError, agent_name, check_agent, is_batched, is_privileged
 from meta_explore_envs.core import SPLITS, check_choice
-from meta_explore_envs.trial import SETTINGS, TrialEnv, family_class
+from meta_explore_envs.registry import env_family, family_class
+from meta_explore_envs.trial import SETTINGS, TrialEnv
 
 
 @dataclass(frozen=True)

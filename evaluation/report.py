@@ -16,7 +16,7 @@ that constant returns (the oracle's 0.8 in every trial) give a CI of exactly tha
 The CI is None (``null``) when a seed has fewer than 2 trials.
 
 **results.json** (``RESULTS_SCHEMA``, JSON Schema 2020-12; ``SCHEMA_VERSION`` = 1; written
-atomically by :func:`~evaluation.bounds.write_json_atomic`)::
+atomically by :func:`~meta_explore_envs.files.write_json_atomic`)::
 
     schema_version   1
     created          ISO 8601 UTC time, e.g. "2025-06-01T12:00:00Z"
@@ -55,14 +55,14 @@ import importlib.metadata
 import os
 import platform
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from evaluation.bounds import Bounds, normalised_score, write_json_atomic
+from evaluation.bounds import Bounds, normalised_score
+from meta_explore_envs.files import atomic_path, write_json_atomic, write_text_atomic
 from evaluation.harness import TrialResults
 
 SCHEMA_VERSION = 1
@@ -346,24 +346,6 @@ def markdown(scores: Sequence[Score], title: str, notes: Sequence[str] = ()) -> 
     return "\n".join(lines) + "\n"
 
 
-def _atomic_path(path: Path, suffix: str) -> str:
-    """A temporary file next to ``path`` with a normal file's mode (for ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = _atomic_path(path, ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def bar_chart(scores: Sequence[Score], path: Path, title: str) -> None:
     """Exploitation return of each agent per env (95% CI error bars) with the bounds as lines."""
     import matplotlib
@@ -409,10 +391,9 @@ def bar_chart(scores: Sequence[Score], path: Path, title: str) -> None:
                    title="bounds", title_fontsize=8)
     fig.suptitle(f"{title}\nmean over trials, 95% bootstrap CI; hatched: privileged", fontsize=10)
     fig.tight_layout(rect=(0, 0, right, 1))
-    tmp = _atomic_path(path, ".png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def trial_gif(episodes: list[list[np.ndarray]], path: Path, fps: float = 3.0, hold: int = 4) -> None:
@@ -428,4 +409,4 @@ def trial_gif(episodes: list[list[np.ndarray]], path: Path, fps: float = 3.0, ho
 
 __all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "CI_LEVEL", "RESULTS_SCHEMA", "SCHEMA_VERSION", "Score",
            "bar_chart", "bootstrap_means", "file_sha256", "markdown", "percentile_ci", "results_document",
-           "rich_table", "score", "trial_gif", "versions", "write_json_atomic", "write_text_atomic"]
+           "rich_table", "score", "trial_gif", "versions"]

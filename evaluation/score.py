@@ -36,7 +36,10 @@ from rich.console import Console
 from rich.markup import escape
 
 import meta_explore_envs
-from evaluation.bounds import BOUND_FAMILIES, env_family, get_bounds, write_json_atomic
+from evaluation.bounds import bounds_entry, get_bounds
+from meta_explore_envs.files import write_json_atomic
+from meta_explore_envs import registry
+from meta_explore_envs.registry import env_family
 from evaluation.harness import run_trials
 from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
 from evaluation.report import (CI_METHOD, bar_chart, markdown, results_document, rich_table, score, trial_gif,
@@ -97,7 +100,7 @@ def check_config(config: ScoreConfig) -> list[str]:
         for env_id in env_ids:
             env_family(env_id)
         return env_ids
-    return [e for e in sorted(meta_explore_envs.ENV_PRESETS)
+    return [e for e in registry.env_ids()
             if any(_plays(module, e, config) for module in config.agent)]
 
 
@@ -160,7 +163,7 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
                          for k, episodes in enumerate(result.frames)]
                 result.frames = []  # drawn below; not kept in memory with the scores
                 results.append(result)
-            if bounds is None and env_family(env_id) in BOUND_FAMILIES:  # after an agent ran: fail fast on agents
+            if bounds is None and bounds_entry(env_family(env_id)) is not None:  # after an agent ran: fail fast on agents
                 start = time.perf_counter()
                 bounds = get_bounds(env_id, config.split, config.num_exploit_episodes, progress=config.progress)
                 console.print(f"bounds of {env_id} ({config.split}): {time.perf_counter() - start:.1f} s")

@@ -69,6 +69,13 @@ def check_options(options: Any, valid: Sequence[str]) -> dict[str, Any]:
     return options
 
 
+def check_num_exploit_episodes(value: Any) -> int:
+    """Return ``value`` if it is a valid number of exploitation episodes per trial (an int >= 1)."""
+    if type(value) is not int or value < 1:
+        raise ValueError(f"num_exploit_episodes={value!r} is not valid: expected an int >= 1")
+    return value
+
+
 def as_index(name: str, value: Any, n: int, what: str = "") -> int:
     """Return ``value`` as a Python int if it is an integer in ``[0, n)``.
 
@@ -113,8 +120,11 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
     max_episode_steps: ClassVar[int] = 20
     #: Human-readable name of each action, indexed by action.
     action_names: ClassVar[tuple[str, ...]]
-    #: Registered trial env id, for messages.
-    env_id: ClassVar[str] = ""
+    #: True when the rules are deterministic given the problem and the episode's states are
+    #: finite and hashable (:attr:`state`), so exact planning applies: the evaluation and
+    #: baselines packages then give the family exact bounds and reference policies without
+    #: anything registered for it (the grid families).
+    tabular: ClassVar[bool] = False
     #: Keyboard controls of ``python -m meta_explore_envs.play``: pygame key name -> action.
     play_keys: ClassVar[dict[str, int]] = {}
 
@@ -358,7 +368,7 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
         return self.render_frame(lines)
 
     def window_title(self) -> str:
-        return self.env_id or self.family
+        return self.family
 
     def close(self):
         self.close_window()

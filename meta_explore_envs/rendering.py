@@ -11,6 +11,9 @@ from typing import Sequence
 
 import numpy as np
 
+from meta_explore_envs.files import atomic_path
+from meta_explore_envs.optional import require
+
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 #: Named colours (RGB) used by every renderer, so that a colour means the same everywhere.
@@ -40,7 +43,7 @@ LINE_HEIGHT = 22
 
 
 def _pygame():
-    import pygame
+    pygame = require("pygame", "render")
 
     if not pygame.font.get_init():
         pygame.font.init()
@@ -125,12 +128,9 @@ def side_by_side(frames: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
 
 def save_gif(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: float = 4) -> None:
     """Write frames (all the same size) as a looping GIF, atomically."""
-    import imageio.v3 as iio
-
-    path = os.fspath(path)
-    tmp = f"{path}.tmp.gif"
-    iio.imwrite(tmp, np.stack(frames), duration=1000 / fps, loop=0)
-    os.replace(tmp, path)
+    iio = require("imageio.v3", "render")
+    with atomic_path(path, suffix=".gif") as tmp:
+        iio.imwrite(tmp, np.stack(frames), duration=1000 / fps, loop=0)
 
 
 class FrameRenderMixin:

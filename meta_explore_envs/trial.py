@@ -6,34 +6,17 @@ of the benchmark spec (section 3). Every registered ``Meta*-v0`` id is a ``Trial
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, ClassVar, Hashable
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, check_choice, check_options
+from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, check_choice, check_num_exploit_episodes, check_options
+from meta_explore_envs.registry import FAMILIES, family_class
 from meta_explore_envs.rendering import FrameRenderMixin
 
 SETTINGS = ("imrl", "standard")
-
-#: Family name -> "module:Class" of its EpisodeEnv, imported on first use (so that the 3D
-#: family's MiniWorld/OpenGL stack is only loaded when asked for).
-FAMILIES: dict[str, str] = {
-    "distracting_bus": "meta_explore_envs.envs.distracting_bus:DistractingBusEnv",
-    "map": "meta_explore_envs.envs.map:MapEnv",
-    "cooking": "meta_explore_envs.envs.cooking:CookingEnv",
-    "sign3d": "meta_explore_envs.envs.sign3d:Sign3DEnv",
-}
-
-
-def family_class(family: str) -> type[EpisodeEnv]:
-    """The EpisodeEnv class of a family name (see :data:`FAMILIES`)."""
-    check_choice("family", family, list(FAMILIES))
-    module, name = FAMILIES[family].split(":")
-    return getattr(importlib.import_module(module), name)
-
 
 class TrialEnv(FrameRenderMixin, gym.Env):
     """A trial: an exploration episode then ``num_exploit_episodes`` exploitation episodes.
@@ -103,8 +86,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
             raise TypeError(f"episode_env must be a family name or an EpisodeEnv, got {episode_env!r}")
         elif split is not None:
             raise ValueError("split is only accepted with a family name; an EpisodeEnv instance has its own")
-        if type(num_exploit_episodes) is not int or num_exploit_episodes < 1:
-            raise ValueError(f"num_exploit_episodes={num_exploit_episodes!r} is not valid: expected an int >= 1")
+        check_num_exploit_episodes(num_exploit_episodes)
         self.setting = check_choice("setting", setting, SETTINGS)
         if exploration_rewards is None:
             exploration_rewards = setting == "standard"
@@ -269,7 +251,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
     def render_lines(self) -> list[str]:
         """The text the rendered frames show: env, problem, episode, instruction, return."""
         ep = self.episode_env
-        env_id = ep.env_id or ep.family
+        env_id = FAMILIES[ep.family].main_env_id if ep.family in FAMILIES else ep.family
         if self.problem_id is None:
             return [env_id, "call reset() to start a trial"]
         if self.episode == 0:
@@ -328,4 +310,4 @@ class ProblemIdObservation(gym.ObservationWrapper):
         return observation, reward, terminated, truncated, info
 
 
-__all__ = ["FAMILIES", "ProblemIdObservation", "SETTINGS", "TrialEnv", "family_class"]
+__all__ = ["ProblemIdObservation", "SETTINGS", "TrialEnv"]

@@ -15,10 +15,10 @@ import pytest  # noqa: E402
 import meta_explore_envs  # noqa: E402
 from meta_explore_envs.grid import GridEpisodeEnv  # noqa: E402
 
-ALL_IDS = sorted(meta_explore_envs.ENV_PRESETS)
+ALL_IDS = meta_explore_envs.env_ids()
 GRID_IDS = [
     env_id for env_id in ALL_IDS
-    if issubclass(meta_explore_envs.family_class(meta_explore_envs.ENV_PRESETS[env_id]), GridEpisodeEnv)
+    if issubclass(meta_explore_envs.family_class(meta_explore_envs.env_family(env_id)), GridEpisodeEnv)
 ]
 
 

@@ -94,7 +94,7 @@ def test_recurrent_ppo_without_the_compat_kwargs():
 
 
 def test_make_works_for_every_id_and_through_the_module_prefix():
-    for env_id in meta_explore_envs.ENV_PRESETS:
+    for env_id in meta_explore_envs.env_ids():
         assert gym.spec(env_id).max_episode_steps is None
     env = gym.make("meta_explore_envs:MetaCooking-v0")
     assert isinstance(env.unwrapped, meta_explore_envs.TrialEnv)

@@ -10,10 +10,10 @@ import pytest
 
 from evaluation import bounds as bounds_module
 from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_score, register_bounds
-from evaluation.exact import family_model
-from evaluation.exact_bounds import ExactProblemSet, compute_exact_bounds, no_exploration, optimal_and_random, thompson
+from meta_explore_envs.planning.tables import family_model
+from meta_explore_envs.planning.grid_values import ExactProblemSet, compute_exact_bounds, no_exploration, optimal_and_random, thompson
 from meta_explore_envs.envs.cooking import fridge_contents
-from meta_explore_envs.trial import family_class
+from meta_explore_envs.registry import family_class
 
 # ---------------------------------------------------------------------------- brute force
 # A direct, unpruned implementation of the definitions on the env's rules (no tables), to
@@ -285,7 +285,8 @@ def test_get_bounds_caches_on_disk_and_recomputes_when_the_code_changes(tmp_path
 
 
 def test_register_bounds_and_families_without_bounds(monkeypatch):
-    monkeypatch.delitem(bounds_module.BOUND_FAMILIES, "map")
+    # A family that is not tabular and registers no bounds function has none.
+    monkeypatch.setattr(family_class("map"), "tabular", False)
     with pytest.raises(ValueError, match="no bounds are registered for family 'map'"):
         get_bounds("MetaMap-v0")
     with pytest.raises(ValueError, match="family='nope'"):
@@ -293,7 +294,7 @@ def test_register_bounds_and_families_without_bounds(monkeypatch):
 
 
 def test_reference_bounds_are_current():
-    """The shipped table (``assets/reference_bounds.json``) must match the current code: after
+    """The shipped table (``evaluation/data/reference_bounds.json``) must match the current code: after
     changing an env's rules or the bounds code, run ``python -m evaluation.bounds --write-reference``."""
     reference = json.loads(bounds_module.REFERENCE_FILE.read_text())
     assert reference, "empty reference table"

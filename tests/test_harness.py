@@ -503,7 +503,7 @@ def test_env_ids_of_a_module_choose_the_default_envs(tmp_path, monkeypatch):
     assert check_config(ScoreConfig(agent=("map_only_agent",))) == ["MetaMap-v0"]
     assert check_config(ScoreConfig(agent=("map_only_agent",), env=("MetaCooking-v0",))) == ["MetaCooking-v0"]
     both = check_config(ScoreConfig(agent=("map_only_agent", "baselines.random")))
-    assert both == sorted(meta_explore_envs.ENV_PRESETS)
+    assert both == meta_explore_envs.env_ids()
     scores = run(ScoreConfig(agent=("map_only_agent",), trials=2, seeds=(0,), out_dir=tmp_path / "out",
                              progress=False))
     assert [s.env_id for s in scores] == ["MetaMap-v0"]

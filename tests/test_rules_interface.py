@@ -19,7 +19,7 @@ def outcome(env, action):
 
 @pytest.mark.parametrize("env_id", GRID_IDS)
 def test_grid_transitions_do_not_depend_on_the_step_count(env_id):
-    env = family_class(meta_explore_envs.ENV_PRESETS[env_id])()
+    env = family_class(meta_explore_envs.env_family(env_id))()
     assert isinstance(env, GridEpisodeEnv) and env.time_homogeneous
     rng = np.random.default_rng(0)
     last = env.max_episode_steps - 1

@@ -11,11 +11,11 @@ import pytest
 import meta_explore_envs  # noqa: F401
 from meta_explore_envs.envs import sign3d_layout as layout
 from meta_explore_envs.envs.sign3d import Sign3DEnv
-from meta_explore_envs.envs.sign3d_planner import (
+from meta_explore_envs.planning.sign3d import (
     ALL_PROBLEMS, BOUNDS, Sign3DPlanner, sample_starts, sign_may_be_visible, start_values,
     word_fully_visible,
 )
-from meta_explore_envs.envs.sign3d_policies import Sign3DNoExplorationPolicy
+from meta_explore_envs.planning.sign3d_policies import Sign3DNoExplorationPolicy
 
 #: A start from which reading the sign and fetching an object within one episode works for
 #: exactly one target per instruction (No-exploration value 1/3).

@@ -1,6 +1,6 @@
-"""Exact reference policies of the grid families, on the tables of :mod:`evaluation.exact`.
+"""Exact reference policies of the grid families, on the tables of :mod:`meta_explore_envs.planning.tables`.
 
-These are the policies that *define* the bounds of :mod:`evaluation.exact_bounds`, played as
+These are the policies that *define* the bounds of :mod:`meta_explore_envs.planning.grid_values`, played as
 agents: their expected exploitation returns equal the ``optimal``, ``no_exploration`` and
 ``thompson`` bounds (the tests check this by Monte Carlo). They track what the agent knows
 from observations only: the state and the set of problems consistent with everything seen.
@@ -12,11 +12,12 @@ from typing import Any, Hashable
 
 import numpy as np
 
-from evaluation.bounds import env_family
-from evaluation.exact import FamilyModel, InstructionModel, family_model, observation_key
-from evaluation.exact_bounds import prior_problems, split_planner
-from evaluation.planner import BayesPlanner
 from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv
+from meta_explore_envs.planning.bayes import BayesEpisode
+from meta_explore_envs.planning.grid_values import prior_problems, split_planner
+from meta_explore_envs.planning.tables import FamilyModel, family_model, observation_key
+from meta_explore_envs.planning.thompson import ThompsonExplorer
+from meta_explore_envs.registry import env_family
 
 
 def expert_action(episode_env: EpisodeEnv, problem_id: int, rng: np.random.Generator) -> int:
@@ -60,37 +61,6 @@ class _Observer:
         return int(round(float(np.asarray(observation["prev_reward"]).reshape(-1)[0]) * REWARD_SCALE))
 
 
-class BayesEpisode:
-    """One episode played Bayes-optimally: tracks ``(state, belief)`` from what is observed."""
-
-    def __init__(self, planner: BayesPlanner, problems, observation: Any, rng: np.random.Generator):
-        self.planner = planner
-        self.rng = rng
-        belief = planner.belief(problems)  # (tabulates the problems: their observations get ids)
-        observation_id = planner.model.family.known_observation_id(observation)
-        self.state = planner.start_state(belief)
-        # Problems whose start shows a different observation are ruled out at once.
-        members = planner.belief_problems(belief)
-        rows = planner.model.rows(members, planner.model.family.split_position(self.state)[0])
-        consistent = members[planner.model.row_observation[rows] == observation_id]
-        if len(consistent) == 0:
-            raise RuntimeError("the first observation of the episode matches no problem of the prior")
-        self.belief = planner.belief(consistent)
-
-    def observe(self, action: int, observation_id: int, reward: int) -> None:
-        """Move to the group of problems that give what was observed after ``action``."""
-        node = self.planner.action_node(self.state, self.belief, action)
-        for outcome in node.outcomes:
-            if outcome.observation == observation_id and outcome.reward == reward:
-                self.state, self.belief = outcome.state, outcome.belief
-                return
-        raise RuntimeError(f"observation {observation_id} with reward {reward} after action {action} matches no "
-                           "problem still believed possible")
-
-    def act(self) -> int:
-        return int(self.rng.choice(self.planner.optimal_actions(self.state, self.belief)))
-
-
 class NoExplorationAgent:
     """Ends the exploration episode at once, then exploits Bayes-optimally under the prior
     (ties uniformly at random): the ``no_exploration`` bound, played."""
@@ -120,45 +90,6 @@ class NoExplorationAgent:
             self._episode.observe(self._last_action, ob.observation_id(observation), ob.reward(observation))
         self._last_action = self._episode.act()
         return self._last_action
-
-
-class ThompsonExplorer:
-    """Thompson-sampling exploration: follow the optimal policy of a sampled problem ``q``
-    and instruction ``j`` in the true problem, tracking which problems are consistent with
-    the observations (see :mod:`evaluation.exact_bounds` for the exact definition)."""
-
-    def __init__(self, model: InstructionModel, q: int, prior: np.ndarray, rng: np.random.Generator,
-                 end_action: int):
-        self.model, self.q, self.rng, self.end_action = model, int(q), rng, end_action
-        self.consistent = np.asarray(prior, np.int64)
-        model.add_problems(self.consistent)
-        self.state = model.start_position(self.q)  # position of the imagined episode
-        self.done = False  # the imagined episode of (q, j) is over
-
-    def act(self) -> int:
-        if self.done:
-            return self.end_action
-        return int(self.rng.choice(self.model.optimal_actions_at(self.q, self.state)))
-
-    def observe(self, action: int, observation: Any) -> None:
-        """The exploration episode went on after ``action`` and shows ``observation``."""
-        outcomes = self.model.exploration_outcomes(self.consistent, self.state, action)
-        observation_id = self.model.family.known_observation_id(observation)
-        for outcome in outcomes:
-            if outcome.observation == observation_id and observation_id >= 0:
-                self.consistent, self.state, self.done = outcome.problems, outcome.state, outcome.imagined_over
-                return
-        raise RuntimeError(f"the observation after action {action} matches no problem of the prior")
-
-    def episode_ended(self, action: int) -> None:
-        """The exploration episode ended with ``action`` (its last observation is not shown)."""
-        if self.done:  # the explorer ended it itself after the imagined episode: nothing new
-            return
-        for outcome in self.model.exploration_outcomes(self.consistent, self.state, action):
-            if outcome.observation == -1:
-                self.consistent = outcome.problems
-                return
-        raise RuntimeError("the exploration episode ended where no problem of the prior ends it")
 
 
 class ThompsonAgent:
@@ -209,4 +140,4 @@ class ThompsonAgent:
         return self._last_action
 
 
-__all__ = ["BayesEpisode", "NoExplorationAgent", "ThompsonAgent", "ThompsonExplorer", "expert_action"]
+__all__ = ["NoExplorationAgent", "ThompsonAgent", "expert_action"]

@@ -1,12 +1,13 @@
 """Per-family hooks of the reference baselines (oracle, no exploration, Thompson sampling).
 
 ``baselines.oracle``, ``baselines.no_exploration`` and ``baselines.thompson`` work for any
-family listed in :data:`FAMILY_BASELINES`; each entry names the family's implementations as
-``"module:attribute"`` strings, imported on first use. The grid families share the exact
-implementations of :mod:`baselines.common.exact` (the same dynamic programming as the
-bounds). ``baselines.random`` needs no hook (uniform over the family's actions).
-
-A new family (MetaSign3D) adds an entry here or calls :func:`register_family_baselines`.
+family of :mod:`meta_explore_envs.registry` that has hooks: every
+:attr:`~meta_explore_envs.core.EpisodeEnv.tabular` family (the grids) gets the exact
+implementations of :mod:`baselines.common.exact_agents` (the same dynamic programming as the
+bounds) without registering anything; another family is listed in :data:`FAMILY_BASELINES`
+(MetaSign3D) or calls :func:`register_family_baselines`. Each entry names the family's
+implementations as ``"module:attribute"`` strings, imported on first use.
+``baselines.random`` needs no hook (uniform over the family's actions).
 
 Hook contracts:
 
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meta_explore_envs.core import check_choice
-from meta_explore_envs.trial import FAMILIES
+from meta_explore_envs.registry import FAMILIES, family_class
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,13 @@ class FamilyBaselines:
 
 
 _EXACT = FamilyBaselines(
-    expert_action="baselines.common.exact:expert_action",
-    no_exploration="baselines.common.exact:NoExplorationAgent",
-    thompson="baselines.common.exact:ThompsonAgent",
+    expert_action="baselines.common.exact_agents:expert_action",
+    no_exploration="baselines.common.exact_agents:NoExplorationAgent",
+    thompson="baselines.common.exact_agents:ThompsonAgent",
 )
 
-#: Family name -> its baseline hooks.
+#: Family name -> its baseline hooks, for families that are not tabular (those get ``_EXACT``).
 FAMILY_BASELINES: dict[str, FamilyBaselines] = {
-    "distracting_bus": _EXACT,
-    "map": _EXACT,
-    "cooking": _EXACT,
     "sign3d": FamilyBaselines(
         expert_action="baselines.sign3d:expert_action",
         no_exploration="baselines.sign3d:NoExplorationAgent",
@@ -72,20 +70,29 @@ FAMILY_BASELINES: dict[str, FamilyBaselines] = {
 
 def register_family_baselines(family: str, hooks: FamilyBaselines) -> None:
     """Add or replace the baseline hooks of ``family``."""
-    check_choice("family", family, list(FAMILIES))
+    check_choice("family", family, sorted(FAMILIES))
     if not isinstance(hooks, FamilyBaselines):
         raise TypeError(f"hooks must be a FamilyBaselines, got {type(hooks).__name__}")
     FAMILY_BASELINES[family] = hooks
+
+
+def family_baselines(family: str) -> FamilyBaselines | None:
+    """The hooks of ``family``: its :data:`FAMILY_BASELINES` entry, else the exact ones for a
+    tabular family, else ``None``."""
+    hooks = FAMILY_BASELINES.get(family)
+    if hooks is None and family_class(family).tabular:
+        return _EXACT
+    return hooks
 
 
 def family_hook(family: str, hook: str) -> Any:
     """The object a family's hook names (``hook`` is "expert_action", "no_exploration", "thompson"
     or "explore_action")."""
     check_choice("hook", hook, ["expert_action", "no_exploration", "thompson", "explore_action"])
-    hooks = FAMILY_BASELINES.get(family)
+    hooks = family_baselines(family)
     path = None if hooks is None else getattr(hooks, hook)
     if path is None:
-        have = sorted(f for f, h in FAMILY_BASELINES.items() if getattr(h, hook) is not None)
+        have = sorted(f for f in FAMILIES if getattr(family_baselines(f), hook, None) is not None)
         raise ValueError(
             f"family {family!r} has no {hook!r} baseline: families with one are {have} "
             "(see baselines.common.hooks.register_family_baselines)"
@@ -94,4 +101,4 @@ def family_hook(family: str, hook: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["FAMILY_BASELINES", "FamilyBaselines", "family_hook", "register_family_baselines"]
+__all__ = ["FAMILY_BASELINES", "FamilyBaselines", "family_baselines", "family_hook", "register_family_baselines"]

@@ -86,7 +86,6 @@ class CookingEnv(GridEpisodeEnv):
     """
 
     family = "cooking"
-    env_id = "MetaCooking-v0"
     num_problems = 4**3
     held_out_problem = 10
     width = height = 3

@@ -73,7 +73,6 @@ class DistractingBusEnv(BusGridEnv):
     """
 
     family = "distracting_bus"
-    env_id = "MetaDistractingBus-v0"
     num_problems = 24 * 24
 
     @classmethod

@@ -63,7 +63,6 @@ class MapEnv(BusGridEnv):
     """
 
     family = "map"
-    env_id = "MetaMap-v0"
     num_problems = 24
     extra_observation_nvec = (num_problems + 1,)
 

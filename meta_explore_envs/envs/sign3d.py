@@ -110,7 +110,6 @@ class Sign3DEnv(EpisodeEnv):
     """
 
     family = "sign3d"
-    env_id = "MetaSign3D-v0"
     num_problems = len(SIGN_WORDS)
     max_episode_steps = MAX_STEPS
     action_names = ACTION_NAMES

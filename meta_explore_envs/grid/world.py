@@ -56,6 +56,7 @@ class GridEpisodeEnv(EpisodeEnv):
     action_names = ACTION_NAMES
     end_episode_action = Action.END_EPISODE
     time_homogeneous = True
+    tabular = True
     play_keys = {
         "left": Action.LEFT, "up": Action.UP, "right": Action.RIGHT, "down": Action.DOWN,
         "n": Action.NOOP, "space": Action.RIDE, "e": Action.END_EPISODE, "p": Action.PICK_UP, "d": Action.DROP,

@@ -2,7 +2,7 @@
 
 A :class:`BayesPlanner` knows one instruction and a prior over problems (weights). Its
 nodes are ``(state, belief)`` pairs, where ``state`` is a *position* (a state id and the
-steps taken, see :meth:`evaluation.exact.FamilyModel.position`) and a belief is the set of
+steps taken, see :meth:`meta_explore_envs.planning.tables.FamilyModel.position`) and a belief is the set of
 problems still consistent with everything seen in the episode (observations and rewards);
 the weights of its problems are the prior's, so the posterior is the prior restricted to
 the belief.
@@ -14,17 +14,17 @@ the weighted average of the problems' optimal values (what an agent told the pro
 would get), which prunes hopeless branches. :meth:`BayesPlanner.value` searches with a
 threshold that starts high and steps down until the value is proved, which keeps the
 pruning tight. Values returned as exact are exact up to floating-point rounding (ties
-within :data:`~evaluation.exact.TOLERANCE`).
+within :data:`~meta_explore_envs.planning.tables.TOLERANCE`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
-from evaluation.exact import TOLERANCE, InstructionModel
+from meta_explore_envs.planning.tables import TOLERANCE, InstructionModel
 
 _UNBOUNDED = -np.inf
 
@@ -359,7 +359,7 @@ class BayesPlanner:
 
     def action_values(self, state: int, belief: int) -> np.ndarray:
         """Exact Q of the optimal actions; ``-inf`` for actions proved worse (by more than
-        :data:`~evaluation.exact.TOLERANCE`)."""
+        :data:`~meta_explore_envs.planning.tables.TOLERANCE`)."""
         best = self.value(state, belief)
         slots = self._beliefs[belief]
         if len(slots) == 1:  # the problem is known: its optimal action values
@@ -410,4 +410,35 @@ class BayesPlanner:
         return value
 
 
-__all__ = ["ActionNode", "BayesPlanner", "Outcome"]
+class BayesEpisode:
+    """One episode played Bayes-optimally: tracks ``(state, belief)`` from what is observed."""
+
+    def __init__(self, planner: BayesPlanner, problems, observation: Any, rng: np.random.Generator):
+        self.planner = planner
+        self.rng = rng
+        belief = planner.belief(problems)  # (tabulates the problems: their observations get ids)
+        observation_id = planner.model.family.known_observation_id(observation)
+        self.state = planner.start_state(belief)
+        # Problems whose start shows a different observation are ruled out at once.
+        members = planner.belief_problems(belief)
+        rows = planner.model.rows(members, planner.model.family.split_position(self.state)[0])
+        consistent = members[planner.model.row_observation[rows] == observation_id]
+        if len(consistent) == 0:
+            raise RuntimeError("the first observation of the episode matches no problem of the prior")
+        self.belief = planner.belief(consistent)
+
+    def observe(self, action: int, observation_id: int, reward: int) -> None:
+        """Move to the group of problems that give what was observed after ``action``."""
+        node = self.planner.action_node(self.state, self.belief, action)
+        for outcome in node.outcomes:
+            if outcome.observation == observation_id and outcome.reward == reward:
+                self.state, self.belief = outcome.state, outcome.belief
+                return
+        raise RuntimeError(f"observation {observation_id} with reward {reward} after action {action} matches no "
+                           "problem still believed possible")
+
+    def act(self) -> int:
+        return int(self.rng.choice(self.planner.optimal_actions(self.state, self.belief)))
+
+
+__all__ = ["ActionNode", "BayesEpisode", "BayesPlanner", "Outcome"]

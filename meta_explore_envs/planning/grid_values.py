@@ -32,17 +32,16 @@ exploration episode and the current episode only.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Hashable, Iterable
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from meta_explore_envs.core import REWARD_SCALE
-
-from evaluation.exact import InstructionModel, family_model
-from evaluation.planner import BayesPlanner
+from meta_explore_envs.planning.bayes import BayesPlanner
+from meta_explore_envs.planning.progress import progress_bar
+from meta_explore_envs.planning.tables import family_model
+from meta_explore_envs.planning.thompson import thompson_value
 
 
 def _instruction_order(instructions: Iterable[Hashable]) -> list[Hashable]:
@@ -121,8 +120,7 @@ def optimal_and_random(ps: ExactProblemSet, progress: bool = False) -> tuple[flo
                 rep = family.representative(p, instruction)
                 weights[rep] = weights.get(rep, 0.0) + w / len(ps.scored)
     optimal = random = 0.0
-    for instruction in tqdm(_instruction_order({i for _, i in weights}), desc="optimal/random",
-                            disable=not progress, leave=False):
+    for instruction in progress_bar(_instruction_order({i for _, i in weights}), "optimal/random", progress):
         model = family.model(instruction)
         problems = [p for p, i in weights if i == instruction]
         model.add_problems(problems)
@@ -137,7 +135,7 @@ def no_exploration(ps: ExactProblemSet, progress: bool = False) -> float:
     """No-exploration bound (hundredths): exploitation with the prior as the posterior."""
     instructions = ps.instructions(ps.scored)
     total = 0.0
-    for instruction in tqdm(instructions, desc="no exploration", disable=not progress, leave=False):
+    for instruction in progress_bar(instructions, "no exploration", progress):
         support = np.array(ps.with_instruction(ps.prior, instruction))
         total += _exploitation_value(ps, support, instruction)
     return total
@@ -171,64 +169,11 @@ def thompson(ps: ExactProblemSet, progress: bool = False) -> float:
         return value
 
     total = 0.0
-    for j in tqdm(ps.instructions(ps.prior), desc="Thompson sampling", disable=not progress, leave=False):
+    for j in progress_bar(ps.instructions(ps.prior), "Thompson sampling", progress):
         samples = ps.with_instruction(ps.prior, j)
         weights = [ps.distribution[q][j] / len(ps.prior) for q in samples]
-        total += _explore(ps.family.model(j), samples, weights, prior, finish)
+        total += thompson_value(ps.family.model(j), samples, weights, prior, finish)
     return total
-
-
-def _explore(model: InstructionModel, samples: list[int], weights: list[float], prior: np.ndarray, finish) -> float:
-    """Σ over the sampled problems q of weight × the expected ``finish(posterior)`` after
-    following (q, instruction)'s optimal policy (ties uniformly at random)."""
-    starts = np.array([model.start_of(int(p)) for p in prior])
-    if (starts != starts[0]).any():
-        raise NotImplementedError("Thompson sampling bound: problems with different start states")
-    model.add_problems(prior)
-    split = model.family.split_position
-    classes = _policy_classes(model, prior, samples)
-    memo: dict[tuple[int, bytes, int], float] = {}
-
-    def explore(state: int, consistent: np.ndarray, key: bytes, k: int) -> float:
-        # Samples of one policy class from this step on explore alike: one memo entry.
-        memo_key = (state, key, k if classes is None else int(classes[split(state)[1], k]))
-        value = memo.get(memo_key)
-        if value is not None:
-            return value
-        actions = model.optimal_actions_at(samples[k], state)
-        value = 0.0
-        for action in actions:
-            for outcome in model.exploration_outcomes(consistent, state, action, key):
-                if outcome.imagined_over:
-                    value += finish(outcome.problems, outcome.key)
-                else:
-                    value += explore(outcome.state, outcome.problems, outcome.key, k)
-        value = memo[memo_key] = value / len(actions)
-        return value
-
-    start = model.start_position(int(prior[0]))
-    return sum(w * explore(start, prior, prior.tobytes(), k) for k, w in enumerate(weights))
-
-
-def _policy_classes(model: InstructionModel, prior: np.ndarray, samples: list[int]) -> np.ndarray | None:
-    """``classes[t, k]``: samples with the same class at step count ``t`` have the same optimal
-    actions at every state the explorer can meet, at every step count from ``t`` on, so
-    their explorations from there are the same. ``None`` unless every problem of the prior
-    has its own full table and every sample has values at each of its states (the states
-    the explorer can meet in any problem of the prior)."""
-    if not all(model.has_full_table(int(p)) for p in prior):
-        return None
-    tables = model.row_table[model.slots(prior)]
-    states = np.flatnonzero((tables >= 0).any(axis=0))
-    rows = model.row_table[model.slots(samples)][:, states]
-    if (rows < 0).any():
-        return None
-    classes = np.zeros((model.horizon + 1, len(samples)), np.int64)
-    for t in range(model.horizon - 1, -1, -1):
-        masks = model.optimal_masks(rows.ravel(), t).reshape(rows.shape)
-        _, inverse = np.unique(np.column_stack((masks, classes[t + 1])), axis=0, return_inverse=True)
-        classes[t] = inverse.reshape(-1)
-    return classes[:-1]
 
 
 def compute_exact_bounds(problems: ExactProblemSet, progress: bool = False) -> dict[str, float]:
@@ -250,34 +195,12 @@ def compute_exact_bounds(problems: ExactProblemSet, progress: bool = False) -> d
 
 
 
-def exact_bounds(env_id: str, split: str, num_exploit_episodes: int = 1, progress: bool = False):
-    """:data:`evaluation.bounds.BOUND_FAMILIES` entry of the grid families (exact DP).
-
-    Values are exact up to floating-point rounding and rounded to 10 decimals.
-    """
-    from evaluation.bounds import Bounds, env_family, get_bounds
-
-    if num_exploit_episodes != 1:  # the definitions do not depend on it (see the module doc)
-        return dataclasses.replace(get_bounds(env_id, split, 1, progress=progress),
-                                   num_exploit_episodes=num_exploit_episodes)
-    start = time.perf_counter()
-    values = compute_exact_bounds(ExactProblemSet(env_family(env_id), split), progress)
-    return Bounds(
-        env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes,
-        **{name: round(values[name], 10) for name in Bounds.NAMES},
-        method="exact dynamic programming over states and belief sets",
-        seconds=time.perf_counter() - start,
-    )
-
-
-def _shares_work(family: str, split_a: str, split_b: str) -> bool:
-    """Whether the bounds of two splits share tables (their problems and priors overlap)."""
+def shares_work(family: str, split_a: str, split_b: str) -> bool:
+    """Whether the values of two splits share tables (their problems and priors overlap), so
+    that computing them in one process is cheaper than in two."""
     a, b = ExactProblemSet(family, split_a), ExactProblemSet(family, split_b)
     return bool((set(a.prior) | set(a.scored)) & (set(b.prior) | set(b.scored)))
 
 
-#: Read by :func:`evaluation.bounds.compute_missing`: splits that share no tables (e.g.
-#: MetaDistractingBus train and test) are computed in parallel processes.
-exact_bounds.shares_work = _shares_work  # type: ignore[attr-defined]
-
-__all__ = ["ExactProblemSet", "compute_exact_bounds", "exact_bounds", "prior_problems", "split_planner"]
+__all__ = ["ExactProblemSet", "compute_exact_bounds", "no_exploration", "optimal_and_random", "prior_problems",
+           "shares_work", "split_planner"]

@@ -44,7 +44,7 @@ Bounds are averages over start poses drawn from the start distribution (stratifi
 position and heading; see :func:`sample_starts`), both instructions and the three
 problems. Their only error is this sampling of start poses, stated as a standard error
 (:func:`estimate_bounds`). The values below (:data:`BOUNDS`) come from
-``python -m meta_explore_envs.envs.sign3d_planner --starts 128``.
+``python -m meta_explore_envs.planning.sign3d --starts 128``.
 """
 
 from __future__ import annotations
@@ -574,7 +574,7 @@ def estimate_bounds(num_starts: int = 128, seed: int = 0, planner: Sign3DPlanner
 
 
 #: Bounds of one exploitation episode of MetaSign3D-v0 (IMRL; both splits hold the same
-#: three problems), from ``python -m meta_explore_envs.envs.sign3d_planner --starts 128
+#: three problems), from ``python -m meta_explore_envs.planning.sign3d --starts 128
 #: --seed 0`` (746 s on one core): mean and standard error over the 128 sampled start poses.
 #: Optimal is 1 from every start; No exploration is 1/6 from 118 starts and 1/3 from 10 (after
 #: reading the sign late in the episode only the green key, or one more object, is still in
@@ -605,19 +605,6 @@ BOUNDS_METHOD = (
 )
 
 
-def harness_bounds(env_id: str, split: str, num_exploit_episodes: int, progress: bool = False):
-    """The bounds function of :mod:`evaluation.bounds` for the ``sign3d`` family.
-
-    Returns the stored :data:`BOUNDS` (per exploitation episode: they do not depend on
-    ``num_exploit_episodes``); recomputing them takes ~13 minutes (:func:`estimate_bounds`).
-    """
-    from evaluation.bounds import Bounds
-
-    values = bounds(split)
-    return Bounds(env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes, method=BOUNDS_METHOD,
-                  **values)
-
-
 def main() -> None:
     import argparse
     import json
@@ -633,9 +620,9 @@ def main() -> None:
     print(f"{time.perf_counter() - t0:.0f} s")
 
 
+__all__ = ["BOUNDS", "BOUNDS_METHOD", "BoundEstimate", "SearchGraph", "Sign3DPlanner", "bounds", "estimate_bounds",
+           "sample_starts", "sign_may_be_visible", "target_object", "visible_sign_intervals", "word_fully_visible"]
+
+
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["BOUNDS", "BOUNDS_METHOD", "BoundEstimate", "SearchGraph", "bounds", "harness_bounds", "Sign3DPlanner", "estimate_bounds", "sample_starts",
-           "sign_may_be_visible", "target_object", "visible_sign_intervals", "word_fully_visible"]

@@ -8,8 +8,8 @@ An :class:`InstructionModel` holds, for one instruction, the episodes of some pr
 tables: a *row* is a (problem, state), with its successor row and reward for every action,
 its observation and its optimal value. On those tables the optimal and the
 uniformly-random values are plain backward induction, vectorised with NumPy. The
-Bayes-optimal planner (:mod:`evaluation.planner`) and the bounds
-(:mod:`evaluation.exact_bounds`) are built on the same tables.
+Bayes-optimal planner (:mod:`meta_explore_envs.planning.bayes`) and the bounds
+(:mod:`meta_explore_envs.planning.grid_values`) are built on the same tables.
 
 **Positions.** What a planner walks on is a *position*: a state id and the number of steps
 taken, encoded as one int (:meth:`FamilyModel.position`). A family that declares
@@ -47,6 +47,7 @@ from typing import Any, Hashable, Iterable
 import numpy as np
 
 from meta_explore_envs.core import EpisodeEnv
+from meta_explore_envs.registry import family_class
 
 #: Values are in reward hundredths; two values closer than this are equal (ties).
 TOLERANCE = 1e-7
@@ -73,8 +74,6 @@ class FamilyModel:
     (built on first use)."""
 
     def __init__(self, family: str):
-        from meta_explore_envs.trial import family_class  # (not at module level: see bounds_fingerprint)
-
         self.family = family
         self.env_class: type[EpisodeEnv] = family_class(family)
         self.env: EpisodeEnv = self.env_class(split="train")  # set_problem takes any problem ID
