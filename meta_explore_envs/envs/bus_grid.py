@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any, ClassVar, Hashable
 
@@ -10,6 +11,7 @@ from gymnasium import spaces
 
 from meta_explore_envs.core import as_index
 from meta_explore_envs.grid.objects import NUM_STATUSES, Bus, WorldObject
+from meta_explore_envs.grid.scene import GridScene
 from meta_explore_envs.grid.world import STEP_COST, GridEpisodeEnv
 
 #: The 24 permutations of four destinations, in ``itertools.permutations`` order.
@@ -107,6 +109,9 @@ class BusGridEnv(GridEpisodeEnv):
     def begin_episode(self, instruction: Hashable | None) -> None:
         super().begin_episode(instruction)
         self._goal = None if instruction is None else GOALS[instruction]
+
+    def scene(self) -> GridScene:
+        return dataclasses.replace(super().scene(), goal=self._goal)
 
     def reward(self, action: int) -> tuple[int, bool]:
         if self._goal is not None and self._goal[0] == self.x and self._goal[1] == self.y:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Hashable
 
 import numpy as np
@@ -9,6 +10,7 @@ from gymnasium import spaces
 
 from meta_explore_envs.core import as_index
 from meta_explore_envs.grid.objects import EMPTY, INGREDIENT_NAMES, NUM_STATUSES, Fridge, Pot, WorldObject
+from meta_explore_envs.grid.scene import GridScene
 from meta_explore_envs.grid.world import PICK_UP_ACTION, STEP_COST, GridEpisodeEnv
 
 NUM_INGREDIENTS = len(INGREDIENT_NAMES)
@@ -174,6 +176,9 @@ class CookingEnv(GridEpisodeEnv):
         self.inventory = EMPTY
         self.pot = [EMPTY] * POT_SLOTS
         self.stage = 0
+
+    def scene(self) -> GridScene:
+        return dataclasses.replace(super().scene(), held=self.inventory, pot=tuple(self.pot))
 
     def pick_up(self, obj: WorldObject | None) -> None:
         if isinstance(obj, Fridge):

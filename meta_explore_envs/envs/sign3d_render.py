@@ -9,7 +9,7 @@ agent's path this episode and the agent with its field of view.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -18,8 +18,36 @@ from meta_explore_envs.envs.sign3d_world import VIEW_HEIGHT as VIEW_H
 from meta_explore_envs.envs.sign3d_world import VIEW_WIDTH as VIEW_W
 from meta_explore_envs.rendering import COLOURS, Canvas, panel_height
 
-if TYPE_CHECKING:
-    from meta_explore_envs.envs.sign3d import Sign3DEnv
+
+class Sign3DScene(Protocol):
+    """What the renderer reads of a MetaSign3D episode (the drawing interface; the env
+    :class:`~meta_explore_envs.envs.sign3d.Sign3DEnv` provides it)."""
+
+    problem_id: int | None
+    """The sign's colour index (``None`` before the first reset; drawn as problem 0)."""
+    instruction: int | None
+    """The instructed shape (``None``: no instruction)."""
+    touched: int | None
+    """Index into ``layout.OBJECTS`` of the object touched this episode, if any."""
+    trail: list[tuple[float, float]]
+    """The agent's (x, z) positions this episode, in metres."""
+
+
+    @property
+    def position(self) -> tuple[float, float]:
+        """The agent's (x, z) in metres."""
+
+    @property
+    def heading(self) -> float:
+        """The agent's heading in radians."""
+
+    @property
+    def world(self) -> Any:
+        """The :class:`~meta_explore_envs.envs.sign3d_world.SignWorld` (walls, large views)."""
+
+    def state_observation(self) -> np.ndarray:
+        """The agent's 80x60 RGB observation."""
+
 
 INSET_SCALE = 2
 MAP_SCALE = 24.0  # pixels per metre
@@ -40,7 +68,7 @@ MAP_H = round((_MAX_Z - _MIN_Z) * MAP_SCALE) + 2 * MARGIN
 
 
 class Sign3DRenderer:
-    """Renders a :class:`~meta_explore_envs.envs.sign3d.Sign3DEnv` into a fixed-size frame."""
+    """Renders a :class:`~meta_explore_envs.envs.sign3d.Sign3DEnv` (any :class:`Sign3DScene`) into a fixed-size frame."""
 
     def __init__(self):
         self.top = panel_height(PANEL_LINES)
@@ -59,7 +87,7 @@ class Sign3DRenderer:
         self.canvas.rect(colour, px, py, (x1 - x0) * MAP_SCALE, (z1 - z0) * MAP_SCALE, width)
 
     # ------------------------------------------------------------------ drawing
-    def render(self, env: Sign3DEnv, lines: Sequence[str]) -> np.ndarray:
+    def render(self, env: Sign3DScene, lines: Sequence[str]) -> np.ndarray:
         c = self.canvas
         c.fill("background")
         problem = env.problem_id if env.problem_id is not None else 0
@@ -74,7 +102,7 @@ class Sign3DRenderer:
         self.draw_map(env, problem)
         return c.to_array()
 
-    def draw_view(self, env: Sign3DEnv, problem: int) -> None:
+    def draw_view(self, env: Sign3DScene, problem: int) -> None:
         c = self.canvas
         x, z = env.position
         view = env.world.large_view(problem, x, z, env.heading)
@@ -86,7 +114,7 @@ class Sign3DRenderer:
         c.rect("text", self.view_x, self.body_y + inset.shape[0] + 4, inset.shape[1] + 4, 18)
         c.text("agent's 80x60 view", self.view_x + 4, self.body_y + inset.shape[0] + 6, size=16, colour="white")
 
-    def draw_map(self, env: Sign3DEnv, problem: int) -> None:
+    def draw_map(self, env: Sign3DScene, problem: int) -> None:
         c = self.canvas
         c.rect(WALL, self.map_x, self.body_y, MAP_W, MAP_H)
         for x0, x1, z0, z1 in layout.ROOMS:
@@ -126,14 +154,14 @@ class Sign3DRenderer:
             for dx in (0.2, 0.35):
                 c.line(colour, (px + dx * MAP_SCALE, py), (px + dx * MAP_SCALE, py + 0.15 * MAP_SCALE), 3)
 
-    def draw_trail(self, env: Sign3DEnv) -> None:
+    def draw_trail(self, env: Sign3DScene) -> None:
         points = [self.to_px(x, z) for x, z in env.trail]
         if len(points) >= 2:
             self.canvas.pygame.draw.lines(self.canvas.surface, PATH, False, points, 2)
         for p in points:
             self.canvas.circle(PATH, p[0], p[1], 2.5)
 
-    def draw_agent(self, env: Sign3DEnv) -> None:
+    def draw_agent(self, env: Sign3DScene) -> None:
         c = self.canvas
         x, z = env.position
         h = env.heading

@@ -33,6 +33,7 @@ import numpy as np
 
 from meta_explore_envs.envs import sign3d_layout as layout
 from meta_explore_envs.envs.sign3d_textures import texture_path
+from meta_explore_envs.optional import require
 
 #: Debian/Ubuntu packages that provide headless OpenGL for pyglet 1.5 (EGL + Mesa).
 APT_PACKAGES = ("libgl1", "libglu1-mesa", "libegl1", "libfreetype6")
@@ -80,6 +81,10 @@ def configure_pyglet() -> None:
 
 
 configure_pyglet()
+
+# A missing Python package is an install choice (the [3d] extra), not a broken OpenGL set-up.
+require("miniworld", "3d")
+require("pyglet", "3d")
 
 try:
     import pyglet

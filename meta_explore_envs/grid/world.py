@@ -15,6 +15,7 @@ import numpy as np
 
 from meta_explore_envs.core import EpisodeEnv
 from meta_explore_envs.grid.objects import Bus, Fridge, Pot, WorldObject
+from meta_explore_envs.grid.scene import GridScene
 
 
 class Action(IntEnum):
@@ -157,12 +158,22 @@ class GridEpisodeEnv(EpisodeEnv):
         return 0 if obj is None else obj.status
 
     # ------------------------------------------------------------------ rendering
+    def scene(self) -> GridScene:
+        """What a frame shows now (the renderer reads nothing else). Families that show more
+        (a goal, an inventory, a pot) extend it with ``dataclasses.replace``."""
+        cells = self._objects
+        return GridScene(
+            width=self.width, height=self.height, agent=(self.x, self.y),
+            objects={(i % self.width, i // self.width): obj for i, obj in enumerate(cells) if obj is not None},
+            trail=tuple(self.trail),
+        )
+
     def render_frame(self, lines: Sequence[str] = ()) -> np.ndarray:
         if self._renderer is None:
             from meta_explore_envs.grid.render import GridRenderer
 
             self._renderer = GridRenderer(self.width, self.height)
-        return self._renderer.render(self, lines)
+        return self._renderer.render(self.scene(), lines)
 
     def __getstate__(self):
         state = super().__getstate__()
