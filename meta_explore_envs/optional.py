@@ -12,17 +12,21 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import gymnasium as gym
+from gymnasium.error import DependencyNotInstalled
 
 
 def require(module: str, extra: str) -> Any:
-    """``importlib.import_module(module)``, or ``DependencyNotInstalled`` naming ``extra``."""
+    """``importlib.import_module(module)``, or ``DependencyNotInstalled`` naming ``extra`` when
+    the package is not installed. Other import failures (a package that is installed but
+    cannot load a system library) propagate unchanged: installing the extra would not help."""
     try:
         return importlib.import_module(module)
-    except ImportError as error:
-        raise gym.error.DependencyNotInstalled(
+    except ModuleNotFoundError as error:
+        if error.name is None or not module.startswith(error.name.split(".")[0]):
+            raise
+        raise DependencyNotInstalled(
             f"{module.split('.')[0]} is not installed ({error}): pip install \"meta-explore-envs[{extra}]\""
         ) from error
 
 
-__all__ = ["require"]
+__all__ = ["DependencyNotInstalled", "require"]

@@ -33,7 +33,7 @@ import numpy as np
 
 from meta_explore_envs.envs import sign3d_layout as layout
 from meta_explore_envs.envs.sign3d_textures import texture_path
-from meta_explore_envs.optional import require
+from meta_explore_envs.optional import DependencyNotInstalled, require
 
 #: Debian/Ubuntu packages that provide headless OpenGL for pyglet 1.5 (EGL + Mesa).
 APT_PACKAGES = ("libgl1", "libglu1-mesa", "libegl1", "libfreetype6")
@@ -82,11 +82,10 @@ def configure_pyglet() -> None:
 
 configure_pyglet()
 
-# A missing Python package is an install choice (the [3d] extra), not a broken OpenGL set-up.
-require("miniworld", "3d")
-require("pyglet", "3d")
-
 try:
+    # A missing Python package is an install choice (the [3d] extra), not a broken OpenGL set-up.
+    require("pyglet", "3d")
+    require("miniworld", "3d")
     import pyglet
     from miniworld.entity import Agent, Box, ImageFrame
     from miniworld.envs.sign import BigKey
@@ -94,6 +93,8 @@ try:
     from miniworld.opengl import FrameBuffer, Texture
     from miniworld.params import DEFAULT_PARAMS
     from pyglet import gl
+except DependencyNotInstalled:
+    raise
 except (ImportError, OSError) as _exc:  # missing libGL/libEGL/libGLU, or no display
     raise OpenGLUnavailableError(gl_help(_exc)) from _exc
 except Exception as _exc:  # pyglet raises its own exception types for display errors
