@@ -36,7 +36,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
+# Lint, then the whole suite (tests/test_wheel.py builds the wheel and scores from a throw-away venv).
 test: setup
+	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 # DREAM on every grid env with a shipped checkpoint (baselines.dream.ENV_IDS).

@@ -85,7 +85,8 @@ def explore_action(episode_env, problem_id: int, rng: np.random.Generator | None
     """Next action of the shortest path to a pose where the sign is clearly legible, then
     ``end episode`` (the sign reads the same from there whatever ``problem_id`` is)."""
     planner = _planner()
-    return _follow("read", episode_env, problem_id, lambda start, steps_left: planner.reading_path(start, steps_left - 1))
+    return _follow("read", episode_env, problem_id,
+                   lambda start, steps_left: planner.reading_path(start, steps_left - 1))
 
 
 class _PolicyAgent:

@@ -105,7 +105,8 @@ def main(config: Config) -> None:
                                   f"{cached['memory_seconds']:.6f}")
                     console.print(f"{env_id} {split}: cold {cold['seconds']:.1f} s")
             console.print(table)
-        table = Table(title=f"Harness: {config.trials} trials x seeds {list(config.seeds)} (one process per agent and env)")
+        table = Table(title=f"Harness: {config.trials} trials x seeds {list(config.seeds)} "
+                            "(one process per agent and env)")
         for column in ("agent", "env", "total s", "first seed s", "other seeds s", "steps", "steps/s"):
             table.add_column(column, justify="left" if column in ("agent", "env") else "right")
         for module in config.agents:

@@ -87,7 +87,8 @@ def main(config: Config) -> None:
     if config.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {config.cpu})
     console = Console()
-    columns = ["env", "env steps/s (single)", "+ sample() steps/s"] + [f"make_vec {n} steps/s" for n in config.vector_sizes]
+    columns = ["env", "env steps/s (single)", "+ sample() steps/s"]
+    columns += [f"make_vec {n} steps/s" for n in config.vector_sizes]
     rows = []
     for env_id in config.env_ids:
         row = [env_id, single_env(env_id, config.seconds, False), single_env(env_id, config.seconds, True)]

@@ -20,8 +20,8 @@ Modules:
 * :mod:`evaluation.bounds`: :func:`~evaluation.bounds.get_bounds` (per-family registry
   ``BOUND_FAMILIES``, caches, the shipped reference table) and
   :func:`~evaluation.bounds.normalised_score`;
-* :mod:`meta_explore_envs.planning.grid_values`, :mod:`meta_explore_envs.planning.tables`, :mod:`meta_explore_envs.planning.bayes`: the
-  exact bounds of the grid families (tables built with the env's own ``transition``,
+* :mod:`meta_explore_envs.planning` (not here: the env package, which both this package and
+  the baselines build on): the exact bounds of the grid families (tables built with the env's own ``transition``,
   Bayes-optimal search over beliefs);
 * :mod:`evaluation.score`: ``python -m evaluation.score --agent MODULE`` (rich table,
   ``results.json``, ``results.md``, ``results.png``, GIFs);

@@ -42,9 +42,9 @@ import importlib.resources
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -178,7 +178,7 @@ def bounds_fingerprint(env_id: str, split: str, num_exploit_episodes: int) -> st
     return _fingerprint(env_id, split, num_exploit_episodes, str(bounds_entry(env_family(env_id))))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fingerprint(env_id: str, split: str, num_exploit_episodes: int, entry: str) -> str:
     from evaluation.fingerprint import source_fingerprint
 

@@ -6,7 +6,7 @@ import ast
 import functools
 import hashlib
 import importlib.util
-from typing import Iterable
+from collections.abc import Iterable
 
 #: Packages whose modules are followed through imports (others are treated as fixed).
 FOLLOWED_PACKAGES = ("meta_explore_envs", "evaluation", "baselines")
@@ -48,7 +48,7 @@ def _imported_modules(tree: ast.AST, name: str, is_package: bool) -> set[str]:
     return {m for m in found if m.split(".")[0] in FOLLOWED_PACKAGES}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _module_code(name: str) -> tuple[str, frozenset[str]] | None:
     """The code of module ``name`` without docstrings (``ast.dump``) and the modules of
     :data:`FOLLOWED_PACKAGES` it imports; ``None`` if it is not a Python source module.

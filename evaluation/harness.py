@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Hashable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from tqdm.auto import tqdm
 
 import meta_explore_envs  # noqa: F401  (registers the env ids)
 from evaluation.protocol import AgentError, agent_name, check_agent, is_batched, is_privileged
 from meta_explore_envs.core import SPLITS, check_choice
+from meta_explore_envs.progress import progress_counter
 from meta_explore_envs.registry import env_family, family_class
 from meta_explore_envs.trial import SETTINGS, TrialEnv
 
@@ -91,7 +92,8 @@ class TrialResults:
         return {
             "env_id": self.env_id, "split": self.split, "setting": self.setting,
             "num_exploit_episodes": self.num_exploit_episodes, "seed": self.seed, "agent": self.agent,
-            "agent_module": self.agent_module, "privileged": self.privileged, "env_kwargs": dict(self.env_kwargs), "seconds": self.seconds, "steps": self.steps,
+            "agent_module": self.agent_module, "privileged": self.privileged, "env_kwargs": dict(self.env_kwargs),
+            "seconds": self.seconds, "steps": self.steps,
             "problem_ids": self.problem_ids.tolist(), "instructions": self.instructions,
             "episode_returns": self.episode_returns.tolist(), "episode_lengths": self.episode_lengths.tolist(),
             "episode_successes": self.episode_successes.tolist(), "exploit_returns": self.exploit_returns.tolist(),
@@ -194,7 +196,7 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
         agent.reset()
     except Exception as error:  # noqa: BLE001  (reported with the agent's name)
         raise failed("reset()", error, f"{env_id}, seed {seed}, before trial 0") from error
-    bar = tqdm(total=num_trials, desc=f"{agent_name(agent)} on {env_id}", disable=not progress, leave=False)
+    bar = progress_counter(num_trials, f"{agent_name(agent)} on {env_id}", progress)
     batched = is_batched(agent)
     slots = min(num_envs or 16, num_trials) if batched else 1
     if type(slots) is not int or slots < 1:

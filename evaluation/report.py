@@ -55,15 +55,16 @@ import importlib.metadata
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from evaluation.bounds import Bounds, normalised_score
-from meta_explore_envs.files import atomic_path, write_json_atomic, write_text_atomic
 from evaluation.harness import TrialResults
+from meta_explore_envs.files import atomic_path
 
 SCHEMA_VERSION = 1
 CI_LEVEL = 0.95

@@ -35,16 +35,22 @@ import tyro
 from rich.console import Console
 from rich.markup import escape
 
-import meta_explore_envs
 from evaluation.bounds import bounds_entry, get_bounds
-from meta_explore_envs.files import write_json_atomic
-from meta_explore_envs import registry
-from meta_explore_envs.registry import env_family
 from evaluation.harness import run_trials
 from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
-from evaluation.report import (CI_METHOD, bar_chart, markdown, results_document, rich_table, score, trial_gif,
-                               write_text_atomic)
+from evaluation.report import (
+    CI_METHOD,
+    bar_chart,
+    markdown,
+    results_document,
+    rich_table,
+    score,
+    trial_gif,
+)
+from meta_explore_envs import registry
 from meta_explore_envs.core import SPLITS, check_choice
+from meta_explore_envs.files import write_json_atomic, write_text_atomic
+from meta_explore_envs.registry import env_family
 
 #: Names of the files written to ``--out``.
 RESULTS_JSON, RESULTS_MD, RESULTS_PNG, GIF_DIR = "results.json", "results.md", "results.png", "gifs"
@@ -163,7 +169,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
                          for k, episodes in enumerate(result.frames)]
                 result.frames = []  # drawn below; not kept in memory with the scores
                 results.append(result)
-            if bounds is None and bounds_entry(env_family(env_id)) is not None:  # after an agent ran: fail fast on agents
+            # After an agent ran, so that a broken agent fails fast, before any long computation.
+            if bounds is None and bounds_entry(env_family(env_id)) is not None:
                 start = time.perf_counter()
                 bounds = get_bounds(env_id, config.split, config.num_exploit_episodes, progress=config.progress)
                 console.print(f"bounds of {env_id} ({config.split}): {time.perf_counter() - start:.1f} s")

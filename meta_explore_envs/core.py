@@ -31,8 +31,9 @@ Two optional declarations let exact planners work on far smaller tables:
 from __future__ import annotations
 
 import numbers
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Hashable, Iterator, Sequence
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np

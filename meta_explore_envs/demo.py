@@ -54,7 +54,7 @@ def main(config: DemoConfig) -> None:
     for env_id in config.env_ids:
         env = gym.make(env_id, render_mode="rgb_array")
         env.action_space.seed(config.seed)
-        frames, episodes = record_trial(env, lambda _: env.action_space.sample(), config.seed)
+        frames, episodes = record_trial(env, lambda _, space=env.action_space: space.sample(), config.seed)
         path = config.out_dir / f"{env_id}.gif"
         save_gif(path, frames + [frames[-1]] * config.hold_frames, fps=config.fps)
         trial = env.unwrapped

@@ -17,9 +17,10 @@ bounds and baselines without registering anything.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
@@ -68,7 +69,8 @@ def register_family(family: Family) -> None:
     if ":" not in family.episode_env:
         raise ValueError(f"episode_env={family.episode_env!r} is not valid: expected 'module:Class'")
     if not family.env_ids:
-        raise ValueError(f"family {family.name!r} has no env ids: give at least one, e.g. {{'Meta{family.name}-v0': {{}}}}")
+        raise ValueError(f"family {family.name!r} has no env ids: give at least one, "
+                         f"e.g. {{'Meta{family.name}-v0': {{}}}}")
     known = FAMILIES.get(family.name)
     if known == family:
         return

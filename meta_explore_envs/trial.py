@@ -6,7 +6,8 @@ of the benchmark spec (section 3). Every registered ``Meta*-v0`` id is a ``Trial
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Hashable
+from collections.abc import Hashable
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np

@@ -9,10 +9,10 @@ import pytest
 
 from baselines.common import hooks
 from baselines.common.hooks import FamilyBaselines, register_family_baselines
-from meta_explore_envs.registry import family_class
 from evaluation.bounds import get_bounds
 from evaluation.harness import run_trials
 from evaluation.protocol import load_agent_module
+from meta_explore_envs.registry import family_class
 
 
 def monte_carlo(module: str, env_id: str, trials: int, seed: int = 0):
@@ -31,7 +31,8 @@ def test_oracle_plays_the_optimal_bound():
     assert abs(mean - get_bounds("MetaCooking-v0").optimal) < 4 * se
 
 
-@pytest.mark.parametrize("module, bound", [("baselines.random", "random"), ("baselines.no_exploration", "no_exploration"),
+@pytest.mark.parametrize("module, bound", [("baselines.random", "random"),
+                                           ("baselines.no_exploration", "no_exploration"),
                                            ("baselines.thompson", "thompson")])
 def test_baselines_agree_with_their_bound_on_map(module, bound):
     mean, se = monte_carlo(module, "MetaMap-v0", 600)

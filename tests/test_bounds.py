@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 
 from evaluation import bounds as bounds_module
 from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_score, register_bounds
-from meta_explore_envs.planning.tables import family_model
-from meta_explore_envs.planning.grid_values import ExactProblemSet, compute_exact_bounds, no_exploration, optimal_and_random, thompson
 from meta_explore_envs.envs.cooking import fridge_contents
+from meta_explore_envs.planning.grid_values import (
+    ExactProblemSet,
+    compute_exact_bounds,
+    no_exploration,
+    optimal_and_random,
+    thompson,
+)
+from meta_explore_envs.planning.tables import family_model
 from meta_explore_envs.registry import family_class
 
 # ---------------------------------------------------------------------------- brute force
@@ -42,7 +48,7 @@ class BruteForce:
         self.env.begin_episode(instruction)
         return self.env.state
 
-    @lru_cache(maxsize=None)
+    @cache
     def q_optimal(self, problem, instruction, state):
         out = []
         for a in range(self.n):
@@ -50,7 +56,7 @@ class BruteForce:
             out.append(r if over else r + max(self.q_optimal(problem, instruction, nxt)))
         return tuple(out)
 
-    @lru_cache(maxsize=None)
+    @cache
     def bayes(self, instruction, state, weighted: frozenset):
         """Bayes value of (state, belief); ``weighted`` = frozenset of (problem, weight)."""
         total = sum(w for _, w in weighted)
@@ -64,7 +70,7 @@ class BruteForce:
                     value += w * r
                 else:
                     groups.setdefault((obs, r, nxt), []).append((p, w))
-            for (obs, r, nxt), members in groups.items():
+            for (_obs, r, nxt), members in groups.items():
                 gw = sum(w for _, w in members)
                 value += gw * (r + self.bayes(instruction, nxt, frozenset(members)))
             value /= total
@@ -144,7 +150,8 @@ def test_equivalent_cooking_states_pay_the_same_for_every_action_sequence():
                 if a[1]:
                     break
     start = (1, 1, 4, (4, 4, 4), 0)
-    assert env.equivalent_state(10, (2, 0), (2, 0, 3, (2, 3, 4), 1)) == (2, 0, 2, (0, 2, 4), 1)  # blue 0, red 1, yellow 2
+    # blue 0, red 1, yellow 2
+    assert env.equivalent_state(10, (2, 0), (2, 0, 3, (2, 3, 4), 1)) == (2, 0, 2, (0, 2, 4), 1)
     assert env.equivalent_state(36, (1, 2), start) == start
 
 
@@ -189,7 +196,7 @@ def _brute_thompson(family, prior):
         env.set_problem(p)
         env.begin_episode(None)
         out = []
-        for k, a in enumerate(actions):
+        for a in actions:
             _, real_over, _ = env.transition(a)
             if real_over:
                 return tuple(out) + ("ended",)

@@ -20,7 +20,8 @@ from evaluation.bounds import Bounds
 from evaluation.harness import TrialResults, run_trials, trial_specs
 from evaluation.protocol import AgentError, load_agent_module
 from evaluation.report import BOOTSTRAP_RESAMPLES, RESULTS_SCHEMA, bootstrap_means, percentile_ci, score
-from evaluation.score import ScoreConfig, main as score_main, run
+from evaluation.score import ScoreConfig, run
+from evaluation.score import main as score_main
 
 END_EPISODE = 6  # grid action
 
@@ -255,7 +256,8 @@ BAD_AGENTS = {
     "load_raises": ("def load_agent(env_id, checkpoint=None, **kwargs):\n"
                     "    raise FileNotFoundError(f'no checkpoint for {env_id}')\n"),
     "not_an_agent": "def load_agent(env_id, checkpoint=None, **kwargs):\n    return 42\n",
-    "invalid_action": ("class A:\n    def reset(self):\n        pass\n    def act(self, observation):\n        return 99\n"
+    "invalid_action": ("class A:\n    def reset(self):\n        pass\n"
+                       "    def act(self, observation):\n        return 99\n"
                        "def load_agent(env_id, checkpoint=None, **kwargs):\n    return A()\n"),
     "act_raises": ("class A:\n    def reset(self):\n        pass\n    def act(self, observation):\n"
                    "        raise ZeroDivisionError('division by zero')\n"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import meta_explore_envs
 from meta_explore_envs import family_class
 from meta_explore_envs.envs import CookingEnv
 from meta_explore_envs.grid import GridEpisodeEnv
 from tests.conftest import GRID_IDS
-import meta_explore_envs
 
 
 def outcome(env, action):

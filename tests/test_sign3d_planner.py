@@ -12,7 +12,12 @@ import meta_explore_envs  # noqa: F401
 from meta_explore_envs.envs import sign3d_layout as layout
 from meta_explore_envs.envs.sign3d import Sign3DEnv
 from meta_explore_envs.planning.sign3d import (
-    ALL_PROBLEMS, BOUNDS, Sign3DPlanner, sample_starts, sign_may_be_visible, start_values,
+    ALL_PROBLEMS,
+    BOUNDS,
+    Sign3DPlanner,
+    sample_starts,
+    sign_may_be_visible,
+    start_values,
     word_fully_visible,
 )
 from meta_explore_envs.planning.sign3d_policies import Sign3DNoExplorationPolicy

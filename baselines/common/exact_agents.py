@@ -8,7 +8,8 @@ from observations only: the state and the set of problems consistent with everyt
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 

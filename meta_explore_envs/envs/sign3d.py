@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -10,8 +11,17 @@ from gymnasium import spaces
 from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, as_index
 from meta_explore_envs.envs import sign3d_layout as layout
 from meta_explore_envs.envs.sign3d_layout import (
-    ACTION_NAMES, END_EPISODE, FORWARD, HEADINGS, MAX_STEPS, OBJECTS, SHAPE_NAMES, SIGN_WORDS, TURN,
-    TURN_LEFT, TURN_RIGHT,
+    ACTION_NAMES,
+    END_EPISODE,
+    FORWARD,
+    HEADINGS,
+    MAX_STEPS,
+    OBJECTS,
+    SHAPE_NAMES,
+    SIGN_WORDS,
+    TURN,
+    TURN_LEFT,
+    TURN_RIGHT,
 )
 
 #: Reward (hundredths) for touching the instructed shape in the sign's colour / any other object.

@@ -9,7 +9,8 @@ agent's path this episode and the agent with its field of view.
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -68,7 +69,8 @@ MAP_H = round((_MAX_Z - _MIN_Z) * MAP_SCALE) + 2 * MARGIN
 
 
 class Sign3DRenderer:
-    """Renders a :class:`~meta_explore_envs.envs.sign3d.Sign3DEnv` (any :class:`Sign3DScene`) into a fixed-size frame."""
+    """Renders a :class:`~meta_explore_envs.envs.sign3d.Sign3DEnv` (any :class:`Sign3DScene`) into a
+    fixed-size frame."""
 
     def __init__(self):
         self.top = panel_height(PANEL_LINES)
@@ -96,7 +98,8 @@ class Sign3DRenderer:
         if env.instruction is None:
             task = "no instruction"
         else:
-            task = f"instruction: {layout.SHAPE_NAMES[env.instruction]}  ->  target: {colour} {layout.SHAPE_NAMES[env.instruction]}"
+            shape = layout.SHAPE_NAMES[env.instruction]
+            task = f"instruction: {shape}  ->  target: {colour} {shape}"
         c.panel(list(lines)[: PANEL_LINES - 1] + [f"sign says {word}   {task}"], self.top)
         self.draw_view(env, problem)
         self.draw_map(env, problem)

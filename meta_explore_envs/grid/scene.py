@@ -9,8 +9,8 @@ fields in its own ``scene()``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from meta_explore_envs.grid.objects import EMPTY, WorldObject
 

@@ -8,8 +8,9 @@ its objects per problem (:meth:`GridEpisodeEnv.layout`) and defines the reward
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from enum import IntEnum
-from typing import Any, ClassVar, Hashable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 

@@ -19,8 +19,9 @@ within :data:`~meta_explore_envs.planning.tables.TOLERANCE`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -33,15 +33,15 @@ exploration episode and the current episode only.
 from __future__ import annotations
 
 import time
-from typing import Hashable, Iterable
+from collections.abc import Hashable, Iterable
 
 import numpy as np
 
 from meta_explore_envs.core import REWARD_SCALE
 from meta_explore_envs.planning.bayes import BayesPlanner
-from meta_explore_envs.planning.progress import progress_bar
 from meta_explore_envs.planning.tables import family_model
 from meta_explore_envs.planning.thompson import thompson_value
+from meta_explore_envs.progress import progress_bar
 
 
 def _instruction_order(instructions: Iterable[Hashable]) -> list[Hashable]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from meta_explore_envs.envs import sign3d_layout as layout
-from meta_explore_envs.planning.sign3d import ALL_PROBLEMS, ACTIONS, SearchGraph, Sign3DPlanner, target_object
+from meta_explore_envs.planning.sign3d import ACTIONS, ALL_PROBLEMS, SearchGraph, Sign3DPlanner, target_object
 
 
 class _EpisodePolicy:

@@ -40,9 +40,10 @@ Requirements on a family (checked, with a clear error when violated):
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Hashable, Iterable
+from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,7 @@ class FamilyModel:
         return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def family_model(family: str) -> FamilyModel:
     """The process-wide :class:`FamilyModel` of ``family`` (bounds and agents share it)."""
     return FamilyModel(family)
@@ -440,7 +441,8 @@ class InstructionModel:
                         row = get_seen(after)
                         add_next(row_of(after) if row is None else row)
                 if i > MAX_STATES:
-                    raise RuntimeError(f"{self.family.family}: more than {MAX_STATES} states; not a finite-horizon family?")
+                    raise RuntimeError(
+                        f"{self.family.family}: more than {MAX_STATES} states; not a finite-horizon family?")
             # ``end episode`` was taken with ``end_action`` steps taken: store it without its charge.
             end_charge_taken = self.family.env.end_episode_charge(self.max_steps - self.family.end_action - 1)
         else:
@@ -459,7 +461,8 @@ class InstructionModel:
                         row = get_seen(after)
                         add_next(row_of(after) if row is None else row)
                 if i > MAX_STATES:
-                    raise RuntimeError(f"{self.family.family}: more than {MAX_STATES} states; not a finite-horizon family?")
+                    raise RuntimeError(
+                        f"{self.family.family}: more than {MAX_STATES} states; not a finite-horizon family?")
         expanded.extend(range(len(order)))
         if end_charge_taken:
             end = self.family.end_action

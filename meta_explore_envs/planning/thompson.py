@@ -15,7 +15,8 @@ running. Both uses read that one rule:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
