@@ -24,6 +24,7 @@ naming the module and the problem, and exit status 2 (from Python: ``AgentError`
 
 from __future__ import annotations
 
+import importlib
 import shlex
 import sys
 import time
@@ -62,6 +63,9 @@ class ScoreConfig:
 
     agent: tuple[str, ...]
     """Agent modules (each exposes load_agent), e.g. baselines.oracle baselines.random."""
+    register: tuple[str, ...] = ()
+    """Modules imported first: ones that register families of your own
+    (``meta_explore_envs.register_family``), so that ``--env`` can name their ids."""
     env: tuple[str, ...] = ()
     """Env ids (default: every registered env the agent modules can play, see their ``ENV_IDS``)."""
     split: str = "test"
@@ -99,6 +103,11 @@ def check_config(config: ScoreConfig) -> list[str]:
         raise ValueError(f"--record={config.record} is not valid: expected an integer >= 0")
     if not config.seeds:
         raise ValueError("--seeds needs at least one seed")
+    for module in config.register:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ValueError(f"--register {module}: cannot import it ({error})") from error
     for module in config.agent:  # fail before any work, naming the module
         import_agent_module(module)
     if config.env:
@@ -122,6 +131,8 @@ def _plays(module: str, env_id: str, config: ScoreConfig) -> bool:
 def command_line(config: ScoreConfig) -> str:
     """A command that reproduces ``config`` (recorded in results.json when run() is called from Python)."""
     parts = ["python", "-m", "evaluation.score", "--agent", *config.agent]
+    if config.register:
+        parts += ["--register", *config.register]
     if config.env:
         parts += ["--env", *config.env]
     parts += ["--split", config.split, "--trials", str(config.trials), "--seeds", *map(str, config.seeds)]

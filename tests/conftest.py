@@ -70,3 +70,9 @@ def make_trial():
     yield make
     for env in envs:
         env.close()
+
+
+@pytest.fixture
+def bounds_cache(tmp_path, monkeypatch):
+    """Computed bounds go to a fresh cache folder (the shipped table is still read)."""
+    monkeypatch.setenv("META_EXPLORE_ENVS_CACHE", str(tmp_path))

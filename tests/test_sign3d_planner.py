@@ -140,11 +140,6 @@ def test_stored_bounds_are_consistent():
 
 
 # ---------------------------------------------------------------------------- harness hooks
-@pytest.fixture
-def bounds_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("META_EXPLORE_ENVS_CACHE", str(tmp_path))
-
-
 def test_harness_bounds_are_the_stored_ones(bounds_cache):
     from evaluation.bounds import get_bounds, normalised_score
 

@@ -1,0 +1,1 @@
+"""Toy families registered by tests (see docs/adding-a-family.md)."""
