@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import families.treasure  # noqa: F401  (registers MetaTreasure-v0)
 import gymnasium as gym
 import pytest
 
-import families.treasure  # noqa: F401  (registers MetaTreasure-v0)
 from evaluation.bounds import get_bounds
 from meta_explore_envs import registry
 from meta_explore_envs.registry import Family, register_family

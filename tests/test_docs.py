@@ -197,7 +197,7 @@ def normalise(flag: str) -> str:
     return flag.replace("_", "-")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cli_help(kind: str, target: str) -> tuple[int, str]:
     """(exit status, output) of ``python -m MODULE --help`` or ``python SCRIPT --help``."""
     argv = [sys.executable, "-m", target] if kind == "module" else [sys.executable, target]
@@ -207,7 +207,7 @@ def cli_help(kind: str, target: str) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_targets() -> frozenset[str]:
     text = (REPO / "Makefile").read_text(encoding="utf-8")
     targets = re.findall(r"^([A-Za-z0-9_-][A-Za-z0-9_.-]*)\s*:(?!=)", text, re.MULTILINE)
@@ -288,7 +288,7 @@ def github_slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def anchors(path: Path) -> frozenset[str]:
     """The anchors of the headings of ``path`` (a repeated heading gets ``-1``, ``-2``, ...)."""
     slugs, counts = set(), {}

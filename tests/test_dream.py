@@ -4,6 +4,7 @@ exact resume, checkpoints and the agent protocol."""
 from __future__ import annotations
 
 import copy
+import csv
 import dataclasses
 import json
 
@@ -16,7 +17,6 @@ from baselines.dream import DreamConfig, load_agent
 from baselines.dream.agent import (
     DreamActor,
     DreamAgent,
-    atomic_torch_save,
     load_policy,
     nets_from_policy_checkpoint,
     policy_checkpoint,
@@ -35,6 +35,10 @@ from baselines.dream.train import Trainer
 
 SMALL = dict(num_envs=8, batch_size=8, hidden=16, z_dim=4, buffer_trials=200, learning_starts=200,
              env_steps_per_update=50.0, progress=False, eval_trials=4)
+#: A small run on the command line (MetaMap-v0).
+CLI_SMALL = ["--env", "MetaMap-v0", "--num-envs", "8", "--batch-size", "8", "--hidden", "16", "--z-dim", "4",
+             "--learning-starts", "200", "--env-steps-per-update", "50", "--eval-trials", "4", "--eval-every", "0",
+             "--no-progress"]
 
 
 # ---------------------------------------------------------------------------- exploration reward
@@ -163,9 +167,6 @@ def test_double_dqn_lambda_return_targets():
     off = torch.tensor([[0, 0, 0]])
     loss = double_dqn_loss(q, q_target, off, rewards, lengths, gamma, td_lambda=1.0)
     assert loss.item() == pytest.approx(((1 - 21) ** 2 + (0 - 3.5) ** 2 + 0) / 3)
-    # Peng's Q(lambda) keeps the trace through it: the Monte-Carlo returns 2.75 and 3.5 again.
-    loss = double_dqn_loss(q, q_target, off, rewards, lengths, gamma, td_lambda=1.0, cut_traces=False)
-    assert loss.item() == pytest.approx(((1 - 2.75) ** 2 + (0 - 3.5) ** 2 + 0) / 3)
 
 
 def test_double_dqn_ignores_padding():
@@ -298,7 +299,7 @@ def test_resume_restores_the_exact_state_and_continues_identically(tmp_path):
         straight.train_wave()
     assert straight.updates > 0
     path = tmp_path / "checkpoint.pt"
-    atomic_torch_save(straight.state_dict(), path)
+    torch.save(straight.state_dict(), path)
     before_kill = _comparable(copy.deepcopy(straight.state_dict()))
     for _ in range(3):
         straight.train_wave()
@@ -337,9 +338,7 @@ def test_cli_resume_continues_a_run(tmp_path):
     from baselines.dream.train import main
 
     out = tmp_path / "run"
-    args = ["--env", "MetaMap-v0", "--out", str(out), "--num-envs", "8", "--batch-size", "8", "--hidden", "16",
-            "--z-dim", "4", "--learning-starts", "200", "--env-steps-per-update", "50", "--eval-trials", "4",
-            "--eval-every", "0", "--no-progress"]
+    args = [*CLI_SMALL, "--out", str(out)]
     main([*args, "--total-steps", "1200"])
     first = torch.load(out / "checkpoint.pt", weights_only=True)["counters"]["env_steps"]
     with pytest.raises(FileExistsError):
@@ -355,6 +354,35 @@ def test_cli_resume_continues_a_run(tmp_path):
     assert isinstance(agent, DreamAgent)
 
 
+def test_cli_resumes_a_run_saved_with_removed_settings_at_their_off_values(tmp_path):
+    """A checkpoint from before the clean-up records the removed settings: at their "off"
+    values the run resumes (its progress.csv keeps its own columns, e.g. the removed
+    ``f_coloured_share``); with another value the resume is refused, naming the setting."""
+    from baselines.dream.config import REMOVED_SETTINGS
+    from baselines.dream.train import main
+
+    out = tmp_path / "run"
+    main([*CLI_SMALL, "--out", str(out), "--total-steps", "1200"])
+    path = out / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "config": {**state["config"], **REMOVED_SETTINGS}}, path)
+    csv_path = out / "progress.csv"
+    header, *rows = csv_path.read_text().splitlines()
+    old_header = header.replace(",test_return,", ",f_coloured_share,test_return,")
+    csv_path.write_text("\n".join([old_header, *(r.replace(",", ",,", 1) for r in rows)]) + "\n")
+    main([*CLI_SMALL, "--out", str(out), "--total-steps", "2500", "--resume"])
+    assert 1200 < torch.load(path, weights_only=True)["counters"]["env_steps"] <= 2500
+    with open(csv_path, newline="") as f:
+        last = list(csv.DictReader(f))[-1]
+    assert list(last) == old_header.split(",") and last["f_coloured_share"] == ""
+    assert float(last["test_return"]) == json.loads((out / "result.json").read_text())["test_return"]
+
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "config": {**state["config"], "explore_peng": True}}, path)
+    with pytest.raises(ValueError, match="explore_peng=True: that setting was removed"):
+        main([*CLI_SMALL, "--out", str(out), "--total-steps", "3000", "--resume"])
+
+
 # ---------------------------------------------------------------------------- agent and checkpoints
 def _nets(env_id: str = "MetaMap-v0", seed: int = 0) -> DreamNetworks:
     torch.manual_seed(seed)
@@ -365,7 +393,7 @@ def _nets(env_id: str = "MetaMap-v0", seed: int = 0) -> DreamNetworks:
 def test_policy_checkpoint_round_trip(tmp_path):
     nets = _nets()
     path = tmp_path / "p.pt"
-    atomic_torch_save(policy_checkpoint(nets, "MetaMap-v0", {"seed": 0}, {"command": "x"}), path)
+    torch.save(policy_checkpoint(nets, "MetaMap-v0", {"seed": 0}, {"command": "x"}), path)
     data = load_policy(path)
     assert "encoder.f.weight" not in data["policy"]  # test time uses only the decoder's z
     loaded = nets_from_policy_checkpoint(data)
@@ -387,11 +415,40 @@ def test_load_agent_errors(tmp_path):
     with pytest.raises(ValueError, match="not a DREAM checkpoint"):
         load_agent("MetaMap-v0", checkpoint=str(other))
     bus = tmp_path / "bus.pt"
-    atomic_torch_save(policy_checkpoint(_nets("MetaDistractingBus-v0"), "MetaDistractingBus-v0", {}, {}), bus)
+    torch.save(policy_checkpoint(_nets("MetaDistractingBus-v0"), "MetaDistractingBus-v0", {}, {}), bus)
     with pytest.raises(ValueError, match="trained on 'MetaDistractingBus-v0'"):
         load_agent("MetaMap-v0", checkpoint=str(bus))
     with pytest.raises(ValueError, match="imrl"):
         load_agent("MetaDistractingBus-v0", checkpoint=str(bus), setting="standard")
+
+
+def test_removed_settings_at_their_off_values_are_dropped_and_others_refused(tmp_path):
+    """Configs saved before the clean-up (shipped checkpoints, runs) hold the removed settings."""
+    from baselines.dream.agent import ASSETS
+    from baselines.dream.config import REMOVED_SETTINGS
+
+    saved = {**DreamConfig().to_dict(), **REMOVED_SETTINGS}
+    assert DreamConfig.from_dict(saved) == DreamConfig()
+    for key, off in REMOVED_SETTINGS.items():
+        on = (not off) if isinstance(off, bool) else off + 0.5
+        with pytest.raises(ValueError, match=f"run/checkpoint.pt has {key}={on!r}: that setting was removed"):
+            DreamConfig.from_dict({**saved, key: on}, source="run/checkpoint.pt")
+    # The shipped checkpoints record them (at "off") and still load, through the agent and
+    # as a configuration.
+    shipped = sorted(ASSETS.glob("*.pt"))
+    assert any(REMOVED_SETTINGS.keys() & torch.load(p, weights_only=True)["config"].keys() for p in shipped)
+    for p in shipped:
+        config = load_policy(p)["config"]
+        assert not REMOVED_SETTINGS.keys() & config.keys()
+        assert DreamConfig.from_dict(config).env == p.stem
+    # A policy checkpoint of a run that used one of them is refused by name.
+    path = tmp_path / "p.pt"
+    config = {**DreamConfig(env="MetaMap-v0").to_dict(), **REMOVED_SETTINGS}
+    torch.save(policy_checkpoint(_nets(), "MetaMap-v0", config, {}), path)
+    assert isinstance(load_agent("MetaMap-v0", checkpoint=str(path)), DreamAgent)
+    torch.save(policy_checkpoint(_nets(), "MetaMap-v0", {**config, "lr_end_fraction": 0.1}, {}), path)
+    with pytest.raises(ValueError, match=r"p.pt' has lr_end_fraction=0.1: that setting was removed"):
+        load_agent("MetaMap-v0", checkpoint=str(path))
 
 
 @pytest.mark.parametrize("env_id", ["MetaDistractingBus-v0", "MetaMap-v0", "MetaCooking-v0"])
@@ -459,20 +516,6 @@ def test_stepwise_networks_match_whole_sequences(memory):
             assert torch.allclose(q, q_e[:, step], atol=1e-5)
             q, h_t = nets.task_q.step(ints[:, step], rew[:, step], h_t, z)
             assert torch.allclose(q, q_t[:, step], atol=1e-5)
-
-
-def test_exploration_boltzmann_follows_sharp_q_and_spreads_on_flat_q():
-    from baselines.dream.collect import epsilon_greedy
-
-    rng = np.random.default_rng(0)
-    choose = epsilon_greedy(0.0, rng, explore_epsilon=0.0, explore_temperature=0.05)
-    sharp = torch.tensor([[0.0, 1.0, 0.0]]).repeat(1000, 1)
-    flat = torch.tensor([[0.5, 0.5, 0.5]]).repeat(1000, 1)
-    explore = np.zeros(1000, dtype=np.int64)
-    assert (choose(sharp, explore) == 1).mean() > 0.99
-    counts = np.bincount(choose(flat, explore), minlength=3)
-    assert counts.min() > 250  # about uniform
-    assert (choose(flat, np.ones(1000, dtype=np.int64)) == 0).all()  # exploitation stays greedy
 
 
 def test_env_presets_are_the_cli_base_and_flags_win(monkeypatch):
@@ -642,21 +685,40 @@ def test_resume_keeps_the_saved_thread_count_unless_the_flag_is_given(monkeypatc
     assert (again.threads, again.total_steps, again.progress, again.seed, again.out) == (1, 800_000, False, 1, "run")
 
 
-def test_inspect_bus_reads_exploration_paths_and_the_shipped_agent_explores_three_coloured_buses():
-    from baselines.dream.inspect_bus import COLOURED_SOURCES, GREY_SOURCES, inspect, rides
+def test_action_letters_are_distinct_and_the_grid_keeps_its_letters():
+    from baselines.dream.inspect_exploration import action_letters
+    from meta_explore_envs.grid.world import ACTION_NAMES
 
-    path = [(4, 4), (4, 5), (0, 7), (0, 7), (4, 5), (5, 5), (8, 4)]  # ride (4, 5), back, then a grey bus
-    assert rides(path, GREY_SOURCES) == {(5, 5)}
-    assert rides(path, COLOURED_SOURCES) == {(4, 5)}
-    groups, results, grey, explorations = inspect(None, trials=12, seed=0)
-    assert sum(len(v) for v in groups.values()) == 12 == len(results.exploit_returns)
-    # The action strings match the episodes' lengths, and each rides (".") three times or more.
-    assert sum(explorations.values()) == 12
-    assert sorted(len(a) for a in explorations.elements()) == sorted(results.episode_lengths[:, 0].tolist())
-    assert all(actions.count(".") >= 3 and actions.endswith("E") for actions in explorations)
-    # The shipped agent rides three coloured buses, no grey one, and always reaches the goal.
-    assert grey == 0 and {ridden for ridden, _ in groups} == {3}
-    assert all(ok and length == 3 for outcomes in groups.values() for ok, length in outcomes)
+    assert action_letters(ACTION_NAMES) == "LURDN.EPQ"
+    assert action_letters(("turn left", "turn right", "forward", "end episode")) == "TUFE"
+    assert action_letters(("a", "a", "left")) == "A0L"
+
+
+def test_inspect_exploration_lists_the_shipped_bus_explorer_riding_three_coloured_buses():
+    """The generic tool on MetaDistractingBus-v0: one action string per trial, as long as the
+    exploration episode; replayed in the env, each rides three coloured buses and no grey one,
+    and every exploitation episode then reaches its goal in 3 steps."""
+    from baselines.dream.inspect_exploration import action_letters, inspect
+    from meta_explore_envs.envs.bus_grid import COLOURED_SOURCES
+    from meta_explore_envs.envs.distracting_bus import GREY_SOURCES
+
+    explorations, results, names = inspect("MetaDistractingBus-v0", trials=12, seed=0)
+    assert sorted(k for index in explorations.values() for k in index) == list(range(12))
+    letters = action_letters(names)
+    episode_env = gym.make("MetaDistractingBus-v0", split="test").unwrapped.episode_env
+    for actions, index in explorations.items():
+        assert actions.endswith("E") and all(len(actions) == results.episode_lengths[k, 0] for k in index)
+        for k in index:
+            episode_env.set_problem(int(results.problem_ids[k]))
+            episode_env.begin_episode(None)
+            rides = []
+            for letter in actions:
+                cell = tuple(int(v) for v in episode_env.state_observation()[:2])
+                episode_env.transition(letters.index(letter))
+                if letter == "." and tuple(int(v) for v in episode_env.state_observation()[:2]) != cell:
+                    rides.append(cell)
+            assert len(set(rides) & set(COLOURED_SOURCES)) == 3 and not set(rides) & set(GREY_SOURCES), actions
+    assert results.episode_successes[:, 1].all() and (results.episode_lengths[:, 1] == 3).all()
 
 
 def test_no_end_slots_never_end_their_exploration_episode():
@@ -689,77 +751,5 @@ def test_no_end_fraction_lengthens_exploration_episodes():
     trainer.collect()
     exp_len = trainer.buffer.arrays["exp_len"][: len(trainer.buffer)]
     assert (exp_len == trainer.spec.max_episode_steps).all()
-
-
-def test_no_end_walk_turns_the_rest_of_the_exploration_episode_random():
-    """``explore_no_end_walk``: after the step where a flagged trial's explorer would have
-    ended, its exploration actions are uniformly random even where the greedy one is not
-    ``end episode``; before it, and in other slots, they stay greedy."""
-    from baselines.dream.collect import epsilon_greedy
-    from meta_explore_envs.grid.world import END_ACTION
-
-    choose = epsilon_greedy(0.0, np.random.default_rng(0), no_end_slots=np.array([True, True]),
-                            end_action=END_ACTION, no_end_walk=True)
-    greedy_ride = torch.zeros(2, 9)
-    greedy_ride[:, 5] = 1.0
-    assert choose(greedy_ride, np.array([0, 0]), np.array([0, 1])).tolist() == [5, 5]  # nobody stopped yet
-    stop = greedy_ride.clone()
-    stop[0, END_ACTION] = 2.0  # slot 0 would end now
-    first = choose(stop, np.array([0, 0]), np.array([0, 1]))
-    assert first[0] != END_ACTION and first[1] == 5
-    later = np.stack([choose(greedy_ride, np.array([0, 0]), np.array([0, 1])) for _ in range(200)])
-    assert set(later[:, 0].tolist()) == set(range(9)) - {END_ACTION}  # slot 0 walks at random
-    assert (later[:, 1] == 5).all()  # slot 1 still greedy
-
-
-def test_no_end_guide_hands_the_exploration_episode_to_the_exploitation_policy():
-    """``explore_no_end_guide``: once a flagged trial's explorer would end, its exploration
-    steps act on the exploitation Q-network, given the encoder's z and an instruction in place
-    of "no instruction"; the decoder keeps reading; the next exploitation episode starts clean."""
-    cfg = DreamConfig(env="MetaDistractingBus-v0", seed=0, **SMALL)
-    trainer = Trainer(cfg)
-    nets, actor, spec = trainer.nets, trainer.actor, trainer.spec
-    k = len(spec.obs_nvec)
-    ints = np.array([[4, 4, 0, 4, 9], [4, 5, 1, 4, 1]])  # two slots in their exploration episode
-    actor.reset()
-    z = torch.randn(1, cfg.z_dim)
-    actor.start_guide(np.array([1]), z, np.array([[2]]))
-    h_dec_before = actor.h_dec.clone()
-    q = actor.q_values(np.array([0, 1]), ints, np.zeros(2, np.float32), np.array([0, 0]))
-    guided_ints = torch.as_tensor(ints[1:]).clone()
-    guided_ints[:, k] = 2  # the guide's instruction replaces "no instruction" (4)
-    expected, _ = nets.task_q.step(guided_ints, torch.zeros(1), nets.task_q.initial_state(1), z)
-    assert torch.allclose(q[1], expected)
-    unguided, _ = nets.explore_q.step(torch.as_tensor(ints[:1]), torch.zeros(1), nets.explore_q.initial_state(1))
-    assert torch.allclose(q[0], unguided)
-    assert not torch.equal(actor.h_dec[1], h_dec_before[1])  # the decoder saw the guided step
-    # The first exploitation episode ends the guide.
-    actor.q_values(np.array([1]), ints[1:], np.zeros(1, np.float32), np.array([1]))
-    assert not actor.guided.any()
-
-
-def test_no_end_guide_starts_where_the_explorer_would_end():
-    """In a training wave with every trial flagged, each trial is handed to the exploitation
-    policy once (when ``end episode`` is first blocked), and exploration runs to its limit."""
-    cfg = DreamConfig(env="MetaDistractingBus-v0", seed=0, explore_no_end_fraction=1.0, explore_no_end_guide=True,
-                      epsilon_start=0.0, epsilon_end=0.0, explore_epsilon_end=0.0, **SMALL)
-    trainer = Trainer(cfg)
-    from meta_explore_envs.grid.world import END_ACTION
-
-    with torch.no_grad():  # an explorer that wants to end at once
-        trainer.nets.explore_q.head[-1].bias[END_ACTION] = 100.0
-    started: list[int] = []
-    start_guide = trainer.actor.start_guide
-    trainer.actor.start_guide = lambda slots, z, instruction: (started.extend(slots.tolist()),
-                                                               start_guide(slots, z, instruction))
-    trainer.collect()
-    exp_len = trainer.buffer.arrays["exp_len"][: len(trainer.buffer)]
-    assert (exp_len == trainer.spec.max_episode_steps).all()
-    assert sorted(started) == list(range(cfg.num_envs))  # every trial, once, at its first step
-    assert (trainer.buffer.arrays["exp_act"][: len(trainer.buffer), 0] != END_ACTION).all()
-    with pytest.raises(ValueError, match="exclusive"):
-        DreamConfig(explore_no_end_guide=True, explore_no_end_walk=True)
     with pytest.raises(ValueError, match=r"explore_no_end_fraction=1.5 must be in \[0, 1\]"):
         DreamConfig(explore_no_end_fraction=1.5)
-    with pytest.raises(ValueError, match="need explore_no_end_fraction > 0"):
-        DreamConfig(explore_no_end_guide=True)

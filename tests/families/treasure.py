@@ -7,7 +7,8 @@ one end and sees whether the treasure is there; without exploring, the agent mus
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
