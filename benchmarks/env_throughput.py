@@ -6,7 +6,7 @@ Single env: ``gymnasium.make(id)`` with its default wrappers (env checker, order
 and all trial bookkeeping, random actions drawn beforehand (column "env") or with
 ``env.action_space.sample()`` in the loop (column "+ sample()"), resets included, pinned to
 one CPU core. Vector: ``gymnasium.make_vec(id, num_envs=N)`` (sync), env steps per second
-(N per vector step). Prints a rich table and the same table as Markdown for the README.
+(N per vector step). Prints a rich table and the same table as Markdown for docs/performance.md.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def gl_help(cause: BaseException | str) -> str:
         f"    sudo apt-get install -y --no-install-recommends {packages}\n"
         "(`make setup` does this when run as root). On other systems install OpenGL, GLU and EGL "
         "(Mesa) and FreeType (Fedora: mesa-libGL mesa-libGLU mesa-libEGL freetype; macOS: nothing "
-        "extra, a display is used); see the MetaSign3D section of README.md. Without a display, "
+        "extra, a display is used); see docs/sign3d.md (README links it). Without a display, "
         "pyglet needs EGL (PYGLET_HEADLESS=1 is set automatically when DISPLAY is unset)."
     )
 
