@@ -10,10 +10,10 @@ reference policies on a split:
 
 How they are computed is up to each *family* of :mod:`meta_explore_envs.registry`: a
 :attr:`~meta_explore_envs.core.EpisodeEnv.tabular` family (the grids) gets exact dynamic
-programming on its own rules (:func:`exact_bounds`; the definitions are in
+programming on its own rules (:func:`evaluation.grid_bounds.exact_bounds`; the definitions are in
 :mod:`meta_explore_envs.planning.grid_values`) without registering anything; a family whose
-bounds come from elsewhere (MetaSign3D: a privileged planner, :func:`sign3d_bounds`) is listed
-in :data:`BOUND_FAMILIES` or registers its function with :func:`register_bounds`. The harness
+bounds come from elsewhere (MetaSign3D: a privileged planner,
+:func:`evaluation.sign3d_bounds.sign3d_bounds`) is listed in :data:`BOUND_FAMILIES` or registers its function with :func:`register_bounds`. The harness
 and reports only ever call :func:`get_bounds`.
 
 **Contract of a bounds function**: ``function(env_id: str, split: str,
@@ -86,13 +86,13 @@ BoundsFunction = Callable[[str, str, int, bool], Bounds]
 
 #: The bounds function of every :attr:`~meta_explore_envs.core.EpisodeEnv.tabular` family
 #: without an entry in :data:`BOUND_FAMILIES`.
-EXACT_BOUNDS = "evaluation.bounds:exact_bounds"
+EXACT_BOUNDS = "evaluation.grid_bounds:exact_bounds"
 
 #: Family name -> ``"module:function"`` (or the function) computing its bounds, for families
 #: that are not tabular (imported on first use, so that a family's heavy dependencies load
 #: only when its bounds are asked for).
 BOUND_FAMILIES: dict[str, str | BoundsFunction] = {
-    "sign3d": "evaluation.bounds:sign3d_bounds",
+    "sign3d": "evaluation.sign3d_bounds:sign3d_bounds",
 }
 
 
@@ -123,47 +123,6 @@ def _bounds_function(family: str) -> tuple[BoundsFunction, str]:
         module, name = entry.split(":")
         return getattr(importlib.import_module(module), name), module
     return entry, entry.__module__
-
-
-def exact_bounds(env_id: str, split: str, num_exploit_episodes: int = 1, progress: bool = False) -> Bounds:
-    """The bounds of a tabular family, by exact dynamic programming on its own rules
-    (:mod:`meta_explore_envs.planning.grid_values`). Values are exact up to floating-point
-    rounding and rounded to 10 decimals."""
-    from meta_explore_envs.planning.grid_values import ExactProblemSet, compute_exact_bounds
-
-    if num_exploit_episodes != 1:  # the definitions do not depend on it (see grid_values)
-        return dataclasses.replace(get_bounds(env_id, split, 1, progress=progress),
-                                   num_exploit_episodes=num_exploit_episodes)
-    start = time.perf_counter()
-    values = compute_exact_bounds(ExactProblemSet(env_family(env_id), split), progress)
-    return Bounds(
-        env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes,
-        **{name: round(values[name], 10) for name in Bounds.NAMES},
-        method="exact dynamic programming over states and belief sets",
-        seconds=time.perf_counter() - start,
-    )
-
-
-def _exact_shares_work(family: str, split_a: str, split_b: str) -> bool:
-    from meta_explore_envs.planning.grid_values import shares_work
-
-    return shares_work(family, split_a, split_b)
-
-
-#: Read by :func:`compute_missing`: splits that share no tables (e.g. MetaDistractingBus
-#: train and test) are computed in parallel processes.
-exact_bounds.shares_work = _exact_shares_work  # type: ignore[attr-defined]
-
-
-def sign3d_bounds(env_id: str, split: str, num_exploit_episodes: int, progress: bool = False) -> Bounds:
-    """The bounds of the ``sign3d`` family: the stored estimates of its privileged planner
-    (:data:`meta_explore_envs.planning.sign3d.BOUNDS`, per exploitation episode, so they do
-    not depend on ``num_exploit_episodes``); recomputing them takes ~13 minutes
-    (``python -m meta_explore_envs.planning.sign3d``)."""
-    from meta_explore_envs.planning.sign3d import BOUNDS_METHOD, bounds
-
-    return Bounds(env_id=env_id, split=split, num_exploit_episodes=num_exploit_episodes, method=BOUNDS_METHOD,
-                  **bounds(split))
 
 
 def cache_dir() -> Path:
@@ -424,8 +383,8 @@ def main(command: BoundsCommand) -> None:
         print(f"wrote {REFERENCE_FILE}")
 
 
-__all__ = ["BOUND_FAMILIES", "Bounds", "bounds_entry", "bounds_table", "cache_dir", "cached_bounds", "exact_bounds",
-           "get_bounds", "normalised_score", "register_bounds", "sign3d_bounds"]
+__all__ = ["BOUND_FAMILIES", "Bounds", "bounds_entry", "bounds_table", "cache_dir", "cached_bounds", "get_bounds",
+           "normalised_score", "register_bounds"]
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import families.treasure  # noqa: F401  (registers MetaTreasure-v0)
 import gymnasium as gym
 import pytest
 
@@ -20,6 +19,17 @@ from meta_explore_envs import registry
 from meta_explore_envs.registry import Family, register_family
 
 TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True, scope="module")
+def treasure():
+    """MetaTreasure-v0 registered for this module's tests only (other modules are
+    parametrised over the built-in families)."""
+    import families.treasure
+
+    register_family(families.treasure.FAMILY)  # again, after an earlier module's clean-up
+    yield
+    registry.unregister_family("treasure")
 DOC = TESTS.parent / "docs" / "adding-a-family.md"
 
 
@@ -64,6 +74,9 @@ def test_evaluation_score_scores_the_toy_family(tmp_path):
 
 
 def test_registering_a_taken_name_or_id_fails_and_changes_nothing():
+    import families.treasure
+
+    assert register_family(families.treasure.FAMILY) is None  # the same entry again: nothing
     before = registry.env_ids()
     with pytest.raises(ValueError, match="family 'treasure' is already registered"):
         register_family(Family("treasure", "x:Y", {"MetaOther-v0": {}}))

@@ -92,7 +92,7 @@ def test_the_graph_sees_imports_inside_functions():
     # The checks above are only as good as the graph: it must see lazy imports too.
     graph = import_graph()
     assert "meta_explore_envs.grid.render" in graph["meta_explore_envs.grid.world"]  # inside render_frame
-    assert "meta_explore_envs.planning.grid_values" in graph["evaluation.bounds"]  # inside exact_bounds
+    assert "meta_explore_envs.envs.sign3d_world" in graph["meta_explore_envs.envs.sign3d"]  # inside a property
 
 
 ISOLATION = """

@@ -92,4 +92,5 @@ class TreasureEnv(GridEpisodeEnv):
         self.x = value
 
 
-register_family(Family("treasure", f"{__name__}:TreasureEnv", {"MetaTreasure-v0": {}}))
+FAMILY = Family("treasure", f"{__name__}:TreasureEnv", {"MetaTreasure-v0": {}})
+register_family(FAMILY)
