@@ -13,8 +13,9 @@ How they are computed is up to each *family* of :mod:`meta_explore_envs.registry
 programming on its own rules (:func:`evaluation.grid_bounds.exact_bounds`; the definitions are in
 :mod:`meta_explore_envs.planning.grid_values`) without registering anything; a family whose
 bounds come from elsewhere (MetaSign3D: a privileged planner,
-:func:`evaluation.sign3d_bounds.sign3d_bounds`) is listed in :data:`BOUND_FAMILIES` or registers its function with :func:`register_bounds`. The harness
-and reports only ever call :func:`get_bounds`.
+:func:`evaluation.sign3d_bounds.sign3d_bounds`) is listed in :data:`BOUND_FAMILIES` or
+registers its function with :func:`register_bounds`. The harness and reports only ever call
+:func:`get_bounds`.
 
 **Contract of a bounds function**: ``function(env_id: str, split: str,
 num_exploit_episodes: int, progress: bool) -> Bounds``; values in reward units per
