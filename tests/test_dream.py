@@ -485,7 +485,7 @@ def test_act_and_act_batch_agree_with_the_batched_actor(env_id):
         actions = agent.act_batch(obs, new_trial)
         prev_episode = obs["episode"].copy()
         obs, reward, terminated, truncated, _ = envs.step(actions)
-        returns += np.where(~finished & ((prev_episode > 0)), reward, 0.0)
+        returns += np.where(~finished & (prev_episode > 0), reward, 0.0)
         finished |= terminated
         new_trial = terminated
     assert np.allclose(returns, stats["exploit_return"])
@@ -599,8 +599,8 @@ def test_score_records_and_hashes_the_shipped_checkpoint(tmp_path):
     result = json.loads((tmp_path / "results.json").read_text())["results"][0]
     path = default_checkpoint("MetaMap-v0")
     assert result["agent"]["name"] == "dream"
-    assert result["agent"]["checkpoints"] == [{"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                               "seeds": [0]}]
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result["agent"]["checkpoints"] == [{"path": str(path), "sha256": sha256, "seeds": [0]}]
 
 
 @pytest.mark.parametrize("env_id, split", [("MetaDistractingBus-v0", "test"), ("MetaMap-v0", "test"),

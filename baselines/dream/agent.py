@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from baselines.dream.config import without_removed
 from baselines.dream.networks import DreamNetworks, ObsSpec
 
 #: Shipped checkpoints: ``assets/dream/<env id>.pt``.
@@ -30,19 +31,14 @@ class DreamActor:
     def __init__(self, nets: DreamNetworks, num_slots: int):
         self.nets = nets
         self.num_slots = num_slots
-        hidden, z_dim = nets.hidden, nets.z_dim
         self.h_exp = nets.explore_q.initial_state(num_slots)
         self.h_dec = nets.decoder.initial_state(num_slots)
         self.h_task = nets.task_q.initial_state(num_slots)
-        self.z = torch.zeros(num_slots, z_dim)
+        self.z = torch.zeros(num_slots, nets.z_dim)
         self.phase = np.zeros(num_slots, dtype=np.int64)
         #: Training only: per slot, an encoder z to use instead of the decoder's.
         self.z_override: torch.Tensor | None = None
         self.use_override = np.zeros(num_slots, dtype=bool)
-        #: Training only: slots whose exploration episode is being played by the exploitation
-        #: policy (on ``self.z`` and ``guide_instruction``), see :meth:`start_guide`.
-        self.guided = np.zeros(num_slots, dtype=bool)
-        self.guide_instruction = np.zeros((num_slots, len(nets.spec.instr_nvec)), dtype=np.int64)
 
     def reset(self, slots: np.ndarray | None = None) -> None:
         """Forget the memory of ``slots`` (all when None): a new trial starts there."""
@@ -52,19 +48,6 @@ class DreamActor:
         for h in (self.h_exp, self.h_dec, self.h_task, self.z):
             h[slots] = 0.0
         self.phase[slots.numpy()] = 0
-        self.guided[slots.numpy()] = False
-
-    def start_guide(self, slots: np.ndarray, z: torch.Tensor, instruction: np.ndarray) -> None:
-        """From the next step on, act in ``slots``' exploration episodes with the exploitation
-        policy given ``z (len(slots), z_dim)`` and ``instruction (len(slots), m)`` in place of
-        the "no instruction" value (meta-training only: ``DreamConfig.explore_no_end_guide``).
-        The decoder still reads every step; the first exploitation episode resets all this."""
-        slots = np.asarray(slots, dtype=np.int64)
-        s = torch.from_numpy(slots)
-        self.guided[slots] = True
-        self.guide_instruction[slots] = instruction
-        self.z[s] = z
-        self.h_task[s] = 0.0
 
     @torch.no_grad()
     def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
@@ -85,14 +68,6 @@ class DreamActor:
             x, r = ints_t[sel], torch.zeros(len(sel))  # exploration is reward-free: prev_reward read as 0
             q_exp, self.h_exp[s] = nets.explore_q.step(x, r, self.h_exp[s])
             self.h_dec[s] = nets.decoder.step(x, r, self.h_dec[s])
-            guided = self.guided[slots[explore]]
-            if guided.any():
-                g = torch.from_numpy(np.flatnonzero(guided))
-                sg = s[g]
-                k = len(nets.spec.obs_nvec)
-                xg = x[g].clone()
-                xg[:, k:k + self.guide_instruction.shape[1]] = torch.from_numpy(self.guide_instruction[sg.numpy()])
-                q_exp[g], self.h_task[sg] = nets.task_q.step(xg, r[g], self.h_task[sg], self.z[sg])
             q[sel] = q_exp
         if not explore.all():
             task = ~explore
@@ -111,7 +86,6 @@ class DreamActor:
                     self.z[first_t] = z
                 self.h_task[torch.from_numpy(s_new)] = 0.0
                 self.phase[s_new] = episode[task][new]
-                self.guided[s_new] = False
             s = torch.from_numpy(s_np)
             sel = torch.from_numpy(sel_np)
             q_task, self.h_task[s] = nets.task_q.step(ints_t[sel], rew_t[sel], self.h_task[s], self.z[s])
@@ -166,15 +140,6 @@ class DreamAgent:
 
 
 # ---------------------------------------------------------------------------- checkpoints
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file next to ``path``, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def policy_checkpoint(nets: DreamNetworks, env_id: str, config: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     """The small shipped form: policy weights (no encoder, no replay), spec, config, metadata."""
     return {
@@ -207,7 +172,9 @@ def default_checkpoint(env_id: str) -> Path:
 
 def load_policy(checkpoint: str | os.PathLike) -> dict[str, Any]:
     """Read a DREAM checkpoint (shipped ``*.pt`` or a run's ``final.pt``/``checkpoint.pt``)
-    with ``torch.load(weights_only=True)``; clear errors when missing or corrupt."""
+    with ``torch.load(weights_only=True)``; clear errors when missing or corrupt, or when its
+    run used a setting that was removed (``config.without_removed``; at their "off" values
+    such settings, recorded by older checkpoints, are dropped from ``config``)."""
     path = Path(checkpoint)
     if not path.is_file():
         raise FileNotFoundError(f"DREAM checkpoint {str(path)!r} does not exist")
@@ -219,6 +186,7 @@ def load_policy(checkpoint: str | os.PathLike) -> dict[str, Any]:
         data = data["policy_checkpoint"]
     if not isinstance(data, dict) or data.get("format") != POLICY_FORMAT:
         raise ValueError(f"{str(path)!r} is not a DREAM checkpoint (expected format {POLICY_FORMAT!r})")
+    data["config"] = without_removed(data.get("config", {}), f"DREAM checkpoint {str(path)!r}")
     return data
 
 

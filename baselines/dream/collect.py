@@ -12,7 +12,7 @@ stack every ``info`` key on every step, several times slower at these env speeds
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -53,7 +53,8 @@ class TrialBatch:
         episode[i] = obs["episode"]
         rew[i] = 0.0 if episode[i] == 0 else obs["prev_reward"][0]
 
-    def run_wave(self, actor: DreamActor, seeds: np.ndarray, choose: ActionChooser) -> tuple[dict[str, np.ndarray], dict]:
+    def run_wave(self, actor: DreamActor, seeds: np.ndarray,
+                 choose: ActionChooser) -> tuple[dict[str, np.ndarray], dict]:
         """Play one trial per env, reset with ``seeds``; return the trials (in
         :class:`~baselines.dream.buffer.TrialBuffer` fields) and per-trial statistics."""
         n, steps, num_ints, kk = self.num_envs, self.max_steps, self.spec.num_ints, self.num_exploit
@@ -124,58 +125,30 @@ class TrialBatch:
 
 
 def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
-                   explore_temperature: float = 0.0, no_end_slots: np.ndarray | None = None,
-                   end_action: int | None = None, no_end_walk: bool = False,
-                   on_block: Callable[[np.ndarray], None] | None = None) -> ActionChooser:
+                   no_end_slots: np.ndarray | None = None, end_action: int | None = None) -> ActionChooser:
     """Greedy actions, each replaced by a uniform one with probability ``epsilon``
     (``explore_epsilon`` in exploration episodes, when given).
-
-    With ``explore_temperature > 0`` the exploration episodes' non-random actions are drawn
-    from ``softmax(Q / temperature)`` instead of the argmax: where the Q-values are sharp
-    the explorer follows them, where they are flat (past what it has learned, e.g. after
-    the buses it already rides) it tries actions at random instead of repeating one.
 
     ``no_end_slots`` (bool per trial slot) with ``end_action``: in those trials' exploration
     episodes ``end_action`` is never taken; where it would be, a uniformly random other
     action is taken instead, so the episode runs to its step limit past the point where the
-    explorer would stop (see ``DreamConfig.explore_no_end_fraction``). With ``no_end_walk``
-    every later action of that exploration episode is uniformly random too (a random walk
-    from where the explorer stopped). ``on_block(slots)`` is called with the trial slots whose
-    ``end_action`` was blocked at a step (the trainer hands those to the exploitation policy,
-    ``DreamConfig.explore_no_end_guide``). A chooser serves one wave (it remembers which slots
-    have stopped).
+    explorer would stop (see ``DreamConfig.explore_no_end_fraction``).
     """
     if no_end_slots is not None and end_action is None:
         raise ValueError("no_end_slots needs end_action")
-    walking = np.zeros(len(no_end_slots) if no_end_walk and no_end_slots is not None else 0, dtype=bool)
 
     def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         actions = q.argmax(-1).numpy()
         b, n_actions = q.shape
-        if explore_temperature > 0:
-            explore_rows = episode == 0
-            if explore_rows.any():
-                qe = q.numpy()[explore_rows]
-                p = np.exp((qe - qe.max(1, keepdims=True)) / explore_temperature)
-                cdf = np.cumsum(p, 1)
-                u = rng.random(len(qe))[:, None] * cdf[:, -1:]
-                actions[explore_rows] = np.minimum((cdf < u).sum(1), n_actions - 1)
         eps = epsilon if explore_epsilon is None else np.where(episode == 0, explore_epsilon, epsilon)
         explore = rng.random(b) < eps
         actions = np.where(explore, rng.integers(n_actions, size=b), actions)
         if no_end_slots is not None:
             slots = np.arange(b) if slots is None else slots
-            stopping = actions == end_action
-            if no_end_walk:
-                stopping |= walking[slots]
-            blocked = no_end_slots[slots] & (episode == 0) & stopping
-            if no_end_walk:
-                walking[slots[blocked]] = True
+            blocked = no_end_slots[slots] & (episode == 0) & (actions == end_action)
             if blocked.any():
                 other = rng.integers(n_actions - 1, size=int(blocked.sum()))
                 actions[blocked] = other + (other >= end_action)  # every action but end_action
-                if on_block is not None:
-                    on_block(slots[blocked])
         return actions
 
     return choose

@@ -71,10 +71,6 @@ class DreamConfig:
     decoder_z_fraction: float = 0.5
     """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
     instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""
-    decoder_z_update_fraction: float = 0.0
-    """Fraction of exploitation episodes in the Q-learning updates that condition on the
-    decoder's z (the rest on z ~ F(z | mu), as in the paper's code)."""
-
     decoder_union_weight: float = 1.0
     """Weight of a second decoder loss on the union of two exploration episodes of the same
     problem (from the replay): g must also estimate f from facts that one episode of the
@@ -101,19 +97,8 @@ class DreamConfig:
     the noise of the Q-estimates, and the greedy explorer dawdles."""
     td_lambda: float = 0.8
     """lambda of the double-DQN targets' Watkins Q(lambda) returns; 0: one-step targets."""
-    explore_peng: bool = False
-    """The exploration Q-learning uses Peng's Q(lambda) (traces not cut at exploratory
-    actions, see ``networks.double_dqn_loss``) instead of Watkins's: the information of a bus
-    or fridge reached only by a run of random actions flows back to where the greedy
-    explorer would have stopped, instead of one bootstrap step per update. Off by default:
-    on the buses' failing seeds it found more information but also rode grey buses (README
-    "What fails on the buses")."""
     lr: float = 3e-3
     """Adam learning rate (all networks)."""
-    lr_end_fraction: float = 1.0
-    """Learning rate at the end of ``total_steps`` as a fraction of ``lr``, annealed linearly
-    over the run (1: constant). Annealing lets the last greedy policy settle instead of
-    oscillating between near-optimal and worse snapshots."""
     batch_size: int = 64
     """Trials per gradient update (whole exploration and exploitation episodes)."""
     env_steps_per_update: float = 32.0
@@ -131,9 +116,6 @@ class DreamConfig:
     epsilon_end: float = 0.01
     epsilon_decay_steps: int = 40_000
     """Env steps over which the exploitation policy's epsilon decays linearly to ``epsilon_end``."""
-    explore_temperature: float = 0.0
-    """> 0: the exploration policy's non-random training actions are drawn from
-    softmax(Q / temperature) instead of the argmax (see ``collect.epsilon_greedy``)."""
     explore_no_end_fraction: float = 0.0
     """Fraction of meta-training trials whose exploration episode cannot end early: where the
     exploration policy would take ``end episode``, a uniformly random other action is taken
@@ -141,20 +123,6 @@ class DreamConfig:
     information; only there do the remaining facts go untried (MetaDistractingBus: an
     explorer that stops after two coloured buses almost never rides back for the third
     with per-step epsilon). 0: off (the paper's epsilon-greedy only)."""
-    explore_no_end_walk: bool = False
-    """With ``explore_no_end_fraction``: once the explorer would have ended, every later
-    action of that exploration episode is uniformly random (a random walk from where it
-    stopped), not only the blocked ``end episode`` ones (where the greedy explorer would
-    otherwise repeat its second-best action, e.g. ride the same bus back and forth)."""
-    explore_no_end_guide: bool = False
-    """With ``explore_no_end_fraction``: once the explorer would have ended, the rest of that
-    exploration episode is played by the exploitation policy, given the encoder's z of the
-    true problem (known in meta-training) and a uniformly random instruction: it goes where
-    the problem matters (rides the bus to some goal corner, opens the fridges of some
-    recipe), so what the explorer stopped short of is visited by directed rather than random
-    behaviour. The explorer learns from these steps off-policy, on its own information-gain
-    reward; nothing changes at test time. Off by default: no better on the buses' failing
-    seeds (README "What fails on the buses")."""
     explore_epsilon_end: float = 0.05
     explore_epsilon_decay_steps: int = 150_000
     """The same for the exploration policy: it keeps trying actions for longer, since what
@@ -174,15 +142,8 @@ class DreamConfig:
     """Env steps between checkpoints (``out/checkpoint.pt``; the run resumes from it)."""
 
     def __post_init__(self) -> None:
-        if self.explore_no_end_walk and self.explore_no_end_guide:
-            raise ValueError("explore_no_end_walk and explore_no_end_guide are exclusive: pick one way to "
-                             "continue past the explorer's stopping point")
         if not 0.0 <= self.explore_no_end_fraction <= 1.0:
             raise ValueError(f"explore_no_end_fraction={self.explore_no_end_fraction} must be in [0, 1]")
-        if (self.explore_no_end_walk or self.explore_no_end_guide) and self.explore_no_end_fraction == 0:
-            # Both only act in the trials explore_no_end_fraction flags: with 0 they would do nothing.
-            raise ValueError("explore_no_end_walk / explore_no_end_guide need explore_no_end_fraction > 0 "
-                             "(the fraction of trials they apply to); got 0")
 
     def bottleneck_lambda(self, env_steps: int) -> float:
         """The effective lambda after ``env_steps`` (always 0 with ``--no-bottleneck``)."""
@@ -191,27 +152,57 @@ class DreamConfig:
         ramp = (env_steps - self.bottleneck_start) / max(1, self.bottleneck_ramp)
         return self.bottleneck_weight * min(1.0, max(0.0, ramp))
 
-    def learning_rate(self, env_steps: int) -> float:
-        """The learning rate after ``env_steps`` (linear from ``lr`` to ``lr * lr_end_fraction``)."""
-        frac = min(1.0, max(0.0, env_steps / max(1, self.total_steps)))
-        return self.lr * (1.0 - frac * (1.0 - self.lr_end_fraction))
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def for_env(cls, env: str, **overrides: Any) -> "DreamConfig":
+    def for_env(cls, env: str, **overrides: Any) -> DreamConfig:
         """The configuration for ``env``: the defaults above, then the env's row of
         :data:`ENV_PRESETS`, then ``overrides`` (what the command line sets)."""
         return cls.from_dict({**cls().to_dict(), **ENV_PRESETS.get(env, {}), "env": env, **overrides})
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DreamConfig":
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> DreamConfig:
+        """The configuration a saved dict records (``source`` names it in errors); settings
+        removed since it was saved are dropped or refused (see :func:`without_removed`)."""
+        data = without_removed(data, source)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown DreamConfig field(s) {sorted(unknown)}")
         return cls(**data)
+
+
+#: Settings removed from :class:`DreamConfig` (experiments that made nothing better, README
+#: "What fails on the buses"; the code before the clean-up has them, e.g. commit 7f1322e),
+#: each with the value that turned it off. Configs saved before the removal (the shipped
+#: checkpoints, a run's ``checkpoint.pt``) still record them: :func:`without_removed` drops
+#: them silently at that value (such a run trained exactly as the code does now) and refuses
+#: any other.
+REMOVED_SETTINGS: dict[str, Any] = {
+    "explore_peng": False,
+    "explore_temperature": 0.0,
+    "explore_no_end_walk": False,
+    "explore_no_end_guide": False,
+    "lr_end_fraction": 1.0,
+    "decoder_z_update_fraction": 0.0,
+}
+
+
+def without_removed(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """``config`` without the :data:`REMOVED_SETTINGS` keys.
+
+    A removed key at its "off" value is dropped silently: the run trained exactly as the
+    current code does. Any other value raises ``ValueError`` naming the key: that run used a
+    feature that no longer exists, so it can neither be resumed nor described by this code.
+    """
+    for key, off in REMOVED_SETTINGS.items():
+        if key in config and config[key] != off:
+            raise ValueError(
+                f"{source} has {key}={config[key]!r}: that setting was removed from DreamConfig (only {off!r}, "
+                f"off, is still understood); use the code before the clean-up (e.g. commit 7f1322e) for this run"
+            )
+    return {key: value for key, value in config.items() if key not in REMOVED_SETTINGS}
 
 
 #: Per-env changes to the defaults above (``field -> value``), applied by

@@ -50,7 +50,7 @@ class ObsSpec:
         return len(self.nvec)
 
     @classmethod
-    def from_env(cls, env: Any) -> "ObsSpec":
+    def from_env(cls, env: Any) -> ObsSpec:
         """The spec of a ``TrialEnv`` (or a ``gymnasium.make`` of one)."""
         trial = env.unwrapped
         space = trial.observation_space
@@ -76,7 +76,7 @@ class ObsSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ObsSpec":
+    def from_dict(cls, data: dict[str, Any]) -> ObsSpec:
         return cls(tuple(data["obs_nvec"]), tuple(data["instr_nvec"]), int(data["n_actions"]),
                    int(data["num_problems"]), int(data["max_episode_steps"]))
 
@@ -369,8 +369,7 @@ def sequence_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def double_dqn_loss(q: torch.Tensor, q_target: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-                    lengths: torch.Tensor, gamma: float, td_lambda: float = 0.0,
-                    cut_traces: bool = True) -> torch.Tensor:
+                    lengths: torch.Tensor, gamma: float, td_lambda: float = 0.0) -> torch.Tensor:
     """Double DQN (van Hasselt et al., 2016) on whole episodes, with Watkins's Q(lambda) returns.
 
     ``q`` (online, with grad) and ``q_target`` are ``(B, T, A)`` over the same padded
@@ -383,20 +382,13 @@ def double_dqn_loss(q: torch.Tensor, q_target: torch.Tensor, actions: torch.Tens
     every episode ends in a terminal state (the goal, ``end episode`` or the step limit), with
     no future inside the episode. ``td_lambda=0`` is one-step double DQN. Returns the mean
     squared TD error over the valid steps.
-
-    ``cut_traces=False`` gives Peng's Q(lambda) instead: ``l_{t+1} = lambda`` whatever action
-    was replayed, so a reward found only after exploratory actions (an uncorrected n-step
-    return, as in Rainbow and R2D2) reaches the values of the states before them at once,
-    at the price of some bias towards the behaviour policy's returns.
     """
     steps_t = q.shape[1]
     qa = q.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
         greedy = q.argmax(-1, keepdim=True)
         value = q_target.gather(-1, greedy).squeeze(-1)  # (B, T)
-        trace = torch.full_like(value, td_lambda)  # (B, T)
-        if cut_traces:
-            trace = trace * (greedy.squeeze(-1) == actions).to(q.dtype)
+        trace = torch.full_like(value, td_lambda) * (greedy.squeeze(-1) == actions).to(q.dtype)  # (B, T)
         # G_t = r_t + c_t * ((1 - l_{t+1}) V_{t+1} + l_{t+1} G_{t+1}) with c_t = gamma inside the
         # episode and 0 at its last step. Everything but the recursion is computed for all
         # steps at once: the loop is the update's longest chain of small ops (the same

@@ -22,6 +22,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from meta_explore_envs.files import atomic_path  # noqa: E402
+
 
 def read_progress(run: str | os.PathLike) -> list[dict[str, float]]:
     path = Path(run)
@@ -60,10 +62,9 @@ def plot_runs(runs: list[str], out: str, title: str = "", labels: list[str] | No
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp.png")
-    fig.savefig(tmp)
+    with atomic_path(out, suffix=Path(out).suffix) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
-    os.replace(tmp, out)
 
 
 def main() -> None:

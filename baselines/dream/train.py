@@ -13,8 +13,8 @@ the exploitation policy acts. Whole trials go to the replay buffer. Then
 
 * decoder: ||g(tau_{:t}) - f(mu)||^2 on every prefix (f held fixed);
 * exploration Q (double DQN): rewards = information gain under the current decoder;
-* exploitation Q (double DQN) on z = f(mu) + rho * eps (gradients reach the encoder) or the
-  decoder's z, plus the bottleneck lambda * ||f(mu)||^2 on the encoder.
+* exploitation Q (double DQN) on z = f(mu) + rho * eps (gradients reach the encoder), plus
+  the bottleneck lambda * ||f(mu)||^2 on the encoder.
 
 Outputs under ``--out``: ``config.json``, ``progress.csv`` (also TensorBoard events),
 ``checkpoint.pt`` (everything, for ``--resume``), ``final.pt`` (the small policy checkpoint
@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import csv
+import dataclasses
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -40,10 +39,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from meta_explore_envs.grid.world import END_ACTION
-from baselines.dream.agent import DreamActor, DreamAgent, atomic_torch_save, policy_checkpoint
+from baselines.dream.agent import DreamActor, DreamAgent, policy_checkpoint
 from baselines.dream.buffer import TrialBuffer
-from baselines.dream.collect import TrialBatch, epsilon_greedy, greedy
+from baselines.dream.collect import TrialBatch, epsilon_greedy
 from baselines.dream.config import DreamConfig
 from baselines.dream.networks import (
     DreamNetworks,
@@ -52,13 +50,17 @@ from baselines.dream.networks import (
     information_gain_rewards,
     sequence_mask,
 )
+from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_score
+from evaluation.harness import run_trials
+from meta_explore_envs.files import atomic_path, write_json_atomic
+from meta_explore_envs.grid.world import END_ACTION
 
 TRAIN_FORMAT = "dream-train-v1"
 CSV_FIELDS = (
     "env_steps", "updates", "trials", "wall_s", "steps_per_s", "updates_per_s", "epsilon", "explore_epsilon",
     "train_return", "train_return_encoder_z", "train_return_decoder_z", "exploration_length",
     "exploration_reward", "loss_explore_q", "loss_task_q", "loss_decoder", "decoder_error_final",
-    "f_norm_sq", "f_coloured_share", "test_return", "test_ci95", "test_normalised", "test_normalised_ci95",
+    "f_norm_sq", "test_return", "test_ci95", "test_normalised", "test_normalised_ci95",
 )
 
 
@@ -82,52 +84,24 @@ def mean_ci95(values: np.ndarray) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------- evaluation
-def bounds_for(env_id: str, split: str = "test", compute: bool = True) -> dict[str, float] | None:
-    """Optimal and no-exploration returns from ``evaluation.bounds`` (None if unavailable).
+def bounds_for(env_id: str, split: str = "test", compute: bool = True) -> Bounds | None:
+    """The harness's bounds of ``env_id`` (:func:`evaluation.bounds.get_bounds`).
 
-    With ``compute=False`` only bounds already in the harness's cache are used (computing
-    the exact bounds of a family the first time can take minutes).
+    With ``compute=False`` only bounds known without computing are used, else None
+    (computing the exact bounds of a family the first time can take minutes).
     """
-    try:
-        from evaluation.bounds import bounds_fingerprint, cache_dir, get_bounds
-    except ImportError:
-        return None
-    if not compute:
-        path = cache_dir() / f"{env_id}-{split}-n1.json"
-        try:
-            if json.loads(path.read_text()).get("fingerprint") != bounds_fingerprint(env_id, split, 1):
-                return None
-        except (OSError, ValueError):
-            return None
-    b = get_bounds(env_id, split)
-    return {"optimal": float(b.optimal), "no_exploration": float(b.no_exploration), "thompson": float(b.thompson)}
+    return get_bounds(env_id, split) if compute else cached_bounds(env_id, split)
 
 
 def evaluate(nets: DreamNetworks, env_id: str, num_trials: int, seed: int) -> np.ndarray:
-    """Mean exploitation return of each of ``num_trials`` test-split trials, greedy agent.
-
-    Uses the harness's own ``evaluation.harness.run_trials`` when it is installed.
-    """
-    agent = DreamAgent(nets, env_id)
-    try:
-        from evaluation.harness import run_trials
-    except ImportError:
-        run_trials = None
+    """Mean exploitation return of each of ``num_trials`` test-split trials of the greedy
+    agent, played by the harness (``evaluation.harness.run_trials``). Leaves the torch
+    generator and the networks' train/eval mode as they were."""
     was_training = nets.training
     torch_state = torch.get_rng_state()
     try:
-        if run_trials is not None:
-            return np.asarray(run_trials(agent, env_id, split="test", num_trials=num_trials, seed=seed).exploit_returns)
-        # Fallback until the harness lands: the same greedy agent on seeded test trials.
-        returns = []
-        batch = TrialBatch(env_id, min(num_trials, 100), split="test")
-        rng = np.random.default_rng(seed)
-
-        actor = DreamActor(nets, batch.num_envs)
-        while len(returns) < num_trials:
-            _, stats = batch.run_wave(actor, rng.integers(2**31, size=batch.num_envs), greedy)
-            returns.extend(stats["exploit_return"].tolist())
-        return np.asarray(returns[:num_trials])
+        agent = DreamAgent(nets, env_id)
+        return np.asarray(run_trials(agent, env_id, split="test", num_trials=num_trials, seed=seed).exploit_returns)
     finally:
         torch.set_rng_state(torch_state)
         nets.train(was_training)
@@ -197,9 +171,7 @@ class Trainer:
         if cfg.explore_no_end_fraction > 0:  # (no draw otherwise: earlier runs replay exactly)
             no_end = self.rng.random(n) < cfg.explore_no_end_fraction
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
-                                explore_temperature=cfg.explore_temperature, no_end_slots=no_end,
-                                end_action=END_ACTION, no_end_walk=cfg.explore_no_end_walk,
-                                on_block=self._start_guide if cfg.explore_no_end_guide else None)
+                                no_end_slots=no_end, end_action=END_ACTION)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose)
         self.actor.z_override = None
         self.buffer.add(trials)
@@ -210,16 +182,6 @@ class Trainer:
         self.recent["return_dec"].extend(stats["exploit_return"][use_decoder].tolist())
         self.recent["exp_len"].extend(stats["exp_len"].tolist())
         return stats["steps"]
-
-    def _start_guide(self, slots: np.ndarray) -> None:
-        """Hand the exploration episodes of ``slots`` (where the explorer would have ended)
-        to the exploitation policy: encoder z and a random instruction per trial."""
-        slots = slots[~self.actor.guided[slots]]
-        if len(slots) == 0:
-            return
-        nvec = np.asarray(self.nets.spec.instr_nvec)
-        instruction = self.rng.integers(nvec - 1, size=(len(slots), len(nvec)))  # nvec - 1: "none"
-        self.actor.start_guide(slots, self.actor.z_override[torch.from_numpy(slots)], instruction)
 
     # ------------------------------------------------------------------ updates
     def compute_losses(self, b: dict[str, torch.Tensor],
@@ -254,15 +216,15 @@ class Trainer:
         q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"])
         with torch.no_grad():
             q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"])
-        explore_q = double_dqn_loss(q_e, q_e_target, b["exp_act"], r_exp, exp_len, cfg.explore_gamma, cfg.td_lambda,
-                                    cut_traces=not cfg.explore_peng)
+        explore_q = double_dqn_loss(q_e, q_e_target, b["exp_act"], r_exp, exp_len, cfg.explore_gamma, cfg.td_lambda)
 
-        # Exploitation Q on z ~ F(z | mu) (or, for some episodes, the decoder's z).
+        # Exploitation Q on z ~ F(z | mu).
         batch, kk = b["task_len"].shape
-        g_final = g.detach()[torch.arange(batch), exp_len - 1]
-        z_enc = f.unsqueeze(1) + cfg.rho * torch.randn(batch, kk, cfg.z_dim)
-        use_dec = torch.from_numpy(self.rng.random((batch, kk)) < cfg.decoder_z_update_fraction).unsqueeze(-1)
-        z = torch.where(use_dec, g_final.unsqueeze(1).expand(-1, kk, -1), z_enc).reshape(batch * kk, -1)
+        z = (f.unsqueeze(1) + cfg.rho * torch.randn(batch, kk, cfg.z_dim)).reshape(batch * kk, -1)
+        # One uniform draw per exploitation episode, unused: it decided which episodes learned
+        # on the decoder's z (a removed experiment); kept so that the generator, and with it
+        # every replay batch and every run, stays exactly as before.
+        self.rng.random((batch, kk))
         tt = b["task_ints"].shape[2]
         t_ints = b["task_ints"].reshape(batch * kk, tt, -1)
         t_rew_in = b["task_rew_in"].reshape(batch * kk, tt)
@@ -294,9 +256,6 @@ class Trainer:
         """
         cfg, nets = self.cfg, self.nets
         losses = self.compute_losses(*self.buffer.sample_with_partners(cfg.batch_size, self.rng))
-        lr = cfg.learning_rate(self.env_steps)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
         self.optimizer.param_groups[1]["weight_decay"] = 2.0 * cfg.bottleneck_lambda(self.env_steps)
         self.optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
@@ -397,24 +356,8 @@ class Trainer:
         }
         for k, v in self.metric_sums.items():
             row[k] = v / max(1, self.metric_count)
-        row.update(self.encoder_diagnostics())
         self.metric_sums, self.metric_count = {}, 0
         return row
-
-
-    def encoder_diagnostics(self) -> dict[str, float]:
-        """On MetaDistractingBus: the share of the variance of f(mu) over the train problems
-        that the coloured buses explain (1 = the grey distractors are fully discarded)."""
-        if self.envs.envs[0].episode_env.family != "distracting_bus":
-            return {}
-        pids = torch.tensor(self.envs.envs[0].episode_env.problem_ids)
-        with torch.no_grad():
-            f = self.nets.encoder(pids)
-        total = ((f - f.mean(0)) ** 2).sum().item()
-        coloured = pids % 24
-        within = sum(((f[coloured == c] - f[coloured == c].mean(0)) ** 2).sum().item()
-                     for c in coloured.unique())
-        return {"f_coloured_share": 1.0 - within / total if total > 0 else float("nan")}
 
 
 class _EncoderZ:
@@ -462,7 +405,7 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
         if not ckpt_path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        cfg = resumed_config(cfg, DreamConfig.from_dict(state["config"]))
+        cfg = resumed_config(cfg, DreamConfig.from_dict(state["config"], source=str(ckpt_path)))
         torch.set_num_threads(cfg.threads)
         trainer = Trainer(cfg)
         trainer.load_state_dict(state)
@@ -475,16 +418,19 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
         torch.set_num_threads(cfg.threads)
         out.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(cfg)
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    write_json_atomic(out / "config.json", cfg.to_dict())
 
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(out / "tb"))
     csv_path = out / "progress.csv"
-    new_csv = not csv_path.exists()
+    header = None  # a resumed run appends under its file's own header (older runs have other columns)
+    if csv_path.exists():
+        with open(csv_path, newline="") as f:
+            header = next(csv.reader(f), None)
     csv_file = open(csv_path, "a", newline="")
-    csv_writer = csv.DictWriter(csv_file, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    if new_csv:
+    csv_writer = csv.DictWriter(csv_file, fieldnames=header or CSV_FIELDS, extrasaction="ignore")
+    if header is None:
         csv_writer.writeheader()
     bounds = bounds_for(cfg.env, compute=False)
 
@@ -503,9 +449,7 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
         mean, ci = mean_ci95(returns)
         result = {"test_return": mean, "test_ci95": ci}
         if bounds is not None:
-            span = bounds["optimal"] - bounds["no_exploration"]
-            norm = (returns - bounds["no_exploration"]) / span
-            result["test_normalised"], result["test_normalised_ci95"] = mean_ci95(norm)
+            result["test_normalised"], result["test_normalised_ci95"] = mean_ci95(normalised_score(returns, bounds))
         return result
 
     last_t, last_steps, last_updates = time.perf_counter(), trainer.env_steps, trainer.updates
@@ -548,7 +492,8 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
             if trainer.env_steps >= trainer.next_checkpoint:
                 while trainer.next_checkpoint <= trainer.env_steps:
                     trainer.next_checkpoint += cfg.checkpoint_every
-                atomic_torch_save(trainer.state_dict(), ckpt_path)
+                with atomic_path(ckpt_path) as tmp:
+                    torch.save(trainer.state_dict(), tmp)
         # Final evaluation and outputs (the exact bounds are computed now if not cached yet).
         if bounds is None and cfg.normalise:
             bounds = bounds_for(cfg.env)
@@ -557,14 +502,14 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
         row = trainer.log_row(float("nan"), float("nan"))
         row.update(final)
         csv_writer.writerow(row)
-        atomic_torch_save(trainer.state_dict(), ckpt_path)
+        with atomic_path(ckpt_path) as tmp:
+            torch.save(trainer.state_dict(), tmp)
         summary = {"env": cfg.env, "seed": cfg.seed, "bottleneck": cfg.bottleneck, "env_steps": trainer.env_steps,
                    "updates": trainer.updates, "wall_s": round(trainer.wall_s, 1), "eval_trials": cfg.eval_trials,
                    **final, "git_commit": git_commit()}
-        atomic_torch_save(trainer.policy_checkpoint({"final_eval": final}), out / "final.pt")
-        tmp = out / ".result.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-        os.replace(tmp, out / "result.json")
+        with atomic_path(out / "final.pt") as tmp:
+            torch.save(trainer.policy_checkpoint({"final_eval": final}), tmp)
+        write_json_atomic(out / "result.json", summary)
         return summary
     finally:
         if bar is not None:
