@@ -424,7 +424,7 @@ def test_load_agent_errors(tmp_path):
 
 def test_removed_settings_at_their_off_values_are_dropped_and_others_refused(tmp_path):
     """Configs saved before the clean-up (shipped checkpoints, runs) hold the removed settings."""
-    from baselines.dream.agent import ASSETS
+    from baselines.dream.agent import CHECKPOINTS
     from baselines.dream.config import REMOVED_SETTINGS
 
     saved = {**DreamConfig().to_dict(), **REMOVED_SETTINGS}
@@ -435,7 +435,7 @@ def test_removed_settings_at_their_off_values_are_dropped_and_others_refused(tmp
             DreamConfig.from_dict({**saved, key: on}, source="run/checkpoint.pt")
     # The shipped checkpoints record them (at "off") and still load, through the agent and
     # as a configuration.
-    shipped = sorted(ASSETS.glob("*.pt"))
+    shipped = sorted(CHECKPOINTS.glob("*.pt"))
     assert any(REMOVED_SETTINGS.keys() & torch.load(p, weights_only=True)["config"].keys() for p in shipped)
     for p in shipped:
         config = load_policy(p)["config"]
@@ -569,10 +569,10 @@ def test_learning_dream_on_map_beats_no_exploration():
 
 # ---------------------------------------------------------------------------- shipped checkpoints
 def test_shipped_checkpoints_are_small_documented_and_load():
-    from baselines.dream.agent import ASSETS
+    from baselines.dream.agent import CHECKPOINTS
 
-    shipped = sorted(ASSETS.glob("*.pt"))
-    assert shipped, "no shipped checkpoint under assets/dream/"
+    shipped = sorted(CHECKPOINTS.glob("*.pt"))
+    assert shipped, "no shipped checkpoint under baselines/dream/checkpoints/"
     for path in shipped:
         env_id = path.stem
         assert path.stat().st_size < 5_000_000, f"{path} is larger than a few MB"
@@ -608,11 +608,11 @@ def test_score_records_and_hashes_the_shipped_checkpoint(tmp_path):
 def test_shipped_checkpoint_scores_near_optimal(env_id, split):
     """The shipped checkpoints reproduce the README's results through the harness: normalised
     score >= 0.90 over 100 seeded trials (MetaCooking also on its train problems)."""
-    from baselines.dream.agent import ASSETS
+    from baselines.dream.agent import CHECKPOINTS
     from evaluation.bounds import get_bounds, normalised_score
     from evaluation.harness import run_trials
 
-    if not (ASSETS / f"{env_id}.pt").is_file():
+    if not (CHECKPOINTS / f"{env_id}.pt").is_file():
         pytest.fail(f"no shipped checkpoint for {env_id}")
     results = run_trials(load_agent(env_id), env_id, split=split, num_trials=100, seed=0)
     score = normalised_score(float(np.mean(results.exploit_returns)), get_bounds(env_id, split))

@@ -64,7 +64,10 @@ def test_the_installed_wheel_scores_with_the_shipped_files(tmp_path):
     installed = _score(python, elsewhere, tmp_path / "installed", cache)
     assert not cache.exists() or not list(cache.rglob("*.json")), "the installed package recomputed bounds"
     repo = _score(sys.executable, ROOT, tmp_path / "repo", tmp_path / "repo-cache")
-    (mine,), (theirs,) = installed["scores"], repo["scores"]
-    assert mine["checkpoints"] and mine["checkpoints"][0]["sha256"] == theirs["checkpoints"][0]["sha256"]
+    (mine,), (theirs,) = installed["results"], repo["results"]
+    (checkpoint,) = mine["agent"]["checkpoints"]
+    assert checkpoint["path"].startswith(site), checkpoint  # the wheel's shipped checkpoint
+    assert checkpoint["sha256"] == theirs["agent"]["checkpoints"][0]["sha256"]
     for key in ("mean_return", "normalised", "bounds"):
         assert mine[key] == theirs[key], key
+    assert [run["exploit_returns"] for run in mine["runs"]] == [run["exploit_returns"] for run in theirs["runs"]]

@@ -2,14 +2,14 @@
 
 * ``python -m baselines.dream.train --env MetaMap-v0``: meta-train (see :mod:`.train`).
 * ``load_agent(env_id, checkpoint=None)``: the harness entry point; without a checkpoint
-  it loads the shipped one from ``assets/dream/``.
+  it loads the shipped one from ``baselines/dream/checkpoints/``.
 """
 
-from baselines.dream.agent import ASSETS, DreamAgent, load_agent
+from baselines.dream.agent import CHECKPOINTS, DreamAgent, load_agent
 from baselines.dream.config import DreamConfig
 
-#: The envs with a shipped checkpoint (``assets/dream/<env_id>.pt``): what
+#: The envs with a shipped checkpoint (``baselines/dream/checkpoints/<env_id>.pt``): what
 #: ``python -m evaluation.score --agent baselines.dream`` scores when no ``--env`` is given.
-ENV_IDS: tuple[str, ...] = tuple(sorted(p.stem for p in ASSETS.glob("*.pt")))
+ENV_IDS: tuple[str, ...] = tuple(sorted(p.stem for p in CHECKPOINTS.glob("*.pt")))
 
 __all__ = ["ENV_IDS", "DreamAgent", "DreamConfig", "load_agent"]

@@ -10,6 +10,7 @@ with the exploitation policy conditioned on z. Training and scoring share this c
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ import torch
 from baselines.dream.config import without_removed
 from baselines.dream.networks import DreamNetworks, ObsSpec
 
-#: Shipped checkpoints: ``assets/dream/<env id>.pt``.
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "dream"
+#: Shipped checkpoints, ``<env id>.pt`` with ``<env id>.json`` beside it: package data
+#: (found through importlib.resources, so that a non-editable install has them too).
+CHECKPOINTS = Path(str(importlib.resources.files("baselines.dream") / "checkpoints"))
 POLICY_FORMAT = "dream-policy-v1"
 
 
@@ -167,7 +169,7 @@ def nets_from_policy_checkpoint(data: dict[str, Any]) -> DreamNetworks:
 
 
 def default_checkpoint(env_id: str) -> Path:
-    return ASSETS / f"{env_id}.pt"
+    return CHECKPOINTS / f"{env_id}.pt"
 
 
 def load_policy(checkpoint: str | os.PathLike) -> dict[str, Any]:
@@ -193,7 +195,7 @@ def load_policy(checkpoint: str | os.PathLike) -> dict[str, Any]:
 def load_agent(env_id: str, checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> DreamAgent:
     """The harness entry point: a greedy DREAM agent for ``env_id``.
 
-    Without ``checkpoint`` it loads the shipped one, ``assets/dream/<env_id>.pt``. Env kwargs
+    Without ``checkpoint`` it loads the shipped one, ``baselines/dream/checkpoints/<env_id>.pt``. Env kwargs
     the harness passes (``split``, ``num_exploit_episodes``, ``exploration_rewards``, ...) are
     accepted; ``setting="standard"`` is refused (the agent is trained in the IMRL setting).
     """
@@ -203,7 +205,7 @@ def load_agent(env_id: str, checkpoint: str | os.PathLike | None = None, **kwarg
     if checkpoint is None:
         path = default_checkpoint(env_id)
         if not path.is_file():
-            shipped = sorted(p.stem for p in ASSETS.glob("*.pt")) if ASSETS.is_dir() else []
+            shipped = sorted(p.stem for p in CHECKPOINTS.glob("*.pt")) if CHECKPOINTS.is_dir() else []
             raise FileNotFoundError(
                 f"no shipped DREAM checkpoint for {env_id!r} ({path} is missing; shipped: {shipped}). Train one with "
                 f"`python -m baselines.dream.train --env {env_id}` and pass --checkpoint RUN/final.pt"
