@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -32,9 +33,14 @@ def _score(python: str, cwd: Path, out: Path, cache: Path, pythonpath: str | Non
 
 @pytest.mark.slow
 def test_the_installed_wheel_scores_with_the_shipped_files(tmp_path):
+    # Built from a copy of the source, so that no build/ folder (with stale files in it) is
+    # left in, or read from, the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "runs", "results", "demo_output", ".*_cache"))
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-                    str(ROOT)], check=True, capture_output=True)
+                    str(source)], check=True, capture_output=True)
     (wheel,) = dist.glob("meta_explore_envs-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for data in ("evaluation/data/reference_bounds.json", "baselines/dream/checkpoints/MetaMap-v0.pt",
