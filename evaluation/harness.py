@@ -26,7 +26,7 @@ import numpy as np
 
 import meta_explore_envs  # noqa: F401  (registers the env ids)
 from evaluation.protocol import AgentError, agent_name, check_agent, is_batched, is_privileged
-from meta_explore_envs.core import SPLITS, check_choice
+from meta_explore_envs.core import SPLITS, check_choice, check_int, check_num_exploit_episodes
 from meta_explore_envs.progress import progress_counter
 from meta_explore_envs.registry import env_family, family_class
 from meta_explore_envs.trial import SETTINGS, TrialEnv
@@ -169,12 +169,10 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     check_agent(agent, who)
     split = check_choice("split", split, SPLITS)
     env_family(env_id)  # names the valid ids when env_id is unknown
-    for name, value, low in (("num_trials", num_trials, 1), ("num_exploit_episodes", num_exploit_episodes, 1),
-                             ("record", record, 0)):
-        if type(value) is not int or value < low:
-            raise ValueError(f"{name}={value!r} is not valid: expected an int >= {low}")
-    if type(seed) is not int:
-        raise ValueError(f"seed={seed!r} is not valid: expected an int")
+    check_int("num_trials", num_trials, 1)
+    check_num_exploit_episodes(num_exploit_episodes)
+    check_int("record", record, 0)
+    check_int("seed", seed)
     env_kwargs = dict(env_kwargs or {})
     forbidden = {"split", "num_exploit_episodes", "render_mode"} & set(env_kwargs)
     if forbidden:
@@ -199,8 +197,7 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     bar = progress_counter(num_trials, f"{agent_name(agent)} on {env_id}", progress)
     batched = is_batched(agent)
     slots = min(num_envs or 16, num_trials) if batched else 1
-    if type(slots) is not int or slots < 1:
-        raise ValueError(f"num_envs={num_envs!r} is not valid: expected an int >= 1")
+    check_int("num_envs", slots, 1)
     envs = [_make_env(env_id, split, num_exploit_episodes, env_kwargs, record > 0) for _ in range(slots)]
     made_with = {key: value for key, value in envs[0].spec.kwargs.items() if key != "render_mode"}
     n_actions = envs[0].action_space.n

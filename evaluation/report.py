@@ -64,6 +64,7 @@ import numpy as np
 
 from evaluation.bounds import Bounds, normalised_score
 from evaluation.harness import TrialResults
+from meta_explore_envs.core import check_int
 from meta_explore_envs.files import atomic_path
 
 SCHEMA_VERSION = 1
@@ -85,8 +86,7 @@ def bootstrap_means(groups: Sequence[np.ndarray], resamples: int = BOOTSTRAP_RES
     groups = [np.asarray(g, dtype=float).ravel() for g in groups]
     if not groups or any(len(g) == 0 for g in groups):
         raise ValueError(f"bootstrap_means needs non-empty groups, got sizes {[len(g) for g in groups]}")
-    if type(resamples) is not int or resamples < 1:
-        raise ValueError(f"resamples={resamples!r} is not valid: expected an int >= 1")
+    check_int("resamples", resamples, 1)
     centre = float(np.median(np.concatenate(groups)))  # constant data resample to exactly 0 + centre
     rng = np.random.default_rng(seed)
     totals = np.zeros(resamples)

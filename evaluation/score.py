@@ -49,7 +49,7 @@ from evaluation.report import (
     trial_gif,
 )
 from meta_explore_envs import registry
-from meta_explore_envs.core import SPLITS, check_choice
+from meta_explore_envs.core import SPLITS, check_choice, check_int
 from meta_explore_envs.files import write_json_atomic, write_text_atomic
 from meta_explore_envs.registry import env_family
 
@@ -95,12 +95,8 @@ def check_config(config: ScoreConfig) -> list[str]:
     if not config.agent:
         raise ValueError("--agent needs at least one agent module, e.g. --agent baselines.random")
     check_choice("split", config.split, SPLITS)
-    for name in ("trials", "num_exploit_episodes", "num_envs"):
-        value = getattr(config, name)
-        if value < 1:
-            raise ValueError(f"--{name.replace('_', '-')}={value} is not valid: expected an integer >= 1")
-    if config.record < 0:
-        raise ValueError(f"--record={config.record} is not valid: expected an integer >= 0")
+    for name, low in (("trials", 1), ("num_exploit_episodes", 1), ("num_envs", 1), ("record", 0)):
+        check_int(f"--{name.replace('_', '-')}", getattr(config, name), low)
     if not config.seeds:
         raise ValueError("--seeds needs at least one seed")
     for module in config.register:

@@ -70,11 +70,18 @@ def check_options(options: Any, valid: Sequence[str]) -> dict[str, Any]:
     return options
 
 
+def check_int(name: str, value: Any, low: int | None = None) -> int:
+    """Return ``value`` if it is a Python int (not a bool or float) and at least ``low``, else
+    raise a ``ValueError`` naming it and the valid range (``name`` may be a flag: ``--trials``)."""
+    if type(value) is not int or (low is not None and value < low):
+        expected = "an int" if low is None else f"an int >= {low}"
+        raise ValueError(f"{name}={value!r} is not valid: expected {expected}")
+    return value
+
+
 def check_num_exploit_episodes(value: Any) -> int:
     """Return ``value`` if it is a valid number of exploitation episodes per trial (an int >= 1)."""
-    if type(value) is not int or value < 1:
-        raise ValueError(f"num_exploit_episodes={value!r} is not valid: expected an int >= 1")
-    return value
+    return check_int("num_exploit_episodes", value, 1)
 
 
 def as_index(name: str, value: Any, n: int, what: str = "") -> int:

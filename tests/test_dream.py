@@ -533,25 +533,27 @@ def test_env_presets_are_the_cli_base_and_flags_win(monkeypatch):
 
 
 # ---------------------------------------------------------------------------- learning
-#: The learning test replays the first LEARNING_STEPS env steps of the documented MetaMap-v0
-#: training run (``python -m baselines.dream.train --env MetaMap-v0 --seed 0``, the env's
-#: defaults): that run's periodic test evaluation at 100k steps is exactly this test's
-#: measurement (training is deterministic for a seed; the evaluation leaves every RNG as it was).
-LEARNING_STEPS = 100_000
+#: The learning test trains MetaMap-v0 with the env's defaults (``python -m baselines.dream.train
+#: --env MetaMap-v0 --seed 0``) for LEARNING_STEPS env steps. Training is deterministic for a
+#: seed and thread count on one machine, but float rounding differs between machines and
+#: library builds, and 100k steps sit on the steep part of the learning curve: the documented
+#: runs measured 0.511 / 0.494 / 0.112 (seeds 0 / 1 / 2) there, and seed 0 on another machine
+#: 0.022 at 100k and 0.668 at 125k. At 150k every measured run is past it, hence 150k.
+LEARNING_STEPS = 150_000
 #: Test return (test split, 100 trials, evaluation seed 0) after the first evaluation at
-#: >= 100k env steps of the MetaMap-v0 runs with the default settings, per training seed
-#: (assets/dream/runs/MetaMap-v0-s*.csv; measured 2026-11-22). Seed 0 is the one tested.
-#: Bounds: no exploration 0.30, Thompson 0.50, optimal 0.80. At 150k steps the three seeds
-#: are at 0.777, 0.610, 0.551, but 150k steps do not fit the 3-minute budget of the test.
-LEARNING_MEASURED = {0: 0.511, 1: 0.494, 2: 0.112}
-#: 0.2 normalised above no exploration (0.30), 0.11 below the measured 0.511 of seed 0.
+#: >= 150k env steps of the MetaMap-v0 runs with the default settings, per training seed
+#: (assets/dream/runs/MetaMap-v0-s*.csv; measured 2026-11-22); seed 0 (the one tested) on the
+#: machine of 2026-12-05: 0.669 at 150,129 steps. Bounds: no exploration 0.30, Thompson 0.50,
+#: optimal 0.80.
+LEARNING_MEASURED = {0: 0.777, 1: 0.610, 2: 0.551}
+#: 0.2 normalised above no exploration (0.30); every measured run at 150k is >= 0.55.
 LEARNING_THRESHOLD = 0.40
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("one_torch_thread")
 def test_learning_dream_on_map_beats_no_exploration():
-    """DREAM learns: after 100k env steps (about 2 minutes on one core) its greedy test
+    """DREAM learns: after 150k env steps (about 3 minutes on one core) its greedy test
     return on MetaMap-v0 is well above the no-exploration bound (0.30): the exploration
     policy finds the map and the exploitation policy reads it through the decoder's z."""
     from baselines.dream.train import evaluate

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from meta_explore_envs.core import check_int
+
 #: Array name -> (shape after the trial axis, in units of (K = exploit episodes, T = steps, F = ints)), dtype.
 FIELDS = {
     "problem_id": ((), np.int64),
@@ -38,9 +40,7 @@ class TrialBuffer:
     """
 
     def __init__(self, capacity: int, num_exploit: int, max_steps: int, num_ints: int):
-        if capacity < 1:
-            raise ValueError(f"capacity={capacity} is not valid: expected an int >= 1")
-        self.capacity = capacity
+        self.capacity = check_int("capacity", capacity, 1)
         self.num_exploit = num_exploit
         self.max_steps = max_steps
         self.num_ints = num_ints

@@ -52,6 +52,7 @@ from baselines.dream.networks import (
 )
 from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_score
 from evaluation.harness import run_trials
+from meta_explore_envs.core import check_int
 from meta_explore_envs.files import atomic_path, write_json_atomic
 from meta_explore_envs.grid.world import END_ACTION
 
@@ -413,9 +414,7 @@ def train(cfg: DreamConfig) -> dict[str, Any]:
     else:
         if ckpt_path.exists():
             raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue that run, or another --out")
-        if cfg.threads < 1:
-            raise ValueError(f"threads={cfg.threads} is not valid: expected an int >= 1")
-        torch.set_num_threads(cfg.threads)
+        torch.set_num_threads(check_int("threads", cfg.threads, 1))
         out.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(cfg)
     write_json_atomic(out / "config.json", cfg.to_dict())
