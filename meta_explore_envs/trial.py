@@ -252,7 +252,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
     def render_lines(self) -> list[str]:
         """The text the rendered frames show: env, problem, episode, instruction, return."""
         ep = self.episode_env
-        env_id = FAMILIES[ep.family].main_env_id if ep.family in FAMILIES else ep.family
+        env_id = self.window_title()
         if self.problem_id is None:
             return [env_id, "call reset() to start a trial"]
         if self.episode == 0:
@@ -277,7 +277,9 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         return self.episode_env.render_frame(self.render_lines())
 
     def window_title(self) -> str:
-        return self.episode_env.window_title()
+        """The family's main registered id (its family name if it is not registered)."""
+        family = self.episode_env.family
+        return FAMILIES[family].main_env_id if family in FAMILIES else family
 
     def close(self):
         self.close_window()

@@ -40,6 +40,11 @@ def bus_pairs(sources, destinations, permutation, colour) -> dict[tuple[int, int
     return objects
 
 
+def coloured_buses(permutation: int) -> dict[tuple[int, int], WorldObject]:
+    """The four coloured bus pairs of permutation ``permutation`` (0..23) of the destinations."""
+    return bus_pairs(COLOURED_SOURCES, COLOURED_DESTINATIONS, PERMUTATIONS[permutation], BUS_COLOURS)
+
+
 class BusGridEnv(GridEpisodeEnv):
     """Base of the bus grids: layout of the coloured buses, goal-corner instructions, reward.
 

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from meta_explore_envs.envs.bus_grid import (
-    BUS_COLOURS,
-    COLOURED_DESTINATIONS,
-    COLOURED_SOURCES,
-    PERMUTATIONS,
-    BusGridEnv,
-    bus_pairs,
-)
+from meta_explore_envs.envs.bus_grid import PERMUTATIONS, BusGridEnv, bus_pairs, coloured_buses
 from meta_explore_envs.grid.objects import WorldObject
 
 GREY_SOURCES = ((5, 5), (3, 3), (3, 5), (5, 3))
@@ -86,9 +79,5 @@ class DistractingBusEnv(BusGridEnv):
         return f"the {len(cls.split_problem_ids(split))} IDs in [0, {cls.num_problems}) {rule} by 11"
 
     def layout(self, problem_id: int) -> dict[tuple[int, int], WorldObject]:
-        coloured = PERMUTATIONS[problem_id % 24]
         grey = PERMUTATIONS[problem_id // 24]
-        return {
-            **bus_pairs(COLOURED_SOURCES, COLOURED_DESTINATIONS, coloured, BUS_COLOURS),
-            **bus_pairs(GREY_SOURCES, GREY_DESTINATIONS, grey, "grey"),
-        }
+        return {**coloured_buses(problem_id % 24), **bus_pairs(GREY_SOURCES, GREY_DESTINATIONS, grey, "grey")}

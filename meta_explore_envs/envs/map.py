@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from meta_explore_envs.envs.bus_grid import (
-    BUS_COLOURS,
-    COLOURED_DESTINATIONS,
-    COLOURED_SOURCES,
-    PERMUTATIONS,
-    BusGridEnv,
-    bus_pairs,
-)
+from meta_explore_envs.envs.bus_grid import BusGridEnv, coloured_buses
 from meta_explore_envs.grid.objects import MapSheet, WorldObject
 
 MAP_CELL = (7, 3)
@@ -71,7 +64,7 @@ class MapEnv(BusGridEnv):
         return list(range(cls.num_problems))
 
     def layout(self, problem_id: int) -> dict[tuple[int, int], WorldObject]:
-        objects = bus_pairs(COLOURED_SOURCES, COLOURED_DESTINATIONS, PERMUTATIONS[problem_id], BUS_COLOURS)
+        objects = coloured_buses(problem_id)
         objects[MAP_CELL] = MapSheet()
         return objects
 
