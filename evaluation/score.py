@@ -32,10 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-import tyro
-from rich.console import Console
-from rich.markup import escape
-
 from evaluation.bounds import bounds_entry, get_bounds
 from evaluation.harness import run_trials
 from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
@@ -51,7 +47,13 @@ from evaluation.report import (
 from meta_explore_envs import registry
 from meta_explore_envs.core import SPLITS, check_choice, check_int
 from meta_explore_envs.files import write_json_atomic, write_text_atomic
+from meta_explore_envs.optional import require
 from meta_explore_envs.registry import env_family
+
+# The command line and its tables come with the [report] extra.
+tyro = require("tyro", "report")
+Console = require("rich.console", "report").Console
+escape = require("rich.markup", "report").escape
 
 #: Names of the files written to ``--out``.
 RESULTS_JSON, RESULTS_MD, RESULTS_PNG, GIF_DIR = "results.json", "results.md", "results.png", "gifs"
