@@ -339,3 +339,29 @@ def test_work_units_keep_splits_that_share_tables_together():
     # A bounds function without ``shares_work`` keeps a family in one process.
     sign = [("MetaSign3D-v0", "train", 1), ("MetaSign3D-v0", "test", 1)]
     assert bounds_module._work_units("sign3d", sign) == [sign]
+
+
+def test_the_fingerprint_follows_imports_inside_functions(tmp_path, monkeypatch):
+    """A cached bound must go stale when code it runs changes, wherever that code is imported
+    (here: a module imported only inside a function)."""
+    from evaluation import fingerprint
+
+    package = tmp_path / "fingerprint_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "top.py").write_text("def value():\n    from fingerprint_probe import lazy\n    return lazy.X\n")
+    (package / "lazy.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(fingerprint, "FOLLOWED_PACKAGES", (*fingerprint.FOLLOWED_PACKAGES, "fingerprint_probe"))
+
+    def digest() -> str:
+        fingerprint._module_code.cache_clear()
+        return fingerprint.source_fingerprint(["fingerprint_probe.top"])
+
+    before = digest()
+    (package / "lazy.py").write_text("X = 2\n")
+    assert digest() != before
+    (package / "lazy.py").write_text('"""Docs do not count."""\nX = 2  # nor do comments\n')
+    changed = digest()
+    (package / "lazy.py").write_text("X = 2\n")
+    assert digest() == changed
