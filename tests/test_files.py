@@ -16,7 +16,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     write_json_atomic(target, {"a": 1})
     with pytest.raises(ZeroDivisionError), atomic_path(target) as tmp:
         tmp.write_text("half a fi")
-        1 / 0
+        raise ZeroDivisionError("the writer failed")
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 
