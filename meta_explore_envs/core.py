@@ -208,9 +208,21 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
         """Probability of each instruction in the current problem (sums to 1)."""
         raise NotImplementedError
 
-    def sample_instruction(self, rng: np.random.Generator) -> Hashable:
-        """Draw an instruction for the current problem from :meth:`instruction_distribution`."""
+    #: The bounds of the integers :meth:`sample_instruction` draws, one ``rng.integers(bound)``
+    #: each, in order; :meth:`instruction_from_draws` turns them into the instruction. Written
+    #: this way, a vector env can replay the draws of many envs at once
+    #: (:mod:`meta_explore_envs.vector`).
+    instruction_draws: ClassVar[tuple[int, ...]] = ()
+
+    def instruction_from_draws(self, draws: tuple[int, ...]) -> Hashable:
+        """The instruction of the current problem that the draws of :attr:`instruction_draws` pick."""
         raise NotImplementedError
+
+    def sample_instruction(self, rng: np.random.Generator) -> Hashable:
+        """Draw an instruction for the current problem from :meth:`instruction_distribution`:
+        by default one ``rng.integers(bound)`` per :attr:`instruction_draws`, mapped by
+        :meth:`instruction_from_draws`."""
+        return self.instruction_from_draws(tuple(int(rng.integers(bound)) for bound in self.instruction_draws))
 
     def check_instruction(self, instruction: Any) -> Hashable:
         """Return ``instruction`` in canonical (hashable) form if valid here, else raise."""

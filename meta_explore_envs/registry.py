@@ -16,6 +16,7 @@ bounds and baselines without registering anything.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ class Family:
     family's main one (shown in rendered frames)."""
     extra: str | None = None
     """The ``pip install meta-explore-envs[EXTRA]`` its env needs beyond the core install."""
+    vector_entry_point: str | None = None
+    """``"module:callable"`` making ``num_envs`` trials of its ids at once for
+    ``gymnasium.make_vec`` (the grid families: :class:`~meta_explore_envs.vector.TrialVectorEnv`);
+    ``None``: Gymnasium's ``SyncVectorEnv``/``AsyncVectorEnv`` of single envs."""
 
     @property
     def main_env_id(self) -> str:
@@ -79,8 +84,8 @@ def register_family(family: Family) -> None:
     for env_id in family.env_ids:
         if env_id in _ENV_FAMILIES or env_id in gym.registry:
             raise ValueError(f"env id {env_id!r} is already registered")
-    frozen = Family(family.name, family.episode_env,
-                    MappingProxyType({k: MappingProxyType(dict(v)) for k, v in family.env_ids.items()}), family.extra)
+    frozen = dataclasses.replace(
+        family, env_ids=MappingProxyType({k: MappingProxyType(dict(v)) for k, v in family.env_ids.items()}))
     FAMILIES[family.name] = frozen
     for env_id, kwargs in frozen.env_ids.items():
         _ENV_FAMILIES[env_id] = family.name
@@ -88,6 +93,7 @@ def register_family(family: Family) -> None:
             id=env_id,
             entry_point="meta_explore_envs.trial:TrialEnv",
             kwargs={"episode_env": family.name, **kwargs},
+            vector_entry_point=family.vector_entry_point,
             # A trial bounds itself ((num_exploit_episodes + 1) * max_episode_steps steps), so no
             # TimeLimit: a fixed one would cut trials short for num_exploit_episodes > 1.
             max_episode_steps=None,
@@ -130,12 +136,16 @@ def family_class(name: str) -> type[EpisodeEnv]:
     return cls
 
 
+#: The batched vector env of the tabular (grid) families.
+TRIAL_VECTOR_ENV = "meta_explore_envs.vector.trials:TrialVectorEnv"
+
 #: The families shipped with the suite (the DREAM paper's benchmarks).
 BUILTIN_FAMILIES = (
     Family("distracting_bus", "meta_explore_envs.envs.distracting_bus:DistractingBusEnv",
-           {"MetaDistractingBus-v0": {}}),
-    Family("map", "meta_explore_envs.envs.map:MapEnv", {"MetaMap-v0": {}}),
-    Family("cooking", "meta_explore_envs.envs.cooking:CookingEnv", {"MetaCooking-v0": {}}),
+           {"MetaDistractingBus-v0": {}}, vector_entry_point=TRIAL_VECTOR_ENV),
+    Family("map", "meta_explore_envs.envs.map:MapEnv", {"MetaMap-v0": {}}, vector_entry_point=TRIAL_VECTOR_ENV),
+    Family("cooking", "meta_explore_envs.envs.cooking:CookingEnv", {"MetaCooking-v0": {}},
+           vector_entry_point=TRIAL_VECTOR_ENV),
     Family("sign3d", "meta_explore_envs.envs.sign3d:Sign3DEnv", {"MetaSign3D-v0": {}}, extra="3d"),
 )
 

@@ -94,8 +94,10 @@ class BusGridEnv(GridEpisodeEnv):
     def instruction_distribution(self) -> dict[Hashable, float]:
         return {goal: 1 / len(GOALS) for goal in range(len(GOALS))}
 
-    def sample_instruction(self, rng: np.random.Generator) -> int:
-        return int(rng.integers(len(GOALS)))
+    instruction_draws = (len(GOALS),)
+
+    def instruction_from_draws(self, draws: tuple[int, ...]) -> int:
+        return draws[0]
 
     def check_instruction(self, instruction: Any) -> int:
         names = ", ".join(f"{i} {name} {GOALS[i]}" for i, name in enumerate(GOAL_NAMES))

@@ -135,10 +135,12 @@ class CookingEnv(GridEpisodeEnv):
                 distribution[(first, second)] = distribution.get((first, second), 0.0) + 1 / 9
         return distribution
 
-    def sample_instruction(self, rng: np.random.Generator) -> tuple[int, int]:
+    # Two fridges, each uniform (the same fridge twice is allowed).
+    instruction_draws = (len(FRIDGE_CELLS), len(FRIDGE_CELLS))
+
+    def instruction_from_draws(self, draws: tuple[int, ...]) -> tuple[int, int]:
         fridges = fridge_contents(self.problem_id)
-        first, second = rng.integers(len(fridges), size=2)
-        return (fridges[first], fridges[second])
+        return (fridges[draws[0]], fridges[draws[1]])
 
     def check_instruction(self, instruction: Any) -> tuple[int, int]:
         if isinstance(instruction, (str, bytes)) or np.ndim(instruction) != 1 or len(instruction) != 2:

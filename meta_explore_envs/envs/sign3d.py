@@ -162,8 +162,10 @@ class Sign3DEnv(EpisodeEnv):
     def instruction_distribution(self) -> dict[Hashable, float]:
         return {shape: 1 / len(SHAPE_NAMES) for shape in range(len(SHAPE_NAMES))}
 
-    def sample_instruction(self, rng: np.random.Generator) -> int:
-        return int(rng.integers(len(SHAPE_NAMES)))
+    instruction_draws = (len(SHAPE_NAMES),)
+
+    def instruction_from_draws(self, draws: tuple[int, ...]) -> int:
+        return draws[0]
 
     def check_instruction(self, instruction: Any) -> int:
         names = ", ".join(f"{i} {name}" for i, name in enumerate(SHAPE_NAMES))

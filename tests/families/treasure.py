@@ -51,7 +51,9 @@ class TreasureEnv(GridEpisodeEnv):
     def instruction_distribution(self) -> dict[Hashable, float]:
         return {0: 1.0}
 
-    def sample_instruction(self, rng: np.random.Generator) -> int:
+    instruction_draws = ()  # one instruction: nothing to draw
+
+    def instruction_from_draws(self, draws: tuple[int, ...]) -> int:
         return 0
 
     def check_instruction(self, instruction: Any) -> int:

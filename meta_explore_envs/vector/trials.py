@@ -1,0 +1,387 @@
+"""``TrialVectorEnv``: N trials of a tabular family stepped at once with array look-ups.
+
+``gymnasium.make_vec("MetaMap-v0", num_envs=N)`` returns it for the grid families (their
+``vector_entry_point``). Sub-env ``i`` after ``reset(seed=s)`` plays exactly the trials of
+``gymnasium.make("MetaMap-v0")`` reset with seed ``s + i`` (observations, rewards,
+terminations and infos, bit for bit, across autoresets): the dynamics are the family's own
+rules tabulated (:mod:`.tables`), the trial draws replay each sub-env's own generator
+(:mod:`.draws`), and the trial bookkeeping follows :class:`~meta_explore_envs.trial.TrialEnv`.
+
+* **Autoreset:** ``NEXT_STEP`` (Gymnasium's default, ``metadata["autoreset_mode"]``): the
+  step after a trial terminated resets that sub-env, ignores its action and returns its first
+  observation with reward 0 and the reset's info.
+* **Infos:** Gymnasium 1.x style: a dict of arrays, each key with a boolean ``_key`` mask;
+  ``final_observation`` is a dict of arrays with its own mask.
+* **Reset options:** ``{"problem_id": [N ids], "instructions": [N lists]}`` (either or both;
+  ``None`` in a list leaves that sub-env's draw to its generator), checked by the single env's
+  own validation; errors name the sub-env.
+* ``render_mode`` is not supported yet (frames: use ``gymnasium.make`` per env).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from meta_explore_envs.core import REWARD_SCALE, check_choice, check_options
+from meta_explore_envs.registry import FAMILIES
+from meta_explore_envs.trial import TrialEnv
+from meta_explore_envs.vector.draws import BoundedDraws
+from meta_explore_envs.vector.tables import episode_tables
+
+
+class TrialVectorEnv(VectorEnv):
+    """``num_envs`` trials of one tabular family (see the module docstring).
+
+    Arguments: ``num_envs`` and the single env's ``episode_env`` (family name), ``split``,
+    ``num_exploit_episodes``, ``setting``, ``exploration_rewards``.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(self, num_envs: int = 1, *, episode_env: str, split: str | None = None,
+                 num_exploit_episodes: int = 1, setting: str = "imrl", exploration_rewards: bool | None = None,
+                 render_mode: str | None = None):
+        if render_mode is not None:
+            raise ValueError(f"render_mode={render_mode!r} is not supported by TrialVectorEnv yet: "
+                             "render single envs (gymnasium.make) instead")
+        if type(num_envs) is not int or num_envs < 1:
+            raise ValueError(f"num_envs={num_envs!r} is not valid: expected an int >= 1")
+        check_choice("episode_env", episode_env, sorted(FAMILIES))
+        # One single env: the spaces, the validation of reset options and the texts are its own.
+        self.single = TrialEnv(episode_env, split=split, num_exploit_episodes=num_exploit_episodes,
+                               setting=setting, exploration_rewards=exploration_rewards)
+        ep = self.single.episode_env
+        self.tables = episode_tables(episode_env)
+        self.num_envs = num_envs
+        self.render_mode = None
+        self.spec = None
+        self.single_observation_space = self.single.observation_space
+        self.single_action_space = self.single.action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.setting = self.single.setting
+        self.num_exploit_episodes = num_exploit_episodes
+        self.exploration_rewards = self.single.exploration_rewards
+        self.problem_ids = np.array(ep.problem_ids, np.int64)
+        self._privileged = self.single.split == "train"
+        self._n_actions = len(ep.action_names)
+        # Instruction ids: 0 is "none"; texts and observed values per id.
+        self._instruction_ids: dict[Any, int] = {None: 0}
+        self._instruction_texts = [ep.instruction_text(None)]
+        self._instruction_observations = [np.asarray(ep.instruction_observation(None))]
+        bounds = ep.instruction_draws
+        #: [problem, outcome of the instruction draws] -> instruction id (-1: not yet known).
+        self._draw_table = np.full((ep.num_problems, int(np.prod(bounds, dtype=np.int64))), -1, np.int64)
+        #: [problem, instruction id] -> start state of that episode kind (-1: not tabulated yet).
+        self._start_table = np.full((ep.num_problems, 8), -1, np.int64)
+        n, k = num_envs, num_exploit_episodes + 1
+        self._draws = BoundedDraws.seeded([None] * n)
+        self._problem = np.zeros(n, np.int64)
+        self._instructions = np.zeros((n, k), np.int64)  # instruction id of each episode (0: none)
+        self._starts = np.zeros((n, k), np.int64)  # start state of each episode
+        self._episode = np.zeros(n, np.int64)
+        self._state = np.zeros(n, np.int64)
+        self._steps = np.zeros(n, np.int64)
+        self._return = np.zeros(n, np.int64)  # this episode's, hundredths
+        self._prev_action = np.full(n, self._n_actions, np.int64)
+        self._prev_reward = np.zeros(n, np.int64)  # hundredths
+        self._needs_reset = np.ones(n, bool)
+        self._row_starts = np.arange(n, dtype=np.int64) * k  # first entry of each env's row in _instructions
+        self._text_array: np.ndarray | None = None
+        self._observation_array: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ instructions
+    def _instruction_id(self, instruction: Any) -> int:
+        iid = self._instruction_ids.get(instruction)
+        if iid is None:
+            ep = self.single.episode_env
+            iid = self._instruction_ids[instruction] = len(self._instruction_texts)
+            self._instruction_texts.append(ep.instruction_text(instruction))
+            self._instruction_observations.append(np.asarray(ep.instruction_observation(instruction)))
+            self._text_array = self._observation_array = None
+        return iid
+
+    def _sample_instructions(self, envs: np.ndarray, problems: np.ndarray) -> np.ndarray:
+        """One instruction id per env in ``envs``, drawn as ``sample_instruction`` draws it."""
+        ep = self.single.episode_env
+        bounds = ep.instruction_draws
+        flat = np.zeros(len(envs), np.int64)
+        for bound in bounds:
+            flat = flat * bound + self._draws.integers(envs, bound)
+        ids = self._draw_table[problems, flat]
+        for problem in np.unique(problems[ids < 0]).tolist():  # each problem once per process
+            with ep.trying_problem(problem):
+                outcomes = itertools.product(*(range(bound) for bound in bounds))
+                self._draw_table[problem] = [self._instruction_id(ep.instruction_from_draws(o)) for o in outcomes]
+            ids = self._draw_table[problems, flat]
+        return ids
+
+    def _start_states(self, problems: np.ndarray, instructions: np.ndarray) -> np.ndarray:
+        """Start state of each episode kind ``(problems[i], instructions[i, j])``."""
+        if instructions.max(initial=0) >= self._start_table.shape[1]:
+            grown = np.full((len(self._start_table), 2 * (int(instructions.max()) + 1)), -1, np.int64)
+            grown[:, : self._start_table.shape[1]] = self._start_table
+            self._start_table = grown
+        starts = self._start_table[problems[:, None], instructions]
+        missing = np.argwhere(starts < 0)
+        if len(missing):
+            keys = list(self._instruction_ids)
+            for row, column in missing.tolist():
+                problem, iid = int(problems[row]), int(instructions[row, column])
+                self._start_table[problem, iid] = self.tables.start(problem, keys[iid])
+            starts = self._start_table[problems[:, None], instructions]
+        return starts
+
+    # ------------------------------------------------------------------ reset
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        envs = np.arange(self.num_envs)
+        if seed is not None:
+            seeds = [seed + i for i in envs.tolist()] if isinstance(seed, int) else list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"seed has {len(seeds)} entries; expected {self.num_envs}, one per sub-env")
+            for i, s in enumerate(seeds):
+                if s is not None:
+                    self._draws.reseed(i, s)
+        options = check_options(options, ("instructions", "problem_id"))
+        given_problems = self._per_env(options, "problem_id")
+        given_instructions = self._per_env(options, "instructions")
+        # Validate everything before any draw, so that bad input changes nothing.
+        checked: list[tuple[int | None, list[int] | None]] = []
+        ep = self.single.episode_env
+        for i in envs.tolist():
+            problem, instructions = given_problems[i], given_instructions[i]
+            try:
+                if problem is not None:
+                    problem = ep.check_problem_id(problem)
+                if instructions is not None:
+                    if problem is None:
+                        raise ValueError("options['instructions'] needs options['problem_id'] for the same sub-env "
+                                         "(an instruction is valid only in some problems)")
+                    with ep.trying_problem(problem):
+                        instructions = [self._instruction_id(x) for x in self.single._check_instructions(instructions)]
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"sub-env {i}: {error}") from error
+            checked.append((problem, instructions))
+        self._begin_trials(envs, checked)
+        observation = self._observations()
+        return observation, self._reset_infos(None)
+
+    def _per_env(self, options: dict[str, Any], key: str) -> list[Any]:
+        if key not in options:
+            return [None] * self.num_envs
+        values = options[key]
+        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__") or len(values) != self.num_envs:
+            raise ValueError(f"options[{key!r}] must hold one entry per sub-env ({self.num_envs}; None: drawn), "
+                             f"got {values!r}")
+        return list(values)
+
+    def _begin_trials(self, envs: np.ndarray, checked: list | None = None) -> None:
+        """Draw (or take from ``checked``) and start a new trial in each sub-env of ``envs``."""
+        k = self.num_exploit_episodes
+        problems = np.empty(len(envs), np.int64)
+        given = np.array([c[0] is not None for c in checked], bool) if checked else np.zeros(len(envs), bool)
+        if given.any():
+            problems[given] = [c[0] for c in checked if c[0] is not None]
+        draw = envs[~given]
+        problems[~given] = self.problem_ids[self._draws.integers(draw, len(self.problem_ids))]
+        instructions = np.empty((len(envs), k), np.int64)
+        fixed = np.array([c[1] is not None for c in checked], bool) if checked else np.zeros(len(envs), bool)
+        for row in np.flatnonzero(fixed).tolist():
+            instructions[row] = checked[row][1]
+        drawn = np.flatnonzero(~fixed)
+        if len(drawn):
+            if self.setting == "imrl":
+                for episode in range(k):
+                    instructions[drawn, episode] = self._sample_instructions(envs[drawn], problems[drawn])
+            else:
+                instructions[drawn] = self._sample_instructions(envs[drawn], problems[drawn])[:, None]
+        exploration = np.zeros(len(envs), np.int64) if self.setting == "imrl" else instructions[:, 0]
+        ids = np.concatenate([exploration[:, None], instructions], axis=1)
+        self._problem[envs] = problems
+        self._instructions[envs] = ids
+        self._starts[envs] = self._start_states(problems, ids)
+        self._episode[envs] = 0
+        self._begin_episode(envs)
+        self._needs_reset[envs] = False
+
+    def _begin_episode(self, envs: np.ndarray) -> None:
+        self._state[envs] = self._starts[envs, self._episode[envs]]
+        self._steps[envs] = 0
+        self._return[envs] = 0
+        self._prev_action[envs] = self._n_actions
+        self._prev_reward[envs] = 0
+
+    # ------------------------------------------------------------------ step
+    def step(self, actions: Any):
+        actions = self._check_actions(actions)
+        restart = np.flatnonzero(self._needs_reset)
+        # Every sub-env steps in the same array operations; those whose trial ended last step
+        # (``restart``) step from their final state too, and are then overwritten by a new trial.
+        next_state, rewards_table, ends, successes, _ = self.tables.views()
+        flat = self._state * self._n_actions + actions
+        self._state = next_state.take(flat).astype(np.int64)
+        self._steps += 1
+        steps = self._steps
+        reward = rewards_table.take(flat).astype(np.int64)
+        reward += (actions == self.tables.end_action) * self.tables.end_charge.take(steps, mode="clip")
+        if not self.exploration_rewards:
+            reward *= self._episode != 0
+        over = ends.take(flat) | (steps >= self.tables.max_steps)
+        if len(restart):
+            reward[restart] = 0
+            over[restart] = False
+        success = successes.take(flat)
+        self._return += reward
+        self._prev_action = actions.copy()
+        self._prev_reward = reward
+        rewards = reward / REWARD_SCALE
+        terminated = np.zeros(self.num_envs, bool)
+
+        done = np.flatnonzero(over)
+        ended = None
+        if len(done):
+            episode = self._episode[done]
+            ended = {"final_observation": self._observations(done),
+                     "episode_return": self._return[done] / REWARD_SCALE, "episode_length": steps[done].copy(),
+                     "episode_success": success[done], "episode_index": episode}
+            last = episode == self.num_exploit_episodes
+            finished = done[last]
+            terminated[finished] = True
+            self._needs_reset[finished] = True
+            going_on = done[~last]
+            self._episode[going_on] += 1
+            self._begin_episode(going_on)
+        observations = self._observations()
+        if len(done) and len(finished):
+            # A finished trial's observation is its final one (the single env returns it again).
+            for key, value in observations.items():
+                value[finished] = ended["final_observation"][key][last]
+        infos = self._step_infos(over, done, ended)
+        if len(restart):
+            self._begin_trials(restart, None)
+            fresh = self._observations(restart)
+            for key, value in observations.items():
+                value[restart] = fresh[key]
+            self._merge(infos, self._reset_infos(restart), restart)
+        return observations, rewards, terminated, np.zeros(self.num_envs, bool), infos
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        array = np.asarray(actions)
+        if array.shape != (self.num_envs,):
+            raise ValueError(f"actions must have shape ({self.num_envs},), one per sub-env; got shape {array.shape}")
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"actions must be integers in [0, {self._n_actions}); got dtype {array.dtype}")
+        bad = np.flatnonzero((array < 0) | (array >= self._n_actions))
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(f"sub-env {i}: action={array[i].item()!r} is out of range: expected an integer in "
+                             f"[0, {self._n_actions}){self.single.episode_env._action_help()}")
+        return array.astype(np.int64, copy=False)
+
+    # ------------------------------------------------------------------ observations and infos
+    def _current_instructions(self, envs: np.ndarray | None) -> np.ndarray:
+        """Instruction id of each env's current episode (0 = none)."""
+        k = self.num_exploit_episodes + 1
+        if envs is None:
+            return self._instructions.ravel().take(self._row_starts + self._episode)
+        return self._instructions.ravel().take(envs * k + self._episode[envs])
+
+    def _observations(self, envs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The observations of ``envs`` (default: every sub-env), batched."""
+        pick = (lambda a: a.copy()) if envs is None else (lambda a: a[envs])
+        if self._observation_array is None:
+            self._observation_array = np.stack(self._instruction_observations)
+        if self.setting == "imrl":
+            instruction = self._observation_array.take(self._current_instructions(envs), axis=0)
+        else:  # never observed in the standard setting
+            instruction = self._observation_array.take(np.zeros(self.num_envs if envs is None else len(envs),
+                                                                np.int64), axis=0)
+        return {
+            "observation": self.tables.views()[4].take(pick(self._state), axis=0),
+            "instruction": instruction,
+            "episode": pick(self._episode),
+            "prev_action": pick(self._prev_action),
+            "prev_reward": (pick(self._prev_reward) / REWARD_SCALE).astype(np.float32)[:, None],
+        }
+
+    def _texts(self, envs: np.ndarray | None) -> np.ndarray:
+        if self._text_array is None:
+            self._text_array = np.array(self._instruction_texts, dtype=object)
+        return self._text_array.take(self._current_instructions(envs))
+
+    def _reset_infos(self, envs: np.ndarray | None) -> dict[str, Any]:
+        """The infos a reset of ``envs`` (default: every sub-env) returns."""
+        n = self.num_envs
+        if envs is None:
+            mask = np.ones(n, bool)
+            infos: dict[str, Any] = {"instruction_text": self._texts(None), "episode_done": np.zeros(n, bool)}
+            if self._privileged:
+                infos["problem_id"] = self._problem.copy()
+        else:
+            mask = np.zeros(n, bool)
+            mask[envs] = True
+            texts = np.full(n, None, dtype=object)
+            texts[envs] = self._texts(envs)
+            infos = {"instruction_text": texts, "episode_done": np.zeros(n, bool)}
+            if self._privileged:
+                problem = np.zeros(n, np.int64)
+                problem[envs] = self._problem[envs]
+                infos["problem_id"] = problem
+        for key in list(infos):
+            infos[f"_{key}"] = mask.copy()
+        return infos
+
+    def _step_infos(self, over: np.ndarray, done: np.ndarray, ended: dict[str, Any] | None) -> dict[str, Any]:
+        infos = self._reset_infos(None)
+        infos["episode_done"] = over
+        if ended is None:
+            return infos
+        n = self.num_envs
+        mask = np.zeros(n, bool)
+        mask[done] = True
+        for key, value in ended.items():
+            if key == "final_observation":
+                batched = {}
+                for name, part in value.items():
+                    array = np.zeros((n, *part.shape[1:]), part.dtype)
+                    array[done] = part
+                    batched[name], batched[f"_{name}"] = array, mask.copy()
+                infos[key] = batched
+            else:
+                array = np.zeros(n, value.dtype)
+                array[done] = value
+                infos[key] = array
+            infos[f"_{key}"] = mask.copy()
+        return infos
+
+    @staticmethod
+    def _merge(infos: dict[str, Any], extra: dict[str, Any], envs: np.ndarray) -> None:
+        """Overwrite ``infos`` at ``envs`` with ``extra`` (the restarted sub-envs' reset infos)."""
+        for key, value in list(infos.items()):
+            if key.startswith("_"):
+                continue
+            mask = infos[f"_{key}"]
+            if key in extra:
+                if isinstance(value, dict):
+                    continue
+                value[envs] = extra[key][envs]
+                mask[envs] = True
+            else:
+                mask[envs] = False
+                if isinstance(value, dict):
+                    for name in list(value):
+                        if name.startswith("_"):
+                            value[name][envs] = False
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self.single.close()
+
+
+
+
+__all__ = ["TrialVectorEnv"]
