@@ -53,6 +53,7 @@ def bench_collect(env_id: str, sizes: list[int], seconds: float) -> None:
     print(f"\n## collect: lockstep waves of whole trials ({env_id}, epsilon 0.5, untrained networks)")
     for n in sizes:
         trainer = Trainer(DreamConfig.for_env(env_id, num_envs=n, progress=False))
+        trainer.envs.envs.tabulate_all()  # the one-time tabulation of the episode kinds, untimed
         choose = epsilon_greedy(0.5, trainer.rng)
         steps, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
@@ -140,7 +141,7 @@ def py_spy_profile(env_id: str, steps: int, top: int, threads: int) -> None:
             print("  no samples of the training loop")
             return
         print(f"  {total} samples in Trainer.train_wave. Inclusive time of its parts:")
-        parts = ["TrialBatch.run_wave", "DreamActor.q_values", "TrialEnv.step", "TrialBuffer.add",
+        parts = ["TrialBatch.run_wave", "DreamActor.q_values", "TrialVectorEnv.step", "TrialBuffer.add",
                  "Trainer.update", "TrialBuffer.sample_with_partners", "Trainer.compute_losses", "Tensor.backward",
                  "clip_grad_norm_", "AdamW.step", "Decoder.forward", "RecurrentQ.forward", "double_dqn_loss"]
         for part in parts:

@@ -1,12 +1,17 @@
-"""Env throughput: steps/s of every registered id, single env and ``make_vec``.
+"""Env throughput: steps/s of every registered id, single env and vector envs.
 
     python benchmarks/env_throughput.py [--seconds 3] [--env-ids MetaCooking-v0 ...]
 
 Single env: ``gymnasium.make(id)`` with its default wrappers (env checker, order enforcing)
 and all trial bookkeeping, random actions drawn beforehand (column "env") or with
 ``env.action_space.sample()`` in the loop (column "+ sample()"), resets included, pinned to
-one CPU core. Vector: ``gymnasium.make_vec(id, num_envs=N)`` (sync), env steps per second
-(N per vector step). Prints a rich table and the same table as Markdown for docs/performance.md.
+one CPU core. Native vector env (grid envs): ``gymnasium.make_vec(id, num_envs=N)``, i.e.
+:class:`~meta_explore_envs.vector.TrialVectorEnv`, env steps per second (N per vector step),
+random actions drawn beforehand, trial bookkeeping, infos and autoresets included, after a
+warm-up chunk (which tabulates the episode kinds met). Sync: Gymnasium's ``SyncVectorEnv`` of
+N single envs (``vectorization_mode="sync"``). Then the memory check: RSS before and after
+``--memory-steps`` env steps of the native env at N = ``--memory-envs``. Prints rich tables and
+the same as Markdown for docs/performance.md.
 """
 
 from __future__ import annotations
@@ -31,8 +36,14 @@ class Config:
     seconds: float = 3.0
     """Minimum wall-clock time per measurement."""
     env_ids: tuple[str, ...] = field(default_factory=lambda: tuple(meta_explore_envs.env_ids()))
-    vector_sizes: tuple[int, ...] = (8, 64)
-    """make_vec sizes measured for the grid envs."""
+    native_sizes: tuple[int, ...] = (1, 64, 1024, 4096, 16384)
+    """Sizes of the native vector env measured for the grid envs."""
+    sync_sizes: tuple[int, ...] = (64,)
+    """Sizes of Gymnasium's SyncVectorEnv measured for the grid envs."""
+    memory_envs: int = 16384
+    """Sub-envs of the memory check (0: skip it)."""
+    memory_steps: int = 10_000_000
+    """Env steps of the memory check (per env id)."""
     cpu: int | None = 0
     """Pin the process to this core (None: leave the affinity alone)."""
 
@@ -64,10 +75,13 @@ def single_env(env_id: str, seconds: float, sample: bool) -> float:
     return rate
 
 
-def vector_env(env_id: str, num_envs: int, seconds: float) -> float:
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
+def vector_env(env_id: str, num_envs: int, seconds: float, mode: str) -> float:
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    if mode == "vector_entry_point":
+        envs.tabulate_all()  # one-time, per process; untimed (docs/performance.md gives its cost)
     envs.reset(seed=0)
-    actions = np.random.default_rng(0).integers(0, envs.single_action_space.n, size=(200, num_envs))
+    rows = max(2, min(200, 400_000 // num_envs))
+    actions = np.random.default_rng(0).integers(0, envs.single_action_space.n, size=(rows, num_envs))
 
     def chunk() -> int:
         for row in actions:
@@ -79,6 +93,26 @@ def vector_env(env_id: str, num_envs: int, seconds: float) -> float:
     return rate
 
 
+def rss_mib() -> float:
+    """This process's resident set size (Linux ``/proc``), MiB."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def memory_check(env_id: str, num_envs: int, steps: int) -> tuple[float, float, float]:
+    """RSS after a warm-up of the native env, RSS after ``steps`` more env steps, and seconds."""
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    envs.tabulate_all()
+    envs.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, envs.single_action_space.n, size=(64, num_envs))
+    for row in actions:
+        envs.step(row)
+    before, start = rss_mib(), time.perf_counter()
+    for k in range(max(1, steps // num_envs)):
+        envs.step(actions[k % len(actions)])
+    return before, rss_mib(), time.perf_counter() - start
+
+
 def is_grid(env_id: str) -> bool:
     return issubclass(meta_explore_envs.family_class(meta_explore_envs.env_family(env_id)), GridEpisodeEnv)
 
@@ -87,13 +121,23 @@ def main(config: Config) -> None:
     if config.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {config.cpu})
     console = Console()
-    columns = ["env", "env steps/s (single)", "+ sample() steps/s"]
-    columns += [f"make_vec {n} steps/s" for n in config.vector_sizes]
+    columns = ["env", "single env", "+ sample()"]
+    columns += [f"native N={n}" for n in config.native_sizes] + [f"sync N={n}" for n in config.sync_sizes]
+    tabulation = []  # first, while nothing is tabulated in this process
+    for env_id in config.env_ids:
+        if is_grid(env_id):
+            start = time.perf_counter()
+            envs = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point")
+            states = envs.tabulate_all()
+            tabulation.append(f"| `{env_id}` | {len(envs.tables.starts)} | {states:,} | "
+                              f"{time.perf_counter() - start:.1f} |")
     rows = []
     for env_id in config.env_ids:
         row = [env_id, single_env(env_id, config.seconds, False), single_env(env_id, config.seconds, True)]
-        for n in config.vector_sizes:
-            row.append(vector_env(env_id, n, config.seconds) if is_grid(env_id) else None)
+        for n in config.native_sizes:
+            row.append(vector_env(env_id, n, config.seconds, "vector_entry_point") if is_grid(env_id) else None)
+        for n in config.sync_sizes:
+            row.append(vector_env(env_id, n, config.seconds, "sync") if is_grid(env_id) else None)
         rows.append(row)
         console.print(f"measured {env_id}")
 
@@ -110,6 +154,17 @@ def main(config: Config) -> None:
     print("|" + "---|" * len(columns))
     for row in fmt:
         print("| " + " | ".join(f"`{row[0]}`" if i == 0 else c for i, c in enumerate(row)) + " |")
+    print("\nOne-time tabulation of every episode kind (train split; measured first, in a fresh "
+          "process):\n\n| env | episode kinds | states | seconds |\n|---|---|---|---|")
+    for line in tabulation:
+        print(line)
+    if config.memory_envs:
+        print(f"\nMemory: native vector env, N={config.memory_envs}, {config.memory_steps:,} env steps after a "
+              "64-step warm-up\n\n| env | RSS before (MiB) | RSS after (MiB) | seconds |\n|---|---|---|---|")
+        for env_id in config.env_ids:
+            if is_grid(env_id):
+                before, after, seconds = memory_check(env_id, config.memory_envs, config.memory_steps)
+                print(f"| `{env_id}` | {before:,.0f} | {after:,.0f} | {seconds:.1f} |")
 
 
 if __name__ == "__main__":

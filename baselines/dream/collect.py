@@ -6,8 +6,10 @@ call per policy per time step until every trial has ended. Because a wave starts
 on trial boundaries and every reset is seeded, the envs carry no state between waves: a
 checkpoint only needs the trainer's random generator to resume exactly.
 
-It is a minimal vector env specialised to this loop (Gymnasium's ``SyncVectorEnv`` would
-stack every ``info`` key on every step, several times slower at these env speeds).
+The trials run on the family's native vector env (:class:`meta_explore_envs.vector.TrialVectorEnv`):
+each sub-env plays exactly the trial of a single env reset with its seed, so a run is the
+same as with single envs, only faster; sub-envs whose trial has ended step on unread until
+the wave is over.
 """
 
 from __future__ import annotations
@@ -29,29 +31,29 @@ ActionChooser = Callable[[torch.Tensor, np.ndarray, np.ndarray], np.ndarray]
 
 
 class TrialBatch:
-    """``num_envs`` trial envs of ``env_id`` played a wave of whole trials at a time."""
+    """``num_envs`` trials of ``env_id`` played a wave of whole trials at a time, on the env's
+    native vector env (``gymnasium.make_vec``: one array step for every trial)."""
 
     def __init__(self, env_id: str, num_envs: int, *, split: str = "train", num_exploit_episodes: int = 1):
         self.env_id = env_id
         self.num_envs = num_envs
         self.num_exploit = num_exploit_episodes
-        self.envs = [
-            gym.make(env_id, split=split, num_exploit_episodes=num_exploit_episodes).unwrapped
-            for _ in range(num_envs)
-        ]
-        self.spec = ObsSpec.from_env(self.envs[0])
+        self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
+                                 num_exploit_episodes=num_exploit_episodes)
+        self.spec = ObsSpec.from_env(gym.make(env_id, split=split, num_exploit_episodes=num_exploit_episodes))
         self.max_steps = self.spec.max_episode_steps
+        self.max_trial_steps = (num_exploit_episodes + 1) * self.max_steps
         self._k = len(self.spec.obs_nvec)
         self._m = len(self.spec.instr_nvec)
 
-    def _encode(self, i: int, obs: dict, ints: np.ndarray, rew: np.ndarray, episode: np.ndarray) -> None:
-        row = ints[i]
+    def _encode(self, rows: np.ndarray, obs: dict, ints: np.ndarray, rew: np.ndarray, episode: np.ndarray) -> None:
+        """Write the batched observations of sub-envs ``rows`` into the networks' inputs."""
         k, m = self._k, self._m
-        row[:k] = obs["observation"]
-        row[k:k + m] = obs["instruction"]
-        row[k + m] = obs["prev_action"]
-        episode[i] = obs["episode"]
-        rew[i] = 0.0 if episode[i] == 0 else obs["prev_reward"][0]
+        ints[rows, :k] = obs["observation"][rows]
+        ints[rows, k:k + m] = obs["instruction"][rows].reshape(len(rows), m)
+        ints[rows, k + m] = obs["prev_action"][rows]
+        episode[rows] = obs["episode"][rows]
+        rew[rows] = np.where(episode[rows] == 0, np.float32(0.0), obs["prev_reward"][rows, 0])
 
     def run_wave(self, actor: DreamActor, seeds: np.ndarray,
                  choose: ActionChooser) -> tuple[dict[str, np.ndarray], dict]:
@@ -75,42 +77,43 @@ class TrialBatch:
         rew = np.zeros(n, dtype=np.float32)
         episode = np.zeros(n, dtype=np.int64)
         t_in_ep = np.zeros(n, dtype=np.int64)
-        for i, env in enumerate(self.envs):
-            obs, info = env.reset(seed=int(seeds[i]))
-            trials["problem_id"][i] = info.get("problem_id", -1)
-            self._encode(i, obs, ints, rew, episode)
+        everyone = np.arange(n)
+        obs, info = self.envs.reset(seed=[int(s) for s in seeds])
+        if "problem_id" in info:
+            trials["problem_id"] = np.where(info["_problem_id"], info["problem_id"], -1)
+        self._encode(everyone, obs, ints, rew, episode)
         actor.reset()
         active = np.ones(n, dtype=bool)
+        all_actions = np.zeros(n, dtype=np.int64)  # sub-envs whose trial ended step on, unread
         total_steps = 0
         while active.any():
             slots = np.flatnonzero(active)
             q = actor.q_values(slots, ints[slots], rew[slots], episode[slots])
-            actions = choose(q, episode[slots], slots)
-            for j, i in enumerate(slots):
-                action = int(actions[j])
-                e, t = episode[i], t_in_ep[i]
-                if e == 0:
-                    trials["exp_ints"][i, t] = ints[i]
-                    trials["exp_act"][i, t] = action
-                else:
-                    trials["task_ints"][i, e - 1, t] = ints[i]
-                    trials["task_rew_in"][i, e - 1, t] = rew[i]
-                    trials["task_act"][i, e - 1, t] = action
-                obs, reward, terminated, _, info = self.envs[i].step(action)
-                if e > 0:
-                    trials["task_rew"][i, e - 1, t] = reward
-                t_in_ep[i] = t + 1
-                if info["episode_done"]:
-                    if e == 0:
-                        trials["exp_len"][i] = t + 1
-                    else:
-                        trials["task_len"][i, e - 1] = t + 1
-                        exploit_return[i] += info["episode_return"]
-                    t_in_ep[i] = 0
-                if terminated:
-                    active[i] = False
-                else:
-                    self._encode(i, obs, ints, rew, episode)
+            actions = np.asarray(choose(q, episode[slots], slots), dtype=np.int64)
+            e, t = episode[slots], t_in_ep[slots]
+            explore, task = e == 0, e > 0
+            rows, times = slots[explore], t[explore]
+            trials["exp_ints"][rows, times] = ints[rows]
+            trials["exp_act"][rows, times] = actions[explore]
+            rows, episodes, times = slots[task], e[task] - 1, t[task]
+            trials["task_ints"][rows, episodes, times] = ints[rows]
+            trials["task_rew_in"][rows, episodes, times] = rew[rows]
+            trials["task_act"][rows, episodes, times] = actions[task]
+            all_actions[slots] = actions
+            obs, reward, terminated, _, info = self.envs.step(all_actions)
+            trials["task_rew"][rows, episodes, times] = reward[rows]
+            t_in_ep[slots] = t + 1
+            done = info["episode_done"][slots]
+            ended = slots[done & explore]
+            trials["exp_len"][ended] = t[done & explore] + 1
+            ended = slots[done & task]
+            trials["task_len"][ended, e[done & task] - 1] = t[done & task] + 1
+            if len(ended):  # (the key is only there on steps where an episode ended)
+                exploit_return[ended] += info["episode_return"][ended]
+            t_in_ep[slots[done]] = 0
+            finished = terminated[slots]
+            active[slots[finished]] = False
+            self._encode(slots[~finished], obs, ints, rew, episode)
             total_steps += len(slots)
         stats = {
             "steps": total_steps,
@@ -120,8 +123,7 @@ class TrialBatch:
         return trials, stats
 
     def close(self) -> None:
-        for env in self.envs:
-            env.close()
+        self.envs.close()
 
 
 def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,

@@ -57,7 +57,7 @@ class ObsSpec:
         obs = space["observation"]
         if not isinstance(obs, spaces.MultiDiscrete) or obs.nvec.ndim != 1:
             raise ValueError(
-                f"DREAM's networks read MultiDiscrete grid observations; {trial.episode_env.env_id} has {obs}"
+                f"DREAM's networks read MultiDiscrete grid observations; {trial.window_title()} has {obs}"
             )
         instr = space["instruction"]
         instr_nvec = (int(instr.n),) if isinstance(instr, spaces.Discrete) else tuple(int(n) for n in instr.nvec)

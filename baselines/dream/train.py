@@ -343,7 +343,7 @@ class Trainer:
     def done(self) -> bool:
         """Stop before a wave could overrun the step budget."""
         cfg = self.cfg
-        return self.env_steps + cfg.num_envs * self.envs.envs[0].max_trial_steps > cfg.total_steps
+        return self.env_steps + cfg.num_envs * self.envs.max_trial_steps > cfg.total_steps
 
     def log_row(self, steps_per_s: float, updates_per_s: float) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -369,7 +369,7 @@ class _EncoderZ:
         self.nets, self.envs, self.noise = nets, envs, noise
 
     def __getitem__(self, slots: torch.Tensor) -> torch.Tensor:
-        pid = torch.tensor([self.envs.envs[int(i)].problem_id for i in slots], dtype=torch.long)
+        pid = torch.as_tensor(self.envs.envs.problem_id[slots.numpy()], dtype=torch.long)
         with torch.no_grad():
             return self.nets.encoder(pid) + self.noise[slots]
 

@@ -95,6 +95,23 @@ class TrialVectorEnv(VectorEnv):
         self._text_array: np.ndarray | None = None
         self._observation_array: np.ndarray | None = None
 
+    def tabulate_all(self) -> int:
+        """Tabulate every episode kind of this split now rather than on first use (for
+        benchmarks and long runs); return the number of states tabulated in all."""
+        ep = self.single.episode_env
+        for problem in self.problem_ids.tolist():
+            with ep.trying_problem(problem):
+                instructions = [None, *ep.instruction_distribution()]
+            ids = np.array([[self._instruction_id(x) for x in instructions]], np.int64)
+            self._start_states(np.array([problem]), ids)
+        return self.tables.num_states
+
+    @property
+    def problem_id(self) -> np.ndarray:
+        """(num_envs,) the problem of each sub-env's current trial (privileged, like
+        ``TrialEnv.problem_id``: for meta-training, never for agents under evaluation)."""
+        return self._problem.copy()
+
     # ------------------------------------------------------------------ instructions
     def _instruction_id(self, instruction: Any) -> int:
         iid = self._instruction_ids.get(instruction)
