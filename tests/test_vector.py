@@ -177,9 +177,9 @@ def test_bad_reset_options_name_the_sub_env_and_change_nothing(options, message)
     assert_same(reference.step(np.zeros(3, np.int64))[0], after, "state untouched by the failed reset")
 
 
-def test_render_mode_is_refused_clearly():
-    with pytest.raises(ValueError, match="render_mode='rgb_array' is not supported by TrialVectorEnv yet"):
-        gym.make_vec("MetaMap-v0", num_envs=2, render_mode="rgb_array")
+def test_render_modes_other_than_rgb_array_are_refused():
+    with pytest.raises(ValueError, match=r"render_mode='human' is not valid: expected one of \['rgb_array'\]"):
+        gym.make_vec("MetaMap-v0", num_envs=2, render_mode="human")
 
 
 # ---------------------------------------------------------------------------- properties
@@ -225,3 +225,34 @@ def test_the_package_registers_vector_entry_points_from_the_registry():
     for env_id in GRID_IDS:
         family = meta_explore_envs.FAMILIES[meta_explore_envs.env_family(env_id)]
         assert gym.spec(env_id).vector_entry_point == family.vector_entry_point
+
+
+def test_rgb_array_frames_are_the_single_env_frames():
+    envs = gym.make_vec("MetaCooking-v0", num_envs=5, render_mode="rgb_array", render_envs=3)
+    singles = [gym.make("MetaCooking-v0", render_mode="rgb_array") for _ in range(3)]
+    envs.reset(seed=2)
+    for i, single in enumerate(singles):
+        single.reset(seed=2 + i)
+    rng = np.random.default_rng(0)
+    needs_reset = [False] * 3
+    for _ in range(40):  # across trial ends and NEXT_STEP resets
+        actions = rng.integers(9, size=5)
+        envs.step(actions)
+        for i, single in enumerate(singles):
+            if needs_reset[i]:
+                single.reset()
+                needs_reset[i] = False
+            else:
+                needs_reset[i] = single.step(int(actions[i]))[2]
+        frames = envs.render()
+        assert len(frames) == 3
+        for frame, single in zip(frames, singles):
+            assert np.array_equal(frame, single.render())
+
+
+def test_an_unseeded_reset_draws_trials_and_step_needs_a_reset():
+    envs = gym.make_vec("MetaMap-v0", num_envs=3)
+    with pytest.raises(gym.error.ResetNeeded, match=r"call reset\(\) before step\(\)"):
+        envs.step(np.zeros(3, np.int64))
+    observations, _ = envs.reset()
+    assert envs.observation_space.contains(observations)

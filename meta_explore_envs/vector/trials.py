@@ -15,7 +15,10 @@ rules tabulated (:mod:`.tables`), the trial draws replay each sub-env's own gene
 * **Reset options:** ``{"problem_id": [N ids], "instructions": [N lists]}`` (either or both;
   ``None`` in a list leaves that sub-env's draw to its generator), checked by the single env's
   own validation; errors name the sub-env.
-* ``render_mode`` is not supported yet (frames: use ``gymnasium.make`` per env).
+* ``render_mode="rgb_array"``: :meth:`render` returns the frames of the first
+  ``render_envs`` sub-envs (default 16), drawn by the single env's renderer: those sub-envs
+  are mirrored by single envs stepped alongside (they play the same trials), so rendering
+  costs ``render_envs`` single-env steps per step.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from meta_explore_envs.core import REWARD_SCALE, check_choice, check_options
+from meta_explore_envs.core import REWARD_SCALE, check_choice, check_int, check_options
 from meta_explore_envs.registry import FAMILIES
 from meta_explore_envs.trial import TrialEnv
 from meta_explore_envs.vector.draws import BoundedDraws
@@ -38,19 +42,19 @@ class TrialVectorEnv(VectorEnv):
     """``num_envs`` trials of one tabular family (see the module docstring).
 
     Arguments: ``num_envs`` and the single env's ``episode_env`` (family name), ``split``,
-    ``num_exploit_episodes``, ``setting``, ``exploration_rewards``.
+    ``num_exploit_episodes``, ``setting``, ``exploration_rewards``, ``render_mode`` (``None`` or
+    ``"rgb_array"``); ``render_envs``: how many sub-envs :meth:`render` draws.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"]}
 
     def __init__(self, num_envs: int = 1, *, episode_env: str, split: str | None = None,
                  num_exploit_episodes: int = 1, setting: str = "imrl", exploration_rewards: bool | None = None,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, render_envs: int = 16):
         if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r} is not supported by TrialVectorEnv yet: "
-                             "render single envs (gymnasium.make) instead")
-        if type(num_envs) is not int or num_envs < 1:
-            raise ValueError(f"num_envs={num_envs!r} is not valid: expected an int >= 1")
+            check_choice("render_mode", render_mode, self.metadata["render_modes"])
+        check_int("num_envs", num_envs, 1)
+        check_int("render_envs", render_envs, 1)
         check_choice("episode_env", episode_env, sorted(FAMILIES))
         # One single env: the spaces, the validation of reset options and the texts are its own.
         self.single = TrialEnv(episode_env, split=split, num_exploit_episodes=num_exploit_episodes,
@@ -58,7 +62,13 @@ class TrialVectorEnv(VectorEnv):
         ep = self.single.episode_env
         self.tables = episode_tables(episode_env)
         self.num_envs = num_envs
-        self.render_mode = None
+        self.render_mode = render_mode
+        # Single envs mirroring the first sub-envs, for frames drawn by the single env's renderer.
+        self._mirrors = [] if render_mode is None else [
+            TrialEnv(episode_env, split=split, num_exploit_episodes=num_exploit_episodes, setting=setting,
+                     exploration_rewards=exploration_rewards, render_mode=render_mode)
+            for _ in range(min(num_envs, render_envs))]
+        self._mirror_needs_reset = [False] * len(self._mirrors)
         self.spec = None
         self.single_observation_space = self.single.observation_space
         self.single_action_space = self.single.action_space
@@ -80,7 +90,7 @@ class TrialVectorEnv(VectorEnv):
         #: [problem, instruction id] -> start state of that episode kind (-1: not tabulated yet).
         self._start_table = np.full((ep.num_problems, 8), -1, np.int64)
         n, k = num_envs, num_exploit_episodes + 1
-        self._draws = BoundedDraws.seeded([None] * n)
+        self._draws: BoundedDraws | None = None  # made by the first reset
         self._problem = np.zeros(n, np.int64)
         self._instructions = np.zeros((n, k), np.int64)  # instruction id of each episode (0: none)
         self._starts = np.zeros((n, k), np.int64)  # start state of each episode
@@ -157,13 +167,14 @@ class TrialVectorEnv(VectorEnv):
     # ------------------------------------------------------------------ reset
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         envs = np.arange(self.num_envs)
+        seeds: list[int | None] = [None] * self.num_envs
+        if seed is None and self._draws is None:
+            # Unseeded first reset: an entropy seed, shared by the mirrors of render_mode.
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
         if seed is not None:
             seeds = [seed + i for i in envs.tolist()] if isinstance(seed, int) else list(seed)
             if len(seeds) != self.num_envs:
                 raise ValueError(f"seed has {len(seeds)} entries; expected {self.num_envs}, one per sub-env")
-            for i, s in enumerate(seeds):
-                if s is not None:
-                    self._draws.reseed(i, s)
         options = check_options(options, ("instructions", "problem_id"))
         given_problems = self._per_env(options, "problem_id")
         given_instructions = self._per_env(options, "instructions")
@@ -184,7 +195,17 @@ class TrialVectorEnv(VectorEnv):
             except (TypeError, ValueError) as error:
                 raise type(error)(f"sub-env {i}: {error}") from error
             checked.append((problem, instructions))
+        if self._draws is None:
+            self._draws = BoundedDraws.seeded(seeds)
+        else:
+            for i, s in enumerate(seeds):
+                if s is not None:
+                    self._draws.reseed(i, s)
         self._begin_trials(envs, checked)
+        for i, mirror in enumerate(self._mirrors):
+            given = (("problem_id", checked[i][0]), ("instructions", given_instructions[i]))
+            mirror.reset(seed=seeds[i], options={key: value for key, value in given if value is not None})
+            self._mirror_needs_reset[i] = False
         observation = self._observations()
         return observation, self._reset_infos(None)
 
@@ -235,6 +256,8 @@ class TrialVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------ step
     def step(self, actions: Any):
+        if self._draws is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
         actions = self._check_actions(actions)
         restart = np.flatnonzero(self._needs_reset)
         # Every sub-env steps in the same array operations; those whose trial ended last step
@@ -279,6 +302,12 @@ class TrialVectorEnv(VectorEnv):
             for key, value in observations.items():
                 value[finished] = ended["final_observation"][key][last]
         infos = self._step_infos(over, done, ended)
+        for i, mirror in enumerate(self._mirrors):
+            if self._mirror_needs_reset[i]:
+                mirror.reset()
+                self._mirror_needs_reset[i] = False
+            else:
+                self._mirror_needs_reset[i] = mirror.step(int(actions[i]))[2]
         if len(restart):
             self._begin_trials(restart, None)
             fresh = self._observations(restart)
@@ -395,8 +424,17 @@ class TrialVectorEnv(VectorEnv):
                         if name.startswith("_"):
                             value[name][envs] = False
 
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """The frames (H, W, 3) uint8 of the first ``render_envs`` sub-envs (``render_mode="rgb_array"``)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' to make_vec")
+            return None
+        return tuple(mirror.render() for mirror in self._mirrors)
+
     def close_extras(self, **kwargs: Any) -> None:
         self.single.close()
+        for mirror in self._mirrors:
+            mirror.close()
 
 
 
