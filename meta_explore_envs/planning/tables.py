@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from meta_explore_envs.arrays import GrowableArray
 from meta_explore_envs.core import EpisodeEnv
 from meta_explore_envs.registry import family_class
 
@@ -179,28 +180,6 @@ class Step:
     observation: np.ndarray  #: (n,) int: observation id after the action, -1 when over
 
 
-class _Growable:
-    """A NumPy array that grows along its first axis with amortised copies."""
-
-    def __init__(self, trailing: tuple[int, ...], dtype, fill=0):
-        self.fill = fill
-        self.data = np.full((64, *trailing), fill, dtype)
-        self.size = 0
-
-    def extend(self, values) -> None:
-        need = self.size + len(values)
-        if need > len(self.data):
-            grown = np.full((max(need, 2 * len(self.data)), *self.data.shape[1:]), self.fill, self.data.dtype)
-            grown[: self.size] = self.data[: self.size]
-            self.data = grown
-        self.data[self.size : need] = values
-        self.size = need
-
-    @property
-    def view(self) -> np.ndarray:
-        return self.data[: self.size]
-
-
 class _NewRows:
     """Rows being added by one tabulation pass, appended to the tables in one go."""
 
@@ -254,15 +233,15 @@ class InstructionModel:
         self._slot_full: list[bool] = []  # slot -> own table of everything reachable from the start
         self.start_state: dict[int, int] = {}  # problem ID -> state id of its start
         self.tabulated: set[int] = set()  # problems whose start row exists
-        self._row_state = _Growable((), np.int32)
-        self._row_slot = _Growable((), np.int32)
-        self._row_observation = _Growable((), np.int32)
-        self._next_row = _Growable((self.num_actions,), np.int32, UNEXPANDED)
-        self._reward = _Growable((self.num_actions,), np.int32)
-        self._rep_row = _Growable((), np.int32)
-        self._values = {"max": _Growable((self.horizon,), np.float64, np.nan),
-                        "mean": _Growable((self.horizon,), np.float64, np.nan)}
-        self._own_rows = _Growable((), np.int64)  # rows whose values come from backward induction
+        self._row_state = GrowableArray((), np.int32)
+        self._row_slot = GrowableArray((), np.int32)
+        self._row_observation = GrowableArray((), np.int32)
+        self._next_row = GrowableArray((self.num_actions,), np.int32, UNEXPANDED)
+        self._reward = GrowableArray((self.num_actions,), np.int32)
+        self._rep_row = GrowableArray((), np.int32)
+        self._values = {"max": GrowableArray((self.horizon,), np.float64, np.nan),
+                        "mean": GrowableArray((self.horizon,), np.float64, np.nan)}
+        self._own_rows = GrowableArray((), np.int64)  # rows whose values come from backward induction
         self._own_done = {"max": 0, "mean": 0}  # own rows whose values are computed, per kind
         self.row_table = np.full((0, 0), -1, np.int32)  # (slot, state id) -> row
         self._exploration_cache: dict[tuple[int, int, bytes], list[ExplorationOutcome]] = {}

@@ -17,29 +17,9 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from meta_explore_envs.arrays import GrowableArray
 from meta_explore_envs.core import EpisodeEnv
 from meta_explore_envs.registry import family_class
-
-
-class _Growable:
-    """A 2-D array that grows along its first axis (amortised doubling)."""
-
-    def __init__(self, width: int, dtype):
-        self.array = np.zeros((1024, width), dtype)
-        self.size = 0
-
-    def extend(self, rows: np.ndarray) -> None:
-        need = self.size + len(rows)
-        if need > len(self.array):
-            grown = np.zeros((max(need, 2 * len(self.array)), self.array.shape[1]), self.array.dtype)
-            grown[: self.size] = self.array[: self.size]
-            self.array = grown
-        self.array[self.size : need] = rows
-        self.size = need
-
-    @property
-    def view(self) -> np.ndarray:
-        return self.array[: self.size]
 
 
 class EpisodeTables:
@@ -67,11 +47,11 @@ class EpisodeTables:
         self._charge_at_first_step = self.env.end_episode_charge(self.max_steps - 1)
         shape = self.env.state_space.shape
         a = self.num_actions
-        self._next = _Growable(a, np.int32)
-        self._reward = _Growable(a, np.int32)
-        self._ends = _Growable(a, bool)
-        self._success = _Growable(a, bool)
-        self._observations = _Growable(int(np.prod(shape)) if shape else 1, np.int64)
+        self._next = GrowableArray((a,), np.int32)
+        self._reward = GrowableArray((a,), np.int32)
+        self._ends = GrowableArray((a,), bool)
+        self._success = GrowableArray((a,), bool)
+        self._observations = GrowableArray((int(np.prod(shape)) if shape else 1,), np.int64)
         self._views: tuple[np.ndarray, ...] | None = None
         self._observation_shape = shape
         #: (problem, instruction) -> its start state id.
