@@ -87,6 +87,11 @@ def test_each_sub_env_plays_the_trials_of_a_single_env(env_id, setting, split, n
     assert trials > 1_000
 
 
+@pytest.mark.parametrize("env_id", GRID_IDS)
+def test_exploration_rewards_in_imrl_match_too(env_id):
+    assert play_both(env_id, 8, 1_000, seed=3, setting="imrl", exploration_rewards=True) > 50
+
+
 def test_make_vec_returns_the_native_env_for_grids_only():
     for env_id in GRID_IDS:
         envs = gym.make_vec(env_id, num_envs=3)
