@@ -82,6 +82,10 @@ class TrialResults:
     frames: list[list[list[np.ndarray]]] = field(default_factory=list, repr=False)
     """Recorded trials: per trial, per episode, RGB frames (H, W, 3) uint8."""
     agent_module: str | None = None  #: the module the agent was loaded from, when known
+    #: Per trial: the actions of its exploration episode and the instruction of each
+    #: exploitation episode (for the exploration diagnosis, :mod:`evaluation.diagnosis`).
+    exploration_actions: list[list[int]] = field(default_factory=list, repr=False)
+    instruction_keys: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
 
     @property
     def num_trials(self) -> int:
@@ -184,6 +188,7 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     lengths = np.zeros((num_trials, n_episodes), np.int64)
     successes = np.zeros((num_trials, n_episodes), bool)
     texts: list[list[str]] = [[] for _ in range(num_trials)]
+    exploration_actions: list[list[int]] = [[] for _ in range(num_trials)]
     frames: list[list[list[np.ndarray]]] = [[] for _ in range(min(record, num_trials))]
     start = time.perf_counter()
 
@@ -241,6 +246,8 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
                     raise AgentError(f"{who} returned an invalid action ({where(slot)}): {error}") from error
             if recorder is not None:
                 recorder.before_step()
+            if env.unwrapped.episode == 0:
+                exploration_actions[t].append(int(action))
             observations[slot], _, terminated, truncated, info = env.step(action)
             steps += 1
             if recorder is not None:
@@ -304,7 +311,8 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
         problem_ids=np.array([s.problem_id for s in specs]), instructions=texts,
         episode_returns=returns, episode_lengths=lengths, episode_successes=successes,
         exploit_returns=returns[:, 1:].mean(axis=1), seconds=time.perf_counter() - start, steps=steps,
-        frames=frames, agent_module=agent_module,
+        frames=frames, agent_module=agent_module, exploration_actions=exploration_actions,
+        instruction_keys=[tuple(s.instructions) for s in specs],
     )
 
 

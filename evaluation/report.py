@@ -39,6 +39,9 @@ atomically by :func:`~meta_explore_envs.files.write_json_atomic`)::
       bounds               {optimal, no_exploration, thompson, random, method, ...} or null
       mean_return, return_ci [low, high] or null, normalised, normalised_ci (null without
                            bounds), seed_means, success_rate (exploitation episodes), seconds
+      exploration_score, exploration_score_ci, exploitation_efficiency
+                           the explore/exploit diagnosis (evaluation.diagnosis); null where
+                           it does not apply (not tabular, privileged agent, no bounds)
       runs                 per seed: seed, checkpoint, seconds, steps, problem_ids,
                            instructions, episode_returns / episode_lengths / episode_successes
                            ([trial][episode], episode 0 = exploration), exploit_returns
@@ -146,6 +149,11 @@ class Score:
     bounds: Bounds | None  #: None when the env's family has no registered bounds
     normalised: float | None = None  #: (return - no_exploration) / (optimal - no_exploration)
     normalised_ci: tuple[float, float] | None = None
+    #: Mean exploration value, normalised like the return (see :mod:`evaluation.diagnosis`).
+    exploration_score: float | None = None
+    exploration_score_ci: tuple[float, float] | None = None
+    #: Mean exploitation return / mean exploration value (reward units).
+    exploitation_efficiency: float | None = None
     checkpoints: list[dict[str, Any]] = field(default_factory=list)  #: [{path, sha256, seeds}]
     runs: list[TrialResults] = field(default_factory=list, repr=False)
     checkpoint_paths: list[str | None] = field(default_factory=list, repr=False)  #: per run
@@ -166,6 +174,8 @@ class Score:
             "bounds": None if self.bounds is None else self.bounds.as_dict(),
             "mean_return": self.mean_return, "return_ci": _pair(self.return_ci),
             "normalised": self.normalised, "normalised_ci": _pair(self.normalised_ci),
+            "exploration_score": self.exploration_score, "exploration_score_ci": _pair(self.exploration_score_ci),
+            "exploitation_efficiency": self.exploitation_efficiency,
             "seed_means": list(self.seed_means), "success_rate": self.success_rate, "seconds": self.seconds,
             "runs": runs,
         }
@@ -176,10 +186,13 @@ def _pair(ci: tuple[float, float] | None) -> list[float] | None:
 
 
 def score(results: Sequence[TrialResults], bounds: Bounds | None,
-          checkpoints: Sequence[str | os.PathLike | None] | None = None) -> Score:
+          checkpoints: Sequence[str | os.PathLike | None] | None = None,
+          exploration: Sequence[np.ndarray] | None = None) -> Score:
     """Aggregate the runs of one agent on one env (one :class:`TrialResults` per seed).
 
     ``checkpoints``: the checkpoint path of each run (None: none), recorded with its SHA-256.
+    ``exploration``: each run's per-trial exploration values (:mod:`evaluation.diagnosis`),
+    for the exploration score and the exploitation efficiency.
     """
     if not results:
         raise ValueError("score() needs at least one TrialResults")
@@ -213,6 +226,14 @@ def score(results: Sequence[TrialResults], bounds: Bounds | None,
         s.normalised = float(normalised_score(s.mean_return, bounds))
         if means is not None:
             s.normalised_ci = percentile_ci(normalised_score(means, bounds))
+        if exploration is not None:
+            values = [np.asarray(v, float) for v in exploration]
+            mean_value = float(np.concatenate(values).mean())
+            s.exploration_score = float(normalised_score(mean_value, bounds))
+            if min(len(v) for v in values) >= 2:
+                s.exploration_score_ci = percentile_ci(normalised_score(bootstrap_means(values), bounds))
+            if mean_value > 0:
+                s.exploitation_efficiency = s.mean_return / mean_value
     return s
 
 
@@ -286,6 +307,8 @@ RESULTS_SCHEMA: dict[str, Any] = {
                                       "method": {"type": "string"}}},
             "mean_return": {"type": "number"}, "return_ci": _CI,
             "normalised": _NUMBER_OR_NULL, "normalised_ci": _CI,
+            "exploration_score": _NUMBER_OR_NULL, "exploration_score_ci": _CI,
+            "exploitation_efficiency": _NUMBER_OR_NULL,
             "seed_means": {"type": "array", "items": {"type": "number"}},
             "success_rate": {"type": "number", "minimum": 0, "maximum": 1}, "seconds": {"type": "number"},
             "runs": {"type": "array", "minItems": 1, "items": _obj({
@@ -313,7 +336,7 @@ def _fmt(value: float | None, ci: tuple[float, float] | None = None) -> str:
 
 
 COLUMNS = ("env", "agent", "return [95% CI]", "optimal", "no exploration", "Thompson", "random",
-           "normalised [95% CI]", "success", "trials", "seconds")
+           "normalised [95% CI]", "exploration [95% CI]", "efficiency", "success", "trials", "seconds")
 
 
 def table_rows(scores: Sequence[Score]) -> list[list[str]]:
@@ -323,7 +346,9 @@ def table_rows(scores: Sequence[Score]) -> list[list[str]]:
         rows.append([
             s.env_id, _label(s), _fmt(s.mean_return, s.return_ci),
             *(_fmt(None if b is None else getattr(b, name)) for name in Bounds.NAMES),
-            _fmt(s.normalised, s.normalised_ci), f"{s.success_rate:.2f}", str(s.num_trials), f"{s.seconds:.1f}",
+            _fmt(s.normalised, s.normalised_ci), _fmt(s.exploration_score, s.exploration_score_ci),
+            "n/a" if s.exploitation_efficiency is None else f"{s.exploitation_efficiency:.3f}",
+            f"{s.success_rate:.2f}", str(s.num_trials), f"{s.seconds:.1f}",
         ])
     return rows
 

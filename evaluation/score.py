@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Annotated
 
 from evaluation.bounds import bounds_entry, get_bounds
+from evaluation.diagnosis import exploration_values
 from evaluation.harness import run_trials
 from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
 from evaluation.report import (
@@ -183,7 +184,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
                 start = time.perf_counter()
                 bounds = get_bounds(env_id, config.split, config.num_exploit_episodes, progress=config.progress)
                 console.print(f"bounds of {env_id} ({config.split}): {time.perf_counter() - start:.1f} s")
-            s = score(results, bounds, checkpoints)
+            values = [exploration_values(r) for r in results]
+            s = score(results, bounds, checkpoints, None if any(v is None for v in values) else values)
             for name, episodes in gifs:
                 trial_gif(episodes, config.out_dir / GIF_DIR / name)
             scores.append(s)
@@ -191,6 +193,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
             console.print(f"{s.agent} on {env_id}: {s.mean_return:+.3f}{ci} ({s.seconds:.1f} s)")
     notes = [f"{config.trials} trials x seeds {list(config.seeds)}; 95% CI: {CI_METHOD}.",
              "Normalised score = (return - no exploration) / (optimal - no exploration).",
+             "Exploration: the exploration value (Bayes-optimal exploitation of what the exploration "
+             "episode showed), normalised the same way; efficiency = return / exploration value.",
              "Privileged agents read the true problem: references, not results."] + list(config.notes)
     console.print(rich_table(scores, title))
     settings = {"split": config.split, "trials": config.trials, "seeds": list(config.seeds),

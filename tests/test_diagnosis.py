@@ -104,3 +104,51 @@ def test_the_last_observation_of_an_ended_episode_is_not_seen():
 def test_a_problem_outside_the_prior_is_refused():
     with pytest.raises(ValueError, match="problem=3 is not in the prior"):
         consistent_problems("map", [0, 1], 3, [END])
+
+
+# ---------------------------------------------------------------------------- in the scoring harness
+def _values_of(module: str, num_trials: int = 120):
+    from evaluation.diagnosis import exploration_values
+    from evaluation.harness import run_trials
+    from evaluation.protocol import load_agent_module
+
+    agent = load_agent_module(module, "MetaMap-v0", split="test", seed=0)
+    results = run_trials(agent, "MetaMap-v0", split="test", num_trials=num_trials, seed=0, agent_module=module)
+    return results, exploration_values(results)
+
+
+def test_thompson_explores_as_its_bound_says_and_exploits_all_it_found():
+    results, values = _values_of("baselines.thompson")
+    bound = get_bounds("MetaMap-v0", "test").thompson
+    stderr = values.std(ddof=1) / np.sqrt(len(values))
+    assert abs(values.mean() - bound) < 4 * stderr  # the Thompson bound in expectation
+    # Its exploitation is Bayes-optimal by construction: the returns match the values.
+    gap = results.exploit_returns - values
+    assert abs(gap.mean()) < 4 * gap.std(ddof=1) / np.sqrt(len(gap)) + 1e-12
+
+
+def test_not_exploring_finds_nothing():
+    results, values = _values_of("baselines.no_exploration", 40)
+    assert all(actions == [END] for actions in results.exploration_actions)
+    prior = prior_problems("map", "test")
+    expected = [exploration_value("map", prior, prior, instructions[0], problem)
+                for problem, instructions in zip(results.problem_ids.tolist(), results.instruction_keys)]
+    assert values.tolist() == pytest.approx(expected, abs=1e-12)
+
+
+def test_privileged_agents_get_no_diagnosis():
+    _, values = _values_of("baselines.oracle", 5)
+    assert values is None
+
+
+def test_score_reports_the_exploration_score_and_the_efficiency(tmp_path):
+    from evaluation.report import score
+
+    results, values = _values_of("baselines.thompson", 60)
+    bounds = get_bounds("MetaMap-v0", "test")
+    s = score([results], bounds, exploration=[values])
+    gap = bounds.optimal - bounds.no_exploration
+    assert s.exploration_score == pytest.approx((values.mean() - bounds.no_exploration) / gap)
+    assert s.exploration_score_ci[0] <= s.exploration_score <= s.exploration_score_ci[1]
+    assert s.exploitation_efficiency == pytest.approx(results.exploit_returns.mean() / values.mean())
+    assert score([results], bounds).exploration_score is None  # without values: not reported

@@ -7,11 +7,12 @@ the problems whose episode, played with the same actions, would have shown it so
 * ``consistent``: the problems of the prior still possible (exact: every problem of the prior
   is replayed on the family's own rules, tabulated in :mod:`meta_explore_envs.vector.tables`);
 * ``bits``: the information gathered, ``log2(len(prior) / len(consistent))`` (uniform prior);
-* ``value``: the **exploration value**, the expected return of Bayes-optimal exploitation of
-  the given instruction under the prior restricted to ``consistent`` (and to the problems
-  where the instruction can occur, weighted by its probability there): the same computation
-  that defines the ``no_exploration`` and ``thompson`` bounds
-  (:mod:`meta_explore_envs.planning.grid_values`).
+* ``value``: the **exploration value**, the expected return in the true problem of the
+  Bayes-optimal exploitation of the given instruction under the prior restricted to
+  ``consistent`` (and to the problems where the instruction can occur, weighted by its
+  probability there; ties broken uniformly): the same computation that defines the
+  ``no_exploration`` and ``thompson`` bounds (:mod:`meta_explore_envs.planning.grid_values`),
+  so that its average over a split's trials is the bound of the same explorer.
 
 An episode that ends at once learns nothing (0 bits; its values average to the
 no-exploration bound); one that pins the problem down is worth the optimal return. The agent
@@ -64,16 +65,23 @@ def consistent_problems(family: str, prior: Sequence[int], problem: int, actions
     return prior[alike[:-1]]
 
 
-def exploration_value(family: str, prior: Sequence[int], consistent: Sequence[int], instruction: Hashable) -> float:
+def exploration_value(family: str, prior: Sequence[int], consistent: Sequence[int], instruction: Hashable,
+                      problem: int | None = None) -> float:
     """Expected return (reward units) of Bayes-optimal exploitation of ``instruction`` when the
-    problem is known to be in ``consistent`` (a subset of ``prior``)."""
+    problem is known to be in ``consistent`` (a subset of ``prior``): in ``problem`` if given,
+    else averaged over ``consistent`` as the posterior weighs them."""
     planner = split_planner(family, tuple(sorted(int(p) for p in prior)), instruction)
     model = family_model(family)
     support = [int(p) for p in consistent if model.instruction_distribution(int(p)).get(instruction, 0.0) > 0]
     if not support:
         raise ValueError(f"instruction {instruction!r} cannot occur in any of the problems {list(consistent)}")
     belief = planner.belief(np.array(support, np.int64))
-    return planner.value(planner.start_state(belief), belief) / REWARD_SCALE
+    start = planner.start_state(belief)
+    if problem is None:
+        return planner.value(start, belief) / REWARD_SCALE
+    if problem not in support:
+        raise ValueError(f"problem={problem} is not among the problems consistent with instruction {instruction!r}")
+    return planner.evaluate(start, belief, problem) / REWARD_SCALE
 
 
 def diagnose(family: str, prior: Sequence[int], problem: int, actions: Sequence[int],
@@ -82,7 +90,7 @@ def diagnose(family: str, prior: Sequence[int], problem: int, actions: Sequence[
     ``problem``, before exploiting ``instruction``."""
     consistent = consistent_problems(family, prior, problem, actions)
     return ExplorationDiagnosis(consistent, math.log2(len(prior) / len(consistent)),
-                                exploration_value(family, prior, consistent, instruction))
+                                exploration_value(family, prior, consistent, instruction, problem))
 
 
 __all__ = ["ExplorationDiagnosis", "consistent_problems", "diagnose", "exploration_value"]
