@@ -42,6 +42,12 @@ checkpoint of its own choosing (a shipped default when ``checkpoint`` is None) s
 the optional attribute ``checkpoint_path`` (str or path) to the file it loaded: the report
 then records and hashes that file instead.
 
+**Training (for sweeps).** A module that can be trained by ``python -m evaluation.sweep``
+defines ``TRAINING``, a :class:`Training`: the module of its training CLI and the files that
+CLI writes. The sweep runs ``python -m <cli> --env ENV --seed SEED --out DIR [--total-steps N]
+[--threads K] [--resume] --no-progress`` (so the CLI must take those flags), then scores
+``DIR/<checkpoint>`` with ``python -m evaluation.score --checkpoint``.
+
 **Errors.** Everything that goes wrong on the agent's side raises :class:`AgentError`
 (a ``ValueError`` and a ``TypeError``) whose message names the agent module and the problem:
 a module that cannot be imported or has no ``load_agent``, ``load_agent`` raising or
@@ -53,6 +59,7 @@ or an exception raised by ``reset``/``act``/``act_batch``/``act_privileged`` (ch
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -90,6 +97,30 @@ class PrivilegedAgent(Protocol):
     def reset(self) -> None: ...
 
     def act_privileged(self, observation: dict[str, Any], env: TrialEnv) -> int: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """How ``python -m evaluation.sweep`` trains an agent module (see the module docstring).
+
+    Paths are relative to the run's ``--out`` folder.
+    """
+
+    cli: str
+    """Module of the training CLI, run as ``python -m <cli>``."""
+    checkpoint: str
+    """File written when training has finished (written atomically: its presence means done);
+    passed to ``evaluation.score --checkpoint``."""
+    resume_from: str | None = None
+    """File whose presence means an unfinished run can continue (then ``--resume`` is passed);
+    ``None``: the CLI cannot resume, an unfinished run starts again."""
+    curve: str | None = None
+    """CSV file of the learning curve, if any (one row per evaluation)."""
+    curve_columns: tuple[str, str] = ("env_steps", "test_normalised")
+    """The curve's columns: env steps and the normalised test score (rows where the score is
+    empty are skipped)."""
+    threads_flag: bool = True
+    """Whether the CLI takes ``--threads K`` (the sweep passes ``--cpus-per-run``)."""
 
 
 def is_privileged(agent: Any) -> bool:
@@ -175,5 +206,5 @@ def agent_name(agent: Any) -> str:
     return str(getattr(agent, "name", type(agent).__name__))
 
 
-__all__ = ["Agent", "AgentError", "BatchedAgent", "PrivilegedAgent", "agent_name", "check_agent", "import_agent_module",
-           "is_batched", "is_privileged", "load_agent_module"]
+__all__ = ["Agent", "AgentError", "BatchedAgent", "PrivilegedAgent", "Training", "agent_name", "check_agent",
+           "import_agent_module", "is_batched", "is_privileged", "load_agent_module"]
