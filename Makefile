@@ -6,28 +6,33 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 # System libraries for MetaSign3D's headless OpenGL (Debian/Ubuntu names; README lists others).
 GL_PACKAGES ?= libgl1 libglu1-mesa libegl1 libfreetype6
+# Headless Chromium for tests/test_compare.py (it opens the report page of evaluation.compare).
+BROWSER_PACKAGES ?= chromium
 
 .PHONY: setup system-packages test demo bench clean
 
 setup: system-packages $(STAMP)
 
-# Installs the missing GL_PACKAGES with apt-get when run as root on Debian/Ubuntu; otherwise
-# says what to install and goes on (only MetaSign3D needs them).
+# Installs the missing GL_PACKAGES and BROWSER_PACKAGES with apt-get when run as root on
+# Debian/Ubuntu; otherwise says what to install and goes on (only MetaSign3D needs the GL
+# packages, only the report page's browser test needs Chromium: it skips without it).
 system-packages:
 	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "make: no apt-get here: install OpenGL, GLU, EGL and FreeType yourself for MetaSign3D (see README)"; \
+	  echo "make: no apt-get here: install OpenGL, GLU, EGL and FreeType yourself for MetaSign3D (see README)," \
+	    "and Chromium for tests/test_compare.py"; \
 	else \
 	  missing=""; \
-	  for p in $(GL_PACKAGES); do \
+	  for p in $(GL_PACKAGES) $(BROWSER_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	  done; \
 	  if [ -z "$$missing" ]; then \
 	    true; \
 	  elif [ "$$(id -u)" = 0 ]; then \
-	    echo "make: installing$$missing (headless OpenGL for MetaSign3D)"; \
+	    echo "make: installing$$missing (headless OpenGL for MetaSign3D, Chromium for the report page test)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
-	    echo "make: MetaSign3D needs$$missing; skipping (not root): sudo apt-get install -y --no-install-recommends$$missing"; \
+	    echo "make: MetaSign3D / the report page test need$$missing; skipping (not root):" \
+	      "sudo apt-get install -y --no-install-recommends$$missing"; \
 	  fi; \
 	fi
 
@@ -49,4 +54,4 @@ bench: setup
 	$(BIN)/python benchmarks/env_throughput.py
 
 clean:
-	rm -rf $(VENV) demo_output results runs .pytest_cache .hypothesis
+	rm -rf $(VENV) demo_output results report runs .pytest_cache .hypothesis

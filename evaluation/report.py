@@ -372,6 +372,11 @@ def markdown(scores: Sequence[Score], title: str, notes: Sequence[str] = ()) -> 
     return "\n".join(lines) + "\n"
 
 
+#: Colour and line style of each bound's line in the plots (here and in evaluation.compare).
+BOUND_STYLES = {"optimal": ("green", "-"), "no_exploration": ("black", "--"), "thompson": ("purple", ":"),
+                "random": ("grey", "-.")}
+
+
 def bar_chart(scores: Sequence[Score], path: Path, title: str) -> None:
     """Exploitation return of each agent per env (95% CI error bars) with the bounds as lines."""
     import matplotlib
@@ -385,8 +390,6 @@ def bar_chart(scores: Sequence[Score], path: Path, title: str) -> None:
     width = 1.0 + (2.2 + 0.45 * len(agents)) * len(env_ids) + legend_width
     fig, axes = plt.subplots(1, len(env_ids), figsize=(width, 4.4), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    bound_styles = {"optimal": ("green", "-"), "no_exploration": ("black", "--"), "thompson": ("purple", ":"),
-                    "random": ("grey", "-.")}
     for ax, env_id in zip(axes[0], env_ids):
         env_scores = {_label(s): s for s in scores if s.env_id == env_id}
         xs = np.arange(len(agents))
@@ -403,7 +406,7 @@ def bar_chart(scores: Sequence[Score], path: Path, title: str) -> None:
                             ha="center", va="bottom" if up else "top", fontsize=7)
         bounds = next((s.bounds for s in env_scores.values() if s.bounds is not None), None)
         if bounds is not None:
-            for name, (colour, style) in bound_styles.items():
+            for name, (colour, style) in BOUND_STYLES.items():
                 ax.axhline(getattr(bounds, name), color=colour, linestyle=style, linewidth=1.2,
                            label=name.replace("_", " "))
         ax.axhline(0, color="black", linewidth=0.5)
@@ -433,6 +436,6 @@ def trial_gif(episodes: list[list[np.ndarray]], path: Path, fps: float = 3.0, ho
     save_gif(path, frames + [frames[-1]] * hold, fps=fps)
 
 
-__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "CI_LEVEL", "RESULTS_SCHEMA", "SCHEMA_VERSION", "Score",
-           "bar_chart", "bootstrap_means", "file_sha256", "markdown", "percentile_ci", "results_document",
+__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "BOUND_STYLES", "CI_LEVEL", "RESULTS_SCHEMA", "SCHEMA_VERSION",
+           "Score", "bar_chart", "bootstrap_means", "file_sha256", "markdown", "percentile_ci", "results_document",
            "rich_table", "score", "trial_gif", "versions"]
