@@ -1,0 +1,148 @@
+"""evaluation.sweep: plans, resumes, failures, locks and the Ray backend against the local one.
+
+The trainable agent of most tests is ``tests/families/open_loop.py`` (seconds, no torch); the
+Ray-vs-local test also trains DREAM for a few thousand steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evaluation.sweep import SweepConfig, SweepError, parse_seeds, plan_runs, read_run, run_sweep
+
+TESTS = Path(__file__).resolve().parent
+ENV = "MetaMap-v0"
+
+
+@pytest.fixture(autouse=True)
+def _families_on_the_path(monkeypatch):
+    """The runs' subprocesses (and Ray's workers) import ``families.open_loop`` from tests/."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    for name in ("OPEN_LOOP_FAIL_SEEDS", "OPEN_LOOP_STOP_AFTER"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def sweep(out: Path, agents=("families.open_loop",), seeds=("0-1",), **kwargs) -> SweepConfig:
+    return SweepConfig(agents=list(agents), envs=[ENV], out=out, seeds=list(seeds), trials=20, score_seeds=[0],
+                       progress=False, **kwargs)
+
+
+def scores(records) -> dict[str, tuple]:
+    """What a run's result is: both splits' summaries, the curve and the number of env steps."""
+    return {f"{r['agent']}/{r['env_id']}/seed{r['seed']}": (r["test"], r["train"], r["curve"], r["env_steps"])
+            for r in records}
+
+
+def test_seeds_parse_ranges_and_refuse_bad_ones():
+    assert parse_seeds(["0-2", "5", "2"]) == [0, 1, 2, 5]
+    assert parse_seeds([7]) == [7]
+    for bad in (["x"], ["3-1"], ["-1"], ["1-"], []):
+        with pytest.raises(SweepError, match="seed"):
+            parse_seeds(bad)
+
+
+def test_bad_options_name_the_value_and_the_range(tmp_path):
+    with pytest.raises(SweepError, match=r"--workers must be >= 1, got 0"):
+        plan_runs(sweep(tmp_path, workers=0))
+    with pytest.raises(SweepError, match=r"unknown env id\(s\) \['MetaNope-v0'\]"):
+        plan_runs(SweepConfig(agents=["families.open_loop"], envs=["MetaNope-v0"], out=tmp_path))
+    with pytest.raises(SweepError, match="baselines.random' has no TRAINING"):
+        plan_runs(sweep(tmp_path, agents=["random"]))
+    with pytest.raises(SweepError, match="cannot be imported"):
+        plan_runs(sweep(tmp_path, agents=["nope_agent"]))
+
+
+def test_runs_are_planned_seed_major_with_short_agent_names(tmp_path):
+    specs = plan_runs(SweepConfig(agents=["dream", "families.open_loop"], envs=["MetaMap-v0", "MetaCooking-v0"],
+                                  out=tmp_path, seeds=["0-1"]))
+    assert [(s.seed, s.env_id, s.agent) for s in specs[:4]] == [
+        (0, "MetaMap-v0", "dream"), (0, "MetaMap-v0", "open_loop"), (0, "MetaCooking-v0", "dream"),
+        (0, "MetaCooking-v0", "open_loop")]
+    assert specs[0].agent_module == "baselines.dream"
+    assert specs[0].directory == str(tmp_path.resolve() / "runs" / "dream" / "MetaMap-v0" / "seed0")
+
+
+def test_a_sweep_trains_scores_and_skips_finished_runs(tmp_path):
+    records = run_sweep(sweep(tmp_path / "s"))
+    assert [r["status"] for r in records] == ["done", "done"]
+    first = records[0]
+    assert first["test"]["num_trials"] == 20 and first["train"]["num_trials"] == 20
+    assert first["test"]["bounds"]["optimal"] > first["test"]["bounds"]["no_exploration"]
+    # The summary is the one of evaluation.score's results.json, recomputed from scratch here.
+    run_dir = tmp_path / "s" / "runs" / "open_loop" / ENV / "seed0"
+    result = json.loads((run_dir / "score" / "test" / "results.json").read_text())["results"][0]
+    assert first["test"]["normalised"] == result["normalised"]
+    assert first["gif"] and (run_dir / first["gif"]).exists()
+    # Re-running the same command: nothing trains again (the attempt list is unchanged).
+    again = run_sweep(sweep(tmp_path / "s"))
+    assert scores(again) == scores(records) and again[0]["attempts"] == first["attempts"]
+    sweep_json = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert len(sweep_json["commands"]) == 2 and len(sweep_json["runs"]) == 2
+
+
+def test_other_settings_in_the_same_folder_are_refused(tmp_path):
+    run_sweep(sweep(tmp_path, seeds=["0"]))
+    with pytest.raises(SweepError, match=r"other settings .*'trials': \(20, 30\)"):
+        run_sweep(SweepConfig(agents=["families.open_loop"], envs=[ENV], out=tmp_path, seeds=["0"], trials=30,
+                              score_seeds=[0], progress=False))
+
+
+def test_a_failed_run_is_reported_and_the_others_go_on_then_it_is_retried(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPEN_LOOP_FAIL_SEEDS", "1")
+    records = run_sweep(sweep(tmp_path))
+    assert [r["status"] for r in records] == ["done", "failed"]
+    assert "training exited with status 3" in records[1]["error"]
+    assert "seed 1 fails on purpose" in records[1]["error"]  # the end of the log comes with it
+    monkeypatch.delenv("OPEN_LOOP_FAIL_SEEDS")
+    retried = run_sweep(sweep(tmp_path))
+    assert [r["status"] for r in retried] == ["done", "done"]
+    assert [a["returncode"] for a in retried[1]["attempts"]] == [3, 0]
+
+
+def test_an_interrupted_training_resumes_to_the_same_result(tmp_path, monkeypatch):
+    straight = run_sweep(sweep(tmp_path / "straight", seeds=["0"]))
+    monkeypatch.setenv("OPEN_LOOP_STOP_AFTER", "3")  # as if killed after 3 of 8 candidates
+    stopped = run_sweep(sweep(tmp_path / "resumed", seeds=["0"]))
+    assert stopped[0]["status"] == "failed"
+    monkeypatch.delenv("OPEN_LOOP_STOP_AFTER")
+    resumed = run_sweep(sweep(tmp_path / "resumed", seeds=["0"]))
+    assert [a["resumed"] for a in resumed[0]["attempts"]] == [False, True]
+    assert scores(resumed) == scores(straight)
+
+
+def test_a_run_locked_by_another_process_is_skipped(tmp_path):
+    import fcntl
+
+    spec = plan_runs(sweep(tmp_path, seeds=["0"]))[0]
+    Path(spec.directory).mkdir(parents=True)
+    with open(Path(spec.directory) / "run.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        records = run_sweep(sweep(tmp_path, seeds=["0"]))
+    assert records[0]["status"] == "busy"
+    assert not (Path(spec.directory) / "train").exists()
+
+
+def test_the_cli_exits_2_with_one_line_for_bad_options(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "evaluation.sweep", "--agents", "random", "--envs", ENV,
+                           "--out", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "has no TRAINING" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_ray_backend_gives_the_local_backend_s_scores_bit_for_bit(tmp_path):
+    """2 agents x 1 env x 2 seeds x 3,000 steps, on the local backend and on a local Ray instance."""
+    pytest.importorskip("ray")
+    kwargs = dict(agents=["dream", "families.open_loop"], seeds=["0-1"], total_steps=3000)
+    local = run_sweep(sweep(tmp_path / "local", **kwargs))
+    ray = run_sweep(sweep(tmp_path / "ray", backend="ray", **kwargs))
+    assert [r["status"] for r in local + ray] == ["done"] * 8
+    assert scores(ray) == scores(local)
+    assert len({r["test"]["normalised"] for r in local if r["agent"] == "open_loop"}) == 2  # seeds differ
+    assert read_run(tmp_path / "ray" / "runs" / "dream" / ENV / "seed1")["curve"]  # DREAM logs a curve
