@@ -380,6 +380,28 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     return record
 
 
+#: Rules for choosing one run of a sweep (e.g. the checkpoint to ship). Both read the
+#: **train-split** score only: a choice made on the test split would inflate the reported
+#: result. Ties go to the lowest seed.
+SELECTION_RULES = ("best-train", "median-train")
+
+
+def choose_run(records: Sequence[dict[str, Any]], rule: str = "best-train") -> dict[str, Any]:
+    """The run ``rule`` picks among finished ``records`` (one agent and env).
+
+    ``best-train``: the highest train-split normalised score. ``median-train``: the run at the
+    lower median of the train-split scores (the middle run of an odd count). ``ValueError``
+    for an unknown rule or when no record is finished.
+    """
+    if rule not in SELECTION_RULES:
+        raise ValueError(f"rule must be one of {SELECTION_RULES}, got {rule!r}")
+    done = [r for r in records if r.get("status") == "done" and (r.get("train") or {}).get("normalised") is not None]
+    if not done:
+        raise ValueError("no finished run with a train-split score to choose from")
+    ranked = sorted(done, key=lambda r: (-r["train"]["normalised"], r["seed"]))
+    return ranked[0] if rule == "best-train" else ranked[len(ranked) // 2]
+
+
 # ---------------------------------------------------------------------------- backends
 def run_local(specs: Sequence[RunSpec], workers: int, on_start: Callable[[RunSpec], None],
               on_done: Callable[[RunSpec, dict[str, Any]], None], **_: Any) -> None:
@@ -592,5 +614,5 @@ def main(args: list[str] | None = None) -> None:
 if __name__ == "__main__":
     main()
 
-__all__ = ["RunSpec", "SweepConfig", "SweepError", "main", "parse_seeds", "plan_runs", "read_run", "run_one",
-           "run_sweep"]
+__all__ = ["SELECTION_RULES", "RunSpec", "SweepConfig", "SweepError", "choose_run", "main", "parse_seeds", "plan_runs",
+           "read_run", "run_one", "run_sweep"]

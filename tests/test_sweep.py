@@ -146,3 +146,44 @@ def test_ray_backend_gives_the_local_backend_s_scores_bit_for_bit(tmp_path):
     assert scores(ray) == scores(local)
     assert len({r["test"]["normalised"] for r in local if r["agent"] == "open_loop"}) == 2  # seeds differ
     assert read_run(tmp_path / "ray" / "runs" / "dream" / ENV / "seed1")["curve"]  # DREAM logs a curve
+
+
+def _record(seed: int, train: float, test: float, status: str = "done") -> dict:
+    return {"schema_version": 1, "agent": "dream", "agent_module": "baselines.dream", "env_id": ENV, "seed": seed,
+            "status": status, "train": {"normalised": train}, "test": {"normalised": test, "normalised_ci": [0, 1],
+                                                                        "num_trials": 300},
+            "env_steps": 1000 + seed, "train_wall_s": 1.0,
+            "commands": {"train": ["py", "-m", "baselines.dream.train", "--env", ENV, "--seed", str(seed), "--out",
+                                   "x", "--no-progress", "--threads", "1"]}}
+
+
+def test_the_run_to_ship_is_chosen_on_the_train_split_only():
+    from evaluation.sweep import choose_run
+
+    records = [_record(0, 0.9, 0.2), _record(1, 1.0, 0.1), _record(2, 1.0, 0.99), _record(3, 0.5, 1.0),
+               _record(4, 2.0, 1.0, status="failed")]
+    assert choose_run(records, "best-train")["seed"] == 1  # tie at 1.0 -> lowest seed; test scores ignored
+    assert choose_run(records, "median-train")["seed"] == 0  # train 1.0, 1.0, 0.9, 0.5 -> index 2
+    with pytest.raises(ValueError, match="rule must be one of"):
+        choose_run(records, "best-test")
+    with pytest.raises(ValueError, match="no finished run"):
+        choose_run(records[4:])
+
+
+def test_ship_copies_the_chosen_checkpoint_with_its_recipe(tmp_path):
+    from baselines.dream.ship import ShipConfig, ship
+
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    (sweep_dir / "sweep.json").write_text(json.dumps({"schema_version": 1, "command": "python -m evaluation.sweep"}))
+    for seed, train in ((0, 0.8), (1, 0.95)):
+        run_dir = sweep_dir / "runs" / "dream" / ENV / f"seed{seed}"
+        (run_dir / "train").mkdir(parents=True)
+        (run_dir / "run.json").write_text(json.dumps(_record(seed, train, 0.5)))
+        (run_dir / "train" / "final.pt").write_bytes(f"weights of seed {seed}".encode())
+        (run_dir / "train" / "result.json").write_text(json.dumps({"git_commit": "abc"}))
+    meta = ship(ShipConfig(sweep=sweep_dir, destination=tmp_path / "ckpt"))[ENV]
+    assert (tmp_path / "ckpt" / f"{ENV}.pt").read_bytes() == b"weights of seed 1"
+    assert meta["command"] == f"python -m baselines.dream.train --env {ENV} --seed 1 --threads 1"
+    assert meta["selection"]["train_normalised_by_seed"] == {"0": 0.8, "1": 0.95}
+    assert json.loads((tmp_path / "ckpt" / f"{ENV}.json").read_text()) == meta
