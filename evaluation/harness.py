@@ -86,6 +86,13 @@ class TrialResults:
     #: exploitation episode (for the exploration diagnosis, :mod:`evaluation.diagnosis`).
     exploration_actions: list[list[int]] = field(default_factory=list, repr=False)
     instruction_keys: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
+    #: Per trial: the episode env's ``state`` at every observation the agent got in the
+    #: exploration episode: after the reset, then after each exploration step that did not end
+    #: it (a step that ends the episode shows the exploitation start instead), so
+    #: ``len(exploration_states[t]) == len(exploration_actions[t])``. MetaSign3D's states are
+    #: ``(x, z, start_heading, turns, steps)`` (metres, radians, 45-degree turns): the poses the
+    #: agent saw from (:func:`meta_explore_envs.planning.sign3d.sign_seen`).
+    exploration_states: list[list[Hashable]] = field(default_factory=list, repr=False)
 
     @property
     def num_trials(self) -> int:
@@ -189,6 +196,7 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     successes = np.zeros((num_trials, n_episodes), bool)
     texts: list[list[str]] = [[] for _ in range(num_trials)]
     exploration_actions: list[list[int]] = [[] for _ in range(num_trials)]
+    exploration_states: list[list[Hashable]] = [[] for _ in range(num_trials)]
     frames: list[list[list[np.ndarray]]] = [[] for _ in range(min(record, num_trials))]
     start = time.perf_counter()
 
@@ -226,6 +234,7 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
                 "problem_id": spec.problem_id, "instructions": list(spec.instructions)})
             trial = env.unwrapped
             texts[t] = [trial.episode_env.instruction_text(i) for i in spec.instructions]
+            exploration_states[t] = [trial.episode_env.state]
             recorders[slot] = _Recorder(trial) if t < record else None
             return True
 
@@ -246,10 +255,14 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
                     raise AgentError(f"{who} returned an invalid action ({where(slot)}): {error}") from error
             if recorder is not None:
                 recorder.before_step()
-            if env.unwrapped.episode == 0:
+            trial = env.unwrapped
+            exploring = trial.episode == 0
+            if exploring:
                 exploration_actions[t].append(int(action))
             observations[slot], _, terminated, truncated, info = env.step(action)
             steps += 1
+            if exploring and not info["episode_done"]:
+                exploration_states[t].append(trial.episode_env.state)
             if recorder is not None:
                 recorder.after_step(int(action), info)
             if info["episode_done"]:
@@ -312,7 +325,7 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
         episode_returns=returns, episode_lengths=lengths, episode_successes=successes,
         exploit_returns=returns[:, 1:].mean(axis=1), seconds=time.perf_counter() - start, steps=steps,
         frames=frames, agent_module=agent_module, exploration_actions=exploration_actions,
-        instruction_keys=[tuple(s.instructions) for s in specs],
+        instruction_keys=[tuple(s.instructions) for s in specs], exploration_states=exploration_states,
     )
 
 

@@ -41,7 +41,12 @@ atomically by :func:`~meta_explore_envs.files.write_json_atomic`)::
                            bounds), seed_means, success_rate (exploitation episodes), seconds
       exploration_score, exploration_score_ci, exploitation_efficiency
                            the explore/exploit diagnosis (evaluation.diagnosis); null where
-                           it does not apply (not tabular, privileged agent, no bounds)
+                           it does not apply (no diagnosis for the family, privileged agent,
+                           no bounds)
+      sign_seen_fraction   MetaSign3D: the fraction of trials whose exploration episode saw
+                           the sign (evaluation.diagnosis.Diagnosis.sign_seen; its CI is the
+                           exploration score's); null for other envs and where the diagnosis
+                           does not apply
       runs                 per seed: seed, checkpoint, seconds, steps, problem_ids,
                            instructions, episode_returns / episode_lengths / episode_successes
                            ([trial][episode], episode 0 = exploration), exploit_returns
@@ -154,6 +159,8 @@ class Score:
     exploration_score_ci: tuple[float, float] | None = None
     #: Mean exploitation return / mean exploration value (reward units).
     exploitation_efficiency: float | None = None
+    #: MetaSign3D: fraction of trials whose exploration episode saw the sign (else None).
+    sign_seen_fraction: float | None = None
     checkpoints: list[dict[str, Any]] = field(default_factory=list)  #: [{path, sha256, seeds}]
     runs: list[TrialResults] = field(default_factory=list, repr=False)
     checkpoint_paths: list[str | None] = field(default_factory=list, repr=False)  #: per run
@@ -175,7 +182,7 @@ class Score:
             "mean_return": self.mean_return, "return_ci": _pair(self.return_ci),
             "normalised": self.normalised, "normalised_ci": _pair(self.normalised_ci),
             "exploration_score": self.exploration_score, "exploration_score_ci": _pair(self.exploration_score_ci),
-            "exploitation_efficiency": self.exploitation_efficiency,
+            "exploitation_efficiency": self.exploitation_efficiency, "sign_seen_fraction": self.sign_seen_fraction,
             "seed_means": list(self.seed_means), "success_rate": self.success_rate, "seconds": self.seconds,
             "runs": runs,
         }
@@ -187,12 +194,14 @@ def _pair(ci: tuple[float, float] | None) -> list[float] | None:
 
 def score(results: Sequence[TrialResults], bounds: Bounds | None,
           checkpoints: Sequence[str | os.PathLike | None] | None = None,
-          exploration: Sequence[np.ndarray] | None = None) -> Score:
+          exploration: Sequence[np.ndarray] | None = None, sign_seen: Sequence[np.ndarray] | None = None) -> Score:
     """Aggregate the runs of one agent on one env (one :class:`TrialResults` per seed).
 
     ``checkpoints``: the checkpoint path of each run (None: none), recorded with its SHA-256.
     ``exploration``: each run's per-trial exploration values (:mod:`evaluation.diagnosis`),
-    for the exploration score and the exploitation efficiency.
+    for the exploration score and the exploitation efficiency. ``sign_seen``: MetaSign3D, each
+    run's (num_trials,) bool flags (:attr:`evaluation.diagnosis.Diagnosis.sign_seen`), for
+    ``sign_seen_fraction``.
     """
     if not results:
         raise ValueError("score() needs at least one TrialResults")
@@ -234,6 +243,8 @@ def score(results: Sequence[TrialResults], bounds: Bounds | None,
                 s.exploration_score_ci = percentile_ci(normalised_score(bootstrap_means(values), bounds))
             if mean_value > 0:
                 s.exploitation_efficiency = s.mean_return / mean_value
+    if sign_seen is not None:
+        s.sign_seen_fraction = float(np.concatenate([np.asarray(f, bool) for f in sign_seen]).mean())
     return s
 
 
@@ -309,6 +320,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
             "normalised": _NUMBER_OR_NULL, "normalised_ci": _CI,
             "exploration_score": _NUMBER_OR_NULL, "exploration_score_ci": _CI,
             "exploitation_efficiency": _NUMBER_OR_NULL,
+            "sign_seen_fraction": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "seed_means": {"type": "array", "items": {"type": "number"}},
             "success_rate": {"type": "number", "minimum": 0, "maximum": 1}, "seconds": {"type": "number"},
             "runs": {"type": "array", "minItems": 1, "items": _obj({

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Annotated
 
 from evaluation.bounds import bounds_entry, get_bounds
-from evaluation.diagnosis import exploration_values
+from evaluation.diagnosis import diagnose
 from evaluation.harness import run_trials
 from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
 from evaluation.report import (
@@ -184,8 +184,12 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
                 start = time.perf_counter()
                 bounds = get_bounds(env_id, config.split, config.num_exploit_episodes, progress=config.progress)
                 console.print(f"bounds of {env_id} ({config.split}): {time.perf_counter() - start:.1f} s")
-            values = [exploration_values(r) for r in results]
-            s = score(results, bounds, checkpoints, None if any(v is None for v in values) else values)
+            diagnoses = [diagnose(r) for r in results]
+            diagnosed = all(d is not None for d in diagnoses)
+            values = [d.values for d in diagnoses] if diagnosed else None
+            seen = [d.sign_seen for d in diagnoses] if diagnosed else []
+            s = score(results, bounds, checkpoints, values,
+                      seen if seen and all(f is not None for f in seen) else None)
             for name, episodes in gifs:
                 trial_gif(episodes, config.out_dir / GIF_DIR / name)
             scores.append(s)
@@ -196,6 +200,10 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
              "Exploration: the exploration value (Bayes-optimal exploitation of what the exploration "
              "episode showed), normalised the same way; efficiency = return / exploration value.",
              "Privileged agents read the true problem: references, not results."] + list(config.notes)
+    if any(s.sign_seen_fraction is not None for s in scores):
+        notes.append("MetaSign3D: the exploration value is the optimal bound where the exploration episode saw the "
+                     "whole sign, else the no-exploration bound, so its exploration score is the fraction of trials "
+                     "that saw the sign (results.json: sign_seen_fraction).")
     console.print(rich_table(scores, title))
     settings = {"split": config.split, "trials": config.trials, "seeds": list(config.seeds),
                 "num_exploit_episodes": config.num_exploit_episodes, "checkpoint": config.checkpoint,

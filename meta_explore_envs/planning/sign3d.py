@@ -1,9 +1,11 @@
 """A privileged planner for MetaSign3D: exhaustive search over its deterministic dynamics.
 
-Used for the benchmark's bounds (Optimal, No exploration, Thompson sampling, Random) and
-by the oracle baseline. Everything runs on the env's own rules: poses are moved with
-:meth:`Sign3DEnv.transition` (MiniWorld's collision test and touch test) and observations
-are rendered with the env's world, so the planner cannot drift from the env.
+Used for the benchmark's bounds (Optimal, No exploration, Thompson sampling, Random), by
+the oracle baseline and by the explore/exploit diagnosis (:func:`sign_seen`: whether an
+exploration episode brought the whole word of the sign into view). Everything runs on the
+env's own rules: poses are moved with :meth:`Sign3DEnv.transition` (MiniWorld's collision
+test and touch test) and observations are rendered with the env's world, so the planner
+cannot drift from the env.
 
 ## Method
 From a start pose, the dynamics are deterministic and do not depend on the problem: a
@@ -49,6 +51,7 @@ problems. Their only error is this sampling of start poses, stated as a standard
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -150,6 +153,55 @@ def word_fully_visible(x: float, z: float, heading: float, walls: np.ndarray) ->
     half = _WORD_HALF_WIDTH + 0.05
     lo, hi = layout.SIGN_POS[2] - half, layout.SIGN_POS[2] + half
     return any(a <= lo and hi <= b for a, b in visible_sign_intervals(x, z, heading, walls, -math.radians(2), -0.05))
+
+
+@functools.cache
+def world_walls() -> np.ndarray:
+    """MiniWorld's ``wall_segs`` of the MetaSign3D world: (num_walls, 2, 3) float, the two end
+    points (x, y, z) of each wall in metres (read-only).
+
+    Built once per process (the first call builds the world, which loads OpenGL through the
+    process's shared context; the array itself holds no GL state, so it survives ``fork``).
+    """
+    walls = np.array(Sign3DEnv().world.wall_segs, dtype=float)
+    walls.flags.writeable = False
+    return walls
+
+
+def sign_seen(states: Sequence[Sequence[float]], walls: np.ndarray | None = None) -> bool:
+    """Whether the sign was *seen* from any of the poses ``states``: at one of them, at least,
+    the whole word is in the field of view and not behind a wall (:func:`word_fully_visible`,
+    the test the privileged planner uses for "the whole word is in view").
+
+    The test errs towards "not seen": the field of view is narrowed by 2 degrees and walls
+    lengthened by 5 cm, and a pose that shows only part of the word does not count, although
+    a partial view may already tell some problems apart. Wherever it says "seen" the three
+    problems' observations all differ (``tests/test_sign3d_planner.py``), so an agent that
+    perceives perfectly knows the problem.
+
+    Args:
+        states: the episode env's states ``(x, z, start_heading, turns, steps)`` (metres,
+            radians, 45-degree turns, steps) at the observations the agent got, e.g. a
+            trial's :attr:`evaluation.harness.TrialResults.exploration_states`; the heading
+            is ``start_heading + turns x 45 degrees``; ``steps`` is ignored.
+        walls: MiniWorld's ``wall_segs``; default :func:`world_walls`.
+
+    Raises:
+        TypeError, ValueError: a state that is not 5 finite numbers.
+    """
+    if walls is None:
+        walls = world_walls()
+    for i, state in enumerate(states):
+        try:
+            x, z, start_heading, turns, _ = (float(v) for v in state)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"states[{i}] = {state!r} is not a MetaSign3D state (x, z, start_heading, turns, "
+                            "steps) of 5 numbers") from error
+        if not all(map(math.isfinite, (x, z, start_heading, turns))):
+            raise ValueError(f"states[{i}] = {state!r} holds a non-finite number")
+        if word_fully_visible(x, z, start_heading + turns * layout.TURN, walls):
+            return True
+    return False
 
 
 @dataclass
@@ -621,7 +673,8 @@ def main() -> None:
 
 
 __all__ = ["BOUNDS", "BOUNDS_METHOD", "BoundEstimate", "SearchGraph", "Sign3DPlanner", "bounds", "estimate_bounds",
-           "sample_starts", "sign_may_be_visible", "target_object", "visible_sign_intervals", "word_fully_visible"]
+           "sample_starts", "sign_may_be_visible", "sign_seen", "target_object", "visible_sign_intervals",
+           "word_fully_visible", "world_walls"]
 
 
 if __name__ == "__main__":
