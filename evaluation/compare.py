@@ -63,6 +63,7 @@ import numpy as np
 
 from evaluation.bounds import Bounds, normalised_score
 from evaluation.report import BOUND_STYLES, CI_LEVEL
+from evaluation.sweep import RUN_JSON, SWEEP_JSON, SweepError
 from meta_explore_envs.core import check_int
 from meta_explore_envs.files import atomic_path, write_json_atomic, write_text_atomic
 from meta_explore_envs.optional import require
@@ -73,7 +74,7 @@ tyro = require("tyro", "report")
 
 REPORT_SCHEMA_VERSION = 1
 SWEEP_SCHEMA_VERSION = 1  #: the sweep.json / run.json schema this reader understands
-SWEEP_JSON, RUN_JSON, RUNS_DIR = "sweep.json", "run.json", "runs"
+RUNS_DIR = "runs"
 STATUSES = ("done", "failed", "running", "pending")
 REPORT_JSON, INDEX_HTML, GIF_DIR, LOG_DIR = "report.json", "index.html", "gifs", "logs"
 AGGREGATE_PNG, PER_ENV_PNG = "aggregate.png", "per_env.png"
@@ -84,10 +85,6 @@ BOOTSTRAP_METHOD = ("percentile stratified bootstrap over training runs (rliable
                     "runs resampled with replacement within each env")
 SCORE = "normalised test score: (return - no_exploration) / (optimal - no_exploration), run.json test.normalised"
 _SEED_DIR = re.compile(r"^seed(\d+)$")
-
-
-class SweepError(ValueError):
-    """A path that is not a sweep directory, or a sweep file that cannot be read; names the path."""
 
 
 @dataclass

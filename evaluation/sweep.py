@@ -99,8 +99,10 @@ class SweepConfig:
 
 
 class SweepError(ValueError):
-    """A sweep that cannot start: bad options, an agent without ``TRAINING``, a run directory
-    holding other settings. The CLI prints it and exits with status 2."""
+    """A sweep that cannot start (bad options, an agent without ``TRAINING``, a run directory
+    holding other settings) or cannot be read (``evaluation.compare``: a path that is not a
+    sweep, a file that is not valid); the message names the value or the path. The CLIs print
+    it and exit with status 2."""
 
 
 # ---------------------------------------------------------------------------- runs
