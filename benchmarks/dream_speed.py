@@ -40,7 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from baselines.dream.collect import epsilon_greedy  # noqa: E402
+from baselines.common.recurrent_q.qlearning import epsilon_greedy  # noqa: E402
 from baselines.dream.config import DreamConfig  # noqa: E402
 from baselines.dream.train import Trainer  # noqa: E402
 

@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 import torch
 
+from baselines.common.recurrent_q.collect import TrialBatch
+from baselines.common.recurrent_q.qlearning import greedy
+from baselines.common.recurrent_q.replay import TrialBuffer
 from baselines.dream import DreamConfig, load_agent
 from baselines.dream.agent import (
     DreamActor,
@@ -21,8 +24,6 @@ from baselines.dream.agent import (
     nets_from_policy_checkpoint,
     policy_checkpoint,
 )
-from baselines.dream.buffer import TrialBuffer
-from baselines.dream.collect import TrialBatch, greedy
 from baselines.dream.networks import (
     DreamNetworks,
     ObsSpec,
@@ -247,7 +248,7 @@ def test_collected_trials_replay_the_env():
     cfg = DreamConfig(env="MetaCooking-v0", seed=1, **SMALL)
     trainer = Trainer(cfg)
     seeds = np.random.default_rng(5).integers(2**31, size=cfg.num_envs)
-    from baselines.dream.collect import epsilon_greedy
+    from baselines.common.recurrent_q.qlearning import epsilon_greedy
 
     trials, stats = trainer.envs.run_wave(trainer.actor, seeds, epsilon_greedy(1.0, np.random.default_rng(0)))
     assert stats["steps"] == int(trials["exp_len"].sum() + trials["task_len"].sum())
@@ -726,7 +727,7 @@ def test_inspect_exploration_lists_the_shipped_bus_explorer_riding_three_coloure
 def test_no_end_slots_never_end_their_exploration_episode():
     """``explore_no_end_fraction``: a flagged trial's exploration episode never takes
     ``end episode`` (a random other action instead); other trials and exploitation episodes do."""
-    from baselines.dream.collect import epsilon_greedy
+    from baselines.common.recurrent_q.qlearning import epsilon_greedy
     from meta_explore_envs.grid.world import END_ACTION
 
     q = torch.zeros(6, 9)

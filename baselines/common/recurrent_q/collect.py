@@ -14,20 +14,27 @@ the wave is over.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 import meta_explore_envs  # noqa: F401  (registers the ids)
-from baselines.dream.agent import DreamActor
-from baselines.dream.buffer import TrialBuffer
-from baselines.dream.networks import ObsSpec
+from baselines.common.recurrent_q.networks import ObsSpec
+from baselines.common.recurrent_q.qlearning import ActionChooser
 
-#: (q_values (b, A), episode (b,), slots (b,)) -> actions (b,); ``slots`` are the trial
-#: slots (0..num_envs-1) the rows belong to (optional: rows 0..b-1 when omitted).
-ActionChooser = Callable[[torch.Tensor, np.ndarray, np.ndarray], np.ndarray]
+
+class Actor(Protocol):
+    """What :meth:`TrialBatch.run_wave` acts with: a batched recurrent policy over trial slots."""
+
+    def reset(self, slots: np.ndarray | None = None) -> None:
+        """Forget the memory of ``slots`` (all when None): a new trial starts there."""
+
+    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
+        """Q-values ``(len(slots), n_actions)`` for one step of ``slots`` (encoded observations,
+        see ``ObsSpec``; ``episode``: 0 = exploration); advances those slots' memory."""
+        ...
 
 
 class TrialBatch:
@@ -55,10 +62,10 @@ class TrialBatch:
         episode[rows] = obs["episode"][rows]
         rew[rows] = np.where(episode[rows] == 0, np.float32(0.0), obs["prev_reward"][rows, 0])
 
-    def run_wave(self, actor: DreamActor, seeds: np.ndarray,
+    def run_wave(self, actor: Actor, seeds: np.ndarray,
                  choose: ActionChooser) -> tuple[dict[str, np.ndarray], dict]:
         """Play one trial per env, reset with ``seeds``; return the trials (in
-        :class:`~baselines.dream.buffer.TrialBuffer` fields) and per-trial statistics."""
+        :class:`~baselines.common.recurrent_q.replay.TrialBuffer` fields) and per-trial statistics."""
         n, steps, num_ints, kk = self.num_envs, self.max_steps, self.spec.num_ints, self.num_exploit
         trials = {
             "problem_id": np.full(n, -1, dtype=np.int64),
@@ -126,38 +133,4 @@ class TrialBatch:
         self.envs.close()
 
 
-def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
-                   no_end_slots: np.ndarray | None = None, end_action: int | None = None) -> ActionChooser:
-    """Greedy actions, each replaced by a uniform one with probability ``epsilon``
-    (``explore_epsilon`` in exploration episodes, when given).
-
-    ``no_end_slots`` (bool per trial slot) with ``end_action``: in those trials' exploration
-    episodes ``end_action`` is never taken; where it would be, a uniformly random other
-    action is taken instead, so the episode runs to its step limit past the point where the
-    explorer would stop (see ``DreamConfig.explore_no_end_fraction``).
-    """
-    if no_end_slots is not None and end_action is None:
-        raise ValueError("no_end_slots needs end_action")
-
-    def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
-        actions = q.argmax(-1).numpy()
-        b, n_actions = q.shape
-        eps = epsilon if explore_epsilon is None else np.where(episode == 0, explore_epsilon, epsilon)
-        explore = rng.random(b) < eps
-        actions = np.where(explore, rng.integers(n_actions, size=b), actions)
-        if no_end_slots is not None:
-            slots = np.arange(b) if slots is None else slots
-            blocked = no_end_slots[slots] & (episode == 0) & (actions == end_action)
-            if blocked.any():
-                other = rng.integers(n_actions - 1, size=int(blocked.sum()))
-                actions[blocked] = other + (other >= end_action)  # every action but end_action
-        return actions
-
-    return choose
-
-
-def greedy(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
-    return q.argmax(-1).numpy()
-
-
-__all__ = ["TrialBatch", "TrialBuffer", "epsilon_greedy", "greedy"]
+__all__ = ["Actor", "TrialBatch"]

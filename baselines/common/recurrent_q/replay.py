@@ -34,7 +34,7 @@ class TrialBuffer:
     """Ring buffer of ``capacity`` trials with ``num_exploit`` exploitation episodes each.
 
     ``exp_*``: the exploration episode: ``exp_ints[t]``/``exp_rew[t]`` encode observation t
-    (see :class:`~baselines.dream.networks.ObsSpec`), ``exp_act[t]`` the action taken there.
+    (see :class:`~baselines.common.recurrent_q.networks.ObsSpec`), ``exp_act[t]`` the action taken there.
     ``task_*``: the same for each exploitation episode plus ``task_rew[k, t]``, the env
     reward of action t.
     """

@@ -1,0 +1,54 @@
+"""The shared learner: recurrent double DQN on whole meta-training trials.
+
+One piece of code for what every recurrent Q-learning method on the trial envs does the
+same way; a method (DREAM today, ``baselines/dream/train.py``) is a short module of networks
+and losses on top of it. Imported by methods, never the reverse.
+
+* :mod:`.config`: ``RecurrentQConfig``, the run, trials, network, DQN, schedule and logging
+  settings (tyro flags);
+* :mod:`.networks`: ``ObsSpec`` (the observation encoding), ``ObsEmbedding``, the recurrent
+  cells ``MaxMemory`` and ``GRUMemory``, ``RecurrentQ``;
+* :mod:`.collect`: ``TrialBatch``, a wave of whole trials in lockstep on the native vector
+  env, and the ``Actor`` protocol it acts with;
+* :mod:`.replay`: ``TrialBuffer``, a preallocated ring buffer of whole trials sampled as
+  padded sequences;
+* :mod:`.qlearning`: ``double_dqn_loss`` (Watkins Q(lambda) returns), ``sequence_mask``,
+  ``soft_update``, ``linear_epsilon``, ``epsilon_greedy``;
+* :mod:`.loop`: ``RecurrentQTrainer`` (training state, collection, updates, exact resume, log
+  rows), ``train`` (budget, progress bar, CSV + TensorBoard, periodic evaluation,
+  checkpoints, final outputs) and ``parse_cli``.
+
+A method is four pieces:
+
+1. **Config**: ``@dataclass class MyConfig(RecurrentQConfig)`` adding the method's fields
+   (redeclare a shared field to change its default); optionally ``env_presets()`` (per-env
+   changes) and ``without_removed()`` (settings older checkpoints record).
+2. **Networks and acting**: one ``nn.Module`` holding everything learned (Q-networks from
+   :class:`~.networks.RecurrentQ` or others), an actor with ``reset(slots)`` and
+   ``q_values(slots, ints, rewards, episode)`` over trial slots (:class:`~.collect.Actor`;
+   collection and the harness agent share it), and a harness agent (``act``/``act_batch``).
+3. **Trainer**: ``class MyTrainer(RecurrentQTrainer)`` with
+
+   * class attributes ``method``, ``train_format`` (the ``checkpoint.pt`` format), ``cli``
+     (the training module), ``metric_columns`` (numbers each update logs) and, for more
+     recent-value columns than the train return and exploration length, ``recent_columns``;
+   * ``make_networks()`` (after ``torch.manual_seed(cfg.seed)``), ``q_networks()`` (the online
+     Q-networks by the name of their target copy in the checkpoint; the loop keeps the
+     targets in ``self.targets`` and Polyak-averages them), ``make_actor()``,
+     ``make_agent()``, ``make_policy_checkpoint(meta)``;
+   * ``compute_losses(*batch)`` returning a dict with ``"total"`` (the loss that is
+     back-propagated); typically ``double_dqn_loss(q, q_target, actions, rewards, lengths,
+     gamma, td_lambda)`` per Q-network plus the method's own terms;
+   * optional: ``make_optimizer()`` (default Adam at ``cfg.lr``), ``sample_batch()`` (default
+     ``buffer.sample``), ``begin_wave(n)`` / ``end_wave(wave, trials, stats)`` (the method's
+     draws and actor set-up around each wave), ``before_step()`` (e.g. a scheduled weight
+     decay), ``update_metrics(losses)``, ``summary_fields()``.
+4. **CLI**: ``train(cfg) = loop.train(cfg, MyTrainer)`` and
+   ``main() = train(parse_cli(MyConfig))``; ``TRAINING`` in the package for sweeps.
+
+What the loop guarantees every method: the random streams (numpy generator: wave seeds,
+the method's ``begin_wave`` draws, epsilon-greedy, replay sampling; torch generator:
+networks and noise) are saved in ``checkpoint.pt`` with everything else, so a resumed run
+equals an uninterrupted one; evaluation restores the torch generator; a run is
+deterministic for a seed and thread count.
+"""

@@ -1,0 +1,141 @@
+"""The shared learner's settings: one documented dataclass, parsed by ``tyro``.
+
+A method's configuration subclasses :class:`RecurrentQConfig`, adds its own fields (each a
+command-line flag of its training CLI) and may redeclare a field to change its default. The
+defaults here are the settings DREAM's shipped checkpoints were trained with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class RecurrentQConfig:
+    """Recurrent double DQN on whole meta-training trials of a ``Meta*-v0`` trial env."""
+
+    # ------------------------------------------------------------------ run
+    env: str = "MetaDistractingBus-v0"
+    """Registered trial env id to meta-train on (train split; scored on the test split)."""
+    total_steps: int = 1_000_000
+    """Budget in env steps, counting every step of exploration and exploitation episodes."""
+    seed: int = 0
+    """Seed of everything: networks, problems, instructions, epsilon-greedy, replay sampling."""
+    out: str = "runs/run"
+    """Output folder: config.json, progress.csv, TensorBoard events, checkpoint.pt, final.pt."""
+    resume: bool = False
+    """Continue the run saved in ``out/checkpoint.pt`` exactly where it stopped."""
+    threads: int = 1
+    """torch intra-op threads. 1: two runs side by side on a 2-core machine, one per core; 2:
+    one run on both cores (its gradient updates ~25% faster with these small networks). A
+    run is deterministic for a given thread count, but 1 and 2 threads sum some products in
+    a different order, so the same seed trains to a different (equally good) run."""
+    progress: bool = True
+    """Show a progress bar (env steps, steps/s, current returns)."""
+
+    # ------------------------------------------------------------------ trials
+    num_envs: int = 64
+    """Trials stepped in lockstep; one batched network call per time step."""
+    num_exploit_episodes: int = 1
+    """Exploitation episodes per meta-training trial (scoring always uses 1)."""
+
+    # ------------------------------------------------------------------ networks
+    hidden: int = 64
+    """Width of the observation embeddings, the recurrent memories and the Q heads."""
+    memory: str = "max"
+    """Recurrent cell of both Q-networks: "max" (running max over transition features, see
+    ``networks.MaxMemory``; fast) or "gru" (the paper's choice; training ~25% slower here:
+    ~600-650 against ~800 env steps/s on the buses with one other job on the 2 cores)."""
+    dueling: bool = False
+    """Dueling Q-heads (state value + advantages, see ``networks.RecurrentQ``) for both
+    Q-networks; False: one head of Q-values."""
+
+    # ------------------------------------------------------------------ DQN
+    gamma: float = 0.99
+    """Discount of the exploitation policy."""
+    explore_gamma: float = 0.9
+    """Discount of the exploration policy. Below 1 so that information found sooner is worth
+    more: with ~0.99 every useless step early in a 20-step episode costs only ``c``, below
+    the noise of the Q-estimates, and the greedy explorer dawdles."""
+    td_lambda: float = 0.8
+    """lambda of the double-DQN targets' Watkins Q(lambda) returns; 0: one-step targets."""
+    lr: float = 3e-3
+    """Adam learning rate (all networks)."""
+    batch_size: int = 64
+    """Trials per gradient update (whole exploration and exploitation episodes)."""
+    env_steps_per_update: float = 32.0
+    """Env steps collected per gradient update (the replay ratio)."""
+    buffer_trials: int = 20_000
+    """Replay capacity in trials."""
+    learning_starts: int = 20_000
+    """Env steps collected before the first update."""
+    target_tau: float = 0.01
+    """Polyak rate of the target Q-networks per update."""
+    max_grad_norm: float = 10.0
+    """Gradient clipping (global norm)."""
+    epsilon_start: float = 1.0
+    """Initial epsilon of both policies' epsilon-greedy actions (scoring is greedy)."""
+    epsilon_end: float = 0.01
+    epsilon_decay_steps: int = 40_000
+    """Env steps over which the exploitation policy's epsilon decays linearly to ``epsilon_end``."""
+    explore_no_end_fraction: float = 0.0
+    """Fraction of meta-training trials whose exploration episode cannot end early: where the
+    exploration policy would take ``end episode``, a uniformly random other action is taken
+    instead, up to the step limit. The greedy explorer stops where it expects no more
+    information; only there do the remaining facts go untried (MetaDistractingBus: an
+    explorer that stops after two coloured buses almost never rides back for the third
+    with per-step epsilon). 0: off (the paper's epsilon-greedy only)."""
+    explore_epsilon_end: float = 0.05
+    explore_epsilon_decay_steps: int = 150_000
+    """The same for the exploration policy: it keeps trying actions for longer, since what
+    is worth exploring only shows once the encoder and decoder have learned."""
+
+    # ------------------------------------------------------------------ logging and evaluation
+    log_every: int = 10_000
+    """Env steps between CSV/TensorBoard rows of training statistics."""
+    eval_every: int = 50_000
+    """Env steps between test-split evaluations through the harness (0: only at the end)."""
+    eval_trials: int = 100
+    """Trials per periodic test-split evaluation."""
+    normalise: bool = True
+    """Report normalised scores; the final evaluation computes the exact bounds if the harness
+    has not cached them yet (periodic evaluations only use cached ones)."""
+    checkpoint_every: int = 50_000
+    """Env steps between checkpoints (``out/checkpoint.pt``; the run resumes from it)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.explore_no_end_fraction <= 1.0:
+            raise ValueError(f"explore_no_end_fraction={self.explore_no_end_fraction} must be in [0, 1]")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def env_presets(cls) -> dict[str, dict[str, Any]]:
+        """Per-env changes to the defaults (``env -> {field: value}``); a method overrides this."""
+        return {}
+
+    @classmethod
+    def without_removed(cls, data: dict[str, Any], source: str = "config") -> dict[str, Any]:
+        """A saved config without the settings removed since (none here; a method overrides
+        this to drop, or refuse, the settings its older runs recorded)."""
+        return data
+
+    @classmethod
+    def for_env(cls, env: str, **overrides: Any):
+        """The configuration for ``env``: the defaults, then the env's row of
+        :meth:`env_presets`, then ``overrides`` (what the command line sets)."""
+        return cls.from_dict({**cls().to_dict(), **cls.env_presets().get(env, {}), "env": env, **overrides})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config"):
+        """The configuration a saved dict records (``source`` names it in errors); settings
+        removed since it was saved are dropped or refused (see :meth:`without_removed`)."""
+        data = cls.without_removed(data, source)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}")
+        return cls(**data)

@@ -1,0 +1,503 @@
+"""The shared learner's training loop: :class:`RecurrentQTrainer` and :func:`train`.
+
+:class:`RecurrentQTrainer` holds every piece of training state a method shares (the envs,
+the networks and their target copies, the optimiser, the replay, the random generators,
+counters, recent returns and metric sums) and does what every method does the same way:
+collect a wave of trials with epsilon-greedy actions, pay for it with gradient updates
+(double DQN targets, clipping, Polyak targets), save and restore everything for an exact
+resume, build log rows and the small policy checkpoint's metadata. A method subclasses it
+and fills in its hooks (see the package docstring, :mod:`baselines.common.recurrent_q`).
+
+:func:`train` runs (or resumes) a run with a method's trainer: the step budget, the
+progress bar, ``progress.csv`` and TensorBoard rows, periodic test-split evaluation through
+the harness, periodic ``checkpoint.pt`` and the final outputs (``final.pt``,
+``result.json``). :func:`parse_cli` is the training CLI of any method's config class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import dataclasses
+import json
+import shlex
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.common.recurrent_q.collect import Actor, TrialBatch
+from baselines.common.recurrent_q.config import RecurrentQConfig
+from baselines.common.recurrent_q.qlearning import epsilon_greedy, linear_epsilon, soft_update
+from baselines.common.recurrent_q.replay import TrialBuffer
+from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_score
+from evaluation.harness import run_trials
+from meta_explore_envs.core import check_int
+from meta_explore_envs.files import atomic_path, write_json_atomic
+from meta_explore_envs.grid.world import END_ACTION
+
+#: The columns every method's ``progress.csv`` starts with, and the test columns it ends with.
+HEAD_COLUMNS = ("env_steps", "updates", "trials", "wall_s", "steps_per_s", "updates_per_s", "epsilon",
+                "explore_epsilon")
+TEST_COLUMNS = ("test_return", "test_ci95", "test_normalised", "test_normalised_ci95")
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def git_commit(*paths: str) -> str:
+    """The checked-out commit, with ``-dirty`` when ``paths`` (relative to the repository)
+    have uncommitted changes; "unknown" outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths], capture_output=True,
+                               text=True, cwd=ROOT).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def mean_ci95(values: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its normal 95% confidence interval."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()) if len(values) else float("nan"), float("nan")
+    return float(values.mean()), float(1.96 * values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def mean(values) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+# ---------------------------------------------------------------------------- evaluation
+def bounds_for(env_id: str, split: str = "test", compute: bool = True) -> Bounds | None:
+    """The harness's bounds of ``env_id`` (:func:`evaluation.bounds.get_bounds`).
+
+    With ``compute=False`` only bounds known without computing are used, else None
+    (computing the exact bounds of a family the first time can take minutes).
+    """
+    return get_bounds(env_id, split) if compute else cached_bounds(env_id, split)
+
+
+def evaluate(make_agent: Callable[[], Any], nets: nn.Module, env_id: str, num_trials: int, seed: int) -> np.ndarray:
+    """Mean exploitation return of each of ``num_trials`` test-split trials of the greedy
+    agent ``make_agent()`` (acting with ``nets``), played by the harness
+    (``evaluation.harness.run_trials``). Leaves the torch generator and the networks'
+    train/eval mode as they were."""
+    was_training = nets.training
+    torch_state = torch.get_rng_state()
+    try:
+        agent = make_agent()
+        return np.asarray(run_trials(agent, env_id, split="test", num_trials=num_trials, seed=seed).exploit_returns)
+    finally:
+        torch.set_rng_state(torch_state)
+        nets.train(was_training)
+
+
+# ---------------------------------------------------------------------------- trainer
+class RecurrentQTrainer:
+    """All training state of a run, and the steps every method takes the same way.
+
+    A method subclasses it, sets the class attributes and implements the hooks
+    :meth:`make_networks`, :meth:`q_networks`, :meth:`make_actor`, :meth:`make_agent`,
+    :meth:`compute_losses` and :meth:`make_policy_checkpoint` (and, where it needs to,
+    :meth:`make_optimizer`, :meth:`begin_wave`, :meth:`end_wave`, :meth:`sample_batch`,
+    :meth:`before_step`, :meth:`update_metrics`, :meth:`summary_fields`).
+    """
+
+    #: The method's name in error messages.
+    method = "recurrent Q"
+    #: ``format`` of its ``checkpoint.pt``.
+    train_format = "recurrent-q-train-v1"
+    #: Its training CLI module (recorded in the policy checkpoint's command).
+    cli = ""
+    #: ``progress.csv`` column -> the recent-value window averaged there (``return``: mean
+    #: exploitation return of the last 1000 trials, ``exp_len``: exploration lengths).
+    recent_columns: Mapping[str, str] = {"train_return": "return", "exploration_length": "exp_len"}
+    #: The columns of :meth:`update_metrics` (averaged over the updates since the last row).
+    metric_columns: tuple[str, ...] = ()
+
+    def __init__(self, cfg: RecurrentQConfig):
+        self.cfg = cfg
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.envs = TrialBatch(cfg.env, cfg.num_envs, split="train", num_exploit_episodes=cfg.num_exploit_episodes)
+        self.spec = self.envs.spec
+        self.nets = self.make_networks()
+        #: Target copies of :meth:`q_networks`, by the same names (Polyak-averaged after each update).
+        self.targets: dict[str, nn.Module] = {
+            name: copy.deepcopy(online).requires_grad_(False) for name, online in self.q_networks().items()
+        }
+        self.optimizer = self.make_optimizer()
+        self.buffer = TrialBuffer(cfg.buffer_trials, cfg.num_exploit_episodes, self.spec.max_episode_steps,
+                                  self.spec.num_ints)
+        self.actor = self.make_actor()
+        self.env_steps = 0
+        self.updates = 0
+        self.trials = 0
+        self.wall_s = 0.0  # training time, summed over resumed sessions
+        self.next_log = cfg.log_every
+        self.next_eval = cfg.eval_every if cfg.eval_every > 0 else None
+        self.next_checkpoint = cfg.checkpoint_every
+        self.recent: dict[str, deque] = {key: deque(maxlen=1000) for key in self.recent_columns.values()}
+        self.metric_sums: dict[str, float] = {}
+        self.metric_count = 0
+        self.last_test: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ hooks
+    def make_networks(self) -> nn.Module:
+        """Everything the method learns, one module (built after ``torch.manual_seed(cfg.seed)``)."""
+        raise NotImplementedError
+
+    def q_networks(self) -> dict[str, nn.Module]:
+        """The online Q-networks that get target copies, by the target's name in the checkpoint."""
+        raise NotImplementedError
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """Adam on every parameter at ``cfg.lr``."""
+        return torch.optim.Adam(self.nets.parameters(), lr=self.cfg.lr)
+
+    def make_actor(self) -> Actor:
+        """The batched actor of ``cfg.num_envs`` trial slots that collection acts with."""
+        raise NotImplementedError
+
+    def make_agent(self) -> Any:
+        """The greedy harness agent of the current networks (periodic and final evaluation)."""
+        raise NotImplementedError
+
+    def begin_wave(self, n: int) -> Any:
+        """Before a wave of ``n`` trials is played (after its seeds are drawn): the method's
+        own draws and actor set-up. Whatever it returns is passed to :meth:`end_wave`."""
+        return None
+
+    def end_wave(self, wave: Any, trials: dict[str, np.ndarray], stats: dict) -> None:
+        """After the wave is played, before its trials go to the replay."""
+
+    def sample_batch(self) -> tuple:
+        """The arguments of :meth:`compute_losses`: a batch of ``cfg.batch_size`` trials."""
+        return (self.buffer.sample(self.cfg.batch_size, self.rng),)
+
+    def compute_losses(self, *batch: Any) -> dict[str, torch.Tensor]:
+        """The method's losses; ``"total"`` is what ``backward()`` sees."""
+        raise NotImplementedError
+
+    def before_step(self) -> None:
+        """After the losses, before the gradient step (e.g. set a scheduled weight decay)."""
+
+    def update_metrics(self, losses: dict[str, torch.Tensor]) -> dict[str, float]:
+        """The logged numbers of one update (keys: :attr:`metric_columns`)."""
+        return {key: losses[key].item() for key in self.metric_columns}
+
+    def make_policy_checkpoint(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """The small checkpoint ``load_agent`` reads, with ``meta`` (command, seed, commit, ...)."""
+        raise NotImplementedError
+
+    def summary_fields(self) -> dict[str, Any]:
+        """Settings ``result.json`` records after ``env`` and ``seed``."""
+        return {}
+
+    # ------------------------------------------------------------------ schedule
+    def epsilon(self, explore: bool = False) -> float:
+        """Epsilon of the exploitation (or, with ``explore``, the exploration) policy now."""
+        cfg = self.cfg
+        end, steps = ((cfg.explore_epsilon_end, cfg.explore_epsilon_decay_steps) if explore
+                      else (cfg.epsilon_end, cfg.epsilon_decay_steps))
+        return linear_epsilon(self.env_steps, cfg.epsilon_start, end, steps)
+
+    # ------------------------------------------------------------------ collection
+    def collect(self) -> int:
+        """One wave of meta-training trials into the buffer; returns its env steps."""
+        cfg, n = self.cfg, self.cfg.num_envs
+        seeds = self.rng.integers(2**31, size=n)
+        wave = self.begin_wave(n)
+        no_end = None
+        if cfg.explore_no_end_fraction > 0:  # (no draw otherwise: earlier runs replay exactly)
+            no_end = self.rng.random(n) < cfg.explore_no_end_fraction
+        choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
+                                no_end_slots=no_end, end_action=END_ACTION)
+        trials, stats = self.envs.run_wave(self.actor, seeds, choose)
+        self.end_wave(wave, trials, stats)
+        self.buffer.add(trials)
+        self.env_steps += stats["steps"]
+        self.trials += n
+        self.recent["return"].extend(stats["exploit_return"].tolist())
+        self.recent["exp_len"].extend(stats["exp_len"].tolist())
+        return stats["steps"]
+
+    # ------------------------------------------------------------------ updates
+    def update(self) -> dict[str, float]:
+        """One gradient step on a batch of whole trials, then the Polyak target step."""
+        cfg = self.cfg
+        losses = self.compute_losses(*self.sample_batch())
+        self.before_step()
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        torch.nn.utils.clip_grad_norm_(self.nets.parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+        soft_update(((self.targets[name], online) for name, online in self.q_networks().items()), cfg.target_tau)
+        self.updates += 1
+        return self.update_metrics(losses)
+
+    def train_wave(self) -> None:
+        """Collect one wave, then the updates it pays for."""
+        self.collect()
+        cfg = self.cfg
+        if self.env_steps < cfg.learning_starts:
+            return
+        due = int((self.env_steps - cfg.learning_starts) / cfg.env_steps_per_update) + 1 - self.updates
+        for _ in range(max(0, due)):
+            metrics = self.update()
+            for k, v in metrics.items():
+                self.metric_sums[k] = self.metric_sums.get(k, 0.0) + v
+            self.metric_count += 1
+
+    def done(self) -> bool:
+        """Stop before a wave could overrun the step budget."""
+        cfg = self.cfg
+        return self.env_steps + cfg.num_envs * self.envs.max_trial_steps > cfg.total_steps
+
+    # ------------------------------------------------------------------ logging
+    @classmethod
+    def csv_columns(cls) -> tuple[str, ...]:
+        return (*HEAD_COLUMNS, *cls.recent_columns, *cls.metric_columns, *TEST_COLUMNS)
+
+    def log_row(self, steps_per_s: float, updates_per_s: float) -> dict[str, Any]:
+        """A ``progress.csv`` row of training statistics (resets the metric sums)."""
+        row: dict[str, Any] = {
+            "env_steps": self.env_steps, "updates": self.updates, "trials": self.trials,
+            "wall_s": round(self.wall_s, 2), "steps_per_s": round(steps_per_s, 1),
+            "updates_per_s": round(updates_per_s, 2), "epsilon": round(self.epsilon(), 4),
+            "explore_epsilon": round(self.epsilon(explore=True), 4),
+        }
+        for column, key in self.recent_columns.items():
+            row[column] = mean(self.recent[key])
+        for k, v in self.metric_sums.items():
+            row[k] = v / max(1, self.metric_count)
+        self.metric_sums, self.metric_count = {}, 0
+        return row
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.train_format,
+            "config": self.cfg.to_dict(),
+            "nets": self.nets.state_dict(),
+            **{name: target.state_dict() for name, target in self.targets.items()},
+            "optimizer": self.optimizer.state_dict(),
+            "buffer": self.buffer.state_dict(),
+            "rng": {"numpy": json.dumps(self.rng.bit_generator.state), "torch": torch.get_rng_state()},
+            "counters": {
+                "env_steps": self.env_steps, "updates": self.updates, "trials": self.trials, "wall_s": self.wall_s,
+                "next_log": self.next_log, "next_eval": -1 if self.next_eval is None else self.next_eval,
+                "next_checkpoint": self.next_checkpoint,
+            },
+            "recent": {k: list(v) for k, v in self.recent.items()},
+            "metric_sums": dict(self.metric_sums), "metric_count": self.metric_count,
+            "last_test": dict(self.last_test),
+            "policy_checkpoint": self.policy_checkpoint(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("format") != self.train_format:
+            raise ValueError(f"not a {self.method} training checkpoint (format {state.get('format')!r})")
+        self.nets.load_state_dict(state["nets"])
+        for name, target in self.targets.items():
+            target.load_state_dict(state[name])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.rng.bit_generator.state = json.loads(state["rng"]["numpy"])
+        torch.set_rng_state(state["rng"]["torch"])
+        c = state["counters"]
+        self.env_steps, self.updates, self.trials = int(c["env_steps"]), int(c["updates"]), int(c["trials"])
+        self.wall_s = float(c["wall_s"])
+        self.next_log, self.next_checkpoint = int(c["next_log"]), int(c["next_checkpoint"])
+        self.next_eval = None if int(c["next_eval"]) < 0 else int(c["next_eval"])
+        for k, values in state["recent"].items():
+            self.recent[k].clear()
+            self.recent[k].extend(values)
+        self.metric_sums = dict(state["metric_sums"])
+        self.metric_count = int(state["metric_count"])
+        self.last_test = dict(state["last_test"])
+
+    def git_commit(self) -> str:
+        """The code's commit; ``-dirty`` when the method's package (that of :attr:`cli`) or the
+        shared learner's has uncommitted changes."""
+        return git_commit("/".join(self.cli.split(".")[:-1]) or "baselines", "baselines/common")
+
+    def policy_checkpoint(self, extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        """:meth:`make_policy_checkpoint` with the run's metadata: the command (when run as the
+        method's CLI), seed, git commit, env steps, updates and wall-clock."""
+        cli = self.cli
+        by_cli = bool(cli) and (Path(sys.argv[0]).name == "train.py" or sys.argv[0].endswith(cli))
+        meta = {
+            "command": " ".join(shlex.quote(a) for a in ["python", "-m", cli, *sys.argv[1:]]) if by_cli else "",
+            "seed": self.cfg.seed, "git_commit": self.git_commit(),
+            "env_steps": self.env_steps, "updates": self.updates, "wall_s": round(self.wall_s, 1), **(extra_meta or {}),
+        }
+        return self.make_policy_checkpoint(meta)
+
+
+# ---------------------------------------------------------------------------- the run
+#: ``total_steps`` or ``threads`` value that, with ``resume``, keeps the saved run's (what the
+#: CLI passes when ``--resume`` comes without ``--total-steps`` / ``--threads``); any other
+#: value replaces it. Keeping the thread count keeps the resumed run identical to an
+#: uninterrupted one (1 and 2 threads give different runs, see ``RecurrentQConfig.threads``).
+KEEP_SAVED = -1
+
+C = TypeVar("C", bound=RecurrentQConfig)
+
+
+def resumed_config(cfg: C, saved: C) -> C:
+    """The settings a resumed run continues with: the saved run's, except ``total_steps`` and
+    ``threads`` where ``cfg`` gives new values (not :data:`KEEP_SAVED`), and ``progress``."""
+    changeable = {name: getattr(saved, name) if getattr(cfg, name) == KEEP_SAVED else getattr(cfg, name)
+                  for name in ("total_steps", "threads")}
+    return type(saved)(**{**saved.to_dict(), **changeable, "progress": cfg.progress, "out": cfg.out,
+                          "resume": True})
+
+
+def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict[str, Any]:
+    """Run (or resume) a training run of ``trainer_class``; returns the final evaluation summary.
+
+    With ``cfg.resume`` the saved run's settings win except ``total_steps`` and ``threads``
+    (new values, or :data:`KEEP_SAVED`) and ``progress``."""
+    out = Path(cfg.out)
+    ckpt_path = out / "checkpoint.pt"
+    if cfg.resume:
+        if not ckpt_path.is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        cfg = resumed_config(cfg, type(cfg).from_dict(state["config"], source=str(ckpt_path)))
+        torch.set_num_threads(cfg.threads)
+        trainer = trainer_class(cfg)
+        trainer.load_state_dict(state)
+        del state
+    else:
+        if ckpt_path.exists():
+            raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue that run, or another --out")
+        torch.set_num_threads(check_int("threads", cfg.threads, 1))
+        out.mkdir(parents=True, exist_ok=True)
+        trainer = trainer_class(cfg)
+    write_json_atomic(out / "config.json", cfg.to_dict())
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(out / "tb"))
+    csv_path = out / "progress.csv"
+    header = None  # a resumed run appends under its file's own header (older runs have other columns)
+    if csv_path.exists():
+        with open(csv_path, newline="") as f:
+            header = next(csv.reader(f), None)
+    csv_file = open(csv_path, "a", newline="")
+    csv_writer = csv.DictWriter(csv_file, fieldnames=header or trainer.csv_columns(), extrasaction="ignore")
+    if header is None:
+        csv_writer.writeheader()
+    bounds = bounds_for(cfg.env, compute=False)
+
+    bar = None
+    if cfg.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.total_steps, initial=trainer.env_steps, unit="step", unit_scale=True,
+                   dynamic_ncols=True, desc=cfg.env)
+
+    def run_eval() -> dict[str, float]:
+        nonlocal bounds
+        if bounds is None and cfg.normalise:
+            bounds = bounds_for(cfg.env, compute=False)
+        returns = evaluate(trainer.make_agent, trainer.nets, cfg.env, cfg.eval_trials, seed=cfg.seed)
+        mean_return, ci = mean_ci95(returns)
+        result = {"test_return": mean_return, "test_ci95": ci}
+        if bounds is not None:
+            result["test_normalised"], result["test_normalised_ci95"] = mean_ci95(normalised_score(returns, bounds))
+        return result
+
+    last_t, last_steps, last_updates = time.perf_counter(), trainer.env_steps, trainer.updates
+    session_start, session_wall0 = time.perf_counter(), trainer.wall_s
+    try:
+        while not trainer.done():
+            trainer.train_wave()
+            now = time.perf_counter()
+            trainer.wall_s = session_wall0 + (now - session_start)
+            if bar is not None:
+                bar.update(trainer.env_steps - bar.n)
+                bar.set_postfix(ret=f"{mean(trainer.recent['return']):.2f}",
+                                expl=f"{mean(trainer.recent['exp_len']):.1f}",
+                                test=f"{trainer.last_test.get('test_return', float('nan')):.2f}",
+                                upd=trainer.updates, refresh=False)
+            row = None
+            if trainer.env_steps >= trainer.next_log:
+                dt = max(now - last_t, 1e-9)
+                row = trainer.log_row((trainer.env_steps - last_steps) / dt, (trainer.updates - last_updates) / dt)
+                while trainer.next_log <= trainer.env_steps:
+                    trainer.next_log += cfg.log_every
+                last_t, last_steps, last_updates = now, trainer.env_steps, trainer.updates
+            if trainer.next_eval is not None and trainer.env_steps >= trainer.next_eval:
+                eval_start = time.perf_counter()
+                trainer.last_test = run_eval()
+                row = row if row is not None else trainer.log_row(float("nan"), float("nan"))
+                row.update(trainer.last_test)
+                while trainer.next_eval <= trainer.env_steps:
+                    trainer.next_eval += cfg.eval_every
+                session_start += time.perf_counter() - eval_start  # evaluation time is not training time
+                last_t += time.perf_counter() - eval_start
+            if row is not None:
+                csv_writer.writerow(row)
+                csv_file.flush()
+                for k, v in row.items():
+                    if k not in ("env_steps",) and isinstance(v, (int, float)) and np.isfinite(v):
+                        writer.add_scalar(k, v, trainer.env_steps)
+                if bar is not None:
+                    bar.refresh()
+            if trainer.env_steps >= trainer.next_checkpoint:
+                while trainer.next_checkpoint <= trainer.env_steps:
+                    trainer.next_checkpoint += cfg.checkpoint_every
+                with atomic_path(ckpt_path) as tmp:
+                    torch.save(trainer.state_dict(), tmp)
+        # Final evaluation and outputs (the exact bounds are computed now if not cached yet).
+        if bounds is None and cfg.normalise:
+            bounds = bounds_for(cfg.env)
+        final = run_eval()
+        trainer.last_test = final
+        row = trainer.log_row(float("nan"), float("nan"))
+        row.update(final)
+        csv_writer.writerow(row)
+        with atomic_path(ckpt_path) as tmp:
+            torch.save(trainer.state_dict(), tmp)
+        summary = {"env": cfg.env, "seed": cfg.seed, **trainer.summary_fields(), "env_steps": trainer.env_steps,
+                   "updates": trainer.updates, "wall_s": round(trainer.wall_s, 1), "eval_trials": cfg.eval_trials,
+                   **final, "git_commit": trainer.git_commit()}
+        with atomic_path(out / "final.pt") as tmp:
+            torch.save(trainer.policy_checkpoint({"final_eval": final}), tmp)
+        write_json_atomic(out / "result.json", summary)
+        return summary
+    finally:
+        if bar is not None:
+            bar.close()
+        csv_file.close()
+        writer.close()
+
+
+def parse_cli(config_class: type[C], argv: list[str] | None = None, description: str = "") -> C:
+    """A method's training settings from the command line: the env's preset
+    (``config_class.env_presets()``) is the base and the flags win; with ``--resume`` the
+    saved budget and thread count are kept (:data:`KEEP_SAVED`) unless their flag is given."""
+    import tyro
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--env", default=config_class.env)
+    env = peek.parse_known_args(argv)[0].env
+    cfg = tyro.cli(config_class, args=argv, default=config_class.for_env(env), description=description)
+    if cfg.resume:
+        given = {a.split("=")[0] for a in argv}
+        cfg = dataclasses.replace(cfg, **{name: KEEP_SAVED for name in ("total_steps", "threads")
+                                          if f"--{name.replace('_', '-')}" not in given})
+    return cfg
