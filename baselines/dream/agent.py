@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from baselines.common.recurrent_q.agent import RecurrentAgent, read_policy_checkpoint
 from baselines.dream.config import without_removed
 from baselines.dream.networks import DreamNetworks, ObsSpec
 
@@ -95,50 +96,21 @@ class DreamActor:
         return q
 
 
-class DreamAgent:
+class DreamAgent(RecurrentAgent):
     """A trained DREAM policy behind the harness's agent protocol.
 
     ``reset()`` / ``act(observation)`` play one trial at a time; ``act_batch(observations,
     new_trial)`` plays many (observations stacked like a Gymnasium vector env). Actions are
-    greedy. Only observations are used: at test time z comes from the decoder.
+    greedy (:class:`~baselines.common.recurrent_q.agent.RecurrentAgent` around a
+    :class:`DreamActor`). Only observations are used: at test time z comes from the decoder.
     """
 
     name = "dream"
 
     def __init__(self, nets: DreamNetworks, env_id: str | None = None):
         self.nets = nets.eval()
-        self.checkpoint_path: str | None = None  # the file load_agent read (recorded and hashed by the harness)
-        self.spec = nets.spec
         self.env_id = env_id
-        self._actor = DreamActor(nets, 1)
-
-    def reset(self) -> None:
-        if self._actor.num_slots != 1:
-            self._actor = DreamActor(self.nets, 1)
-        self._actor.reset()
-
-    def act(self, observation: dict[str, Any]) -> int:
-        if self._actor.num_slots != 1:
-            self.reset()
-        batch = {key: np.asarray(value)[None] for key, value in observation.items()}
-        return int(self._act(batch, np.zeros(1, dtype=bool))[0])
-
-    def act_batch(self, observations: dict[str, np.ndarray], new_trial: np.ndarray) -> np.ndarray:
-        new_trial = np.asarray(new_trial, dtype=bool).reshape(-1)
-        if self._actor.num_slots != len(new_trial):
-            self._actor = DreamActor(self.nets, len(new_trial))
-            new_trial = np.ones(len(new_trial), dtype=bool)
-        return self._act(observations, new_trial)
-
-    def _act(self, observations: dict[str, np.ndarray], new_trial: np.ndarray) -> np.ndarray:
-        ints, rewards = self.spec.encode_batch(observations)
-        episode = np.asarray(observations["episode"], dtype=np.int64).reshape(-1)
-        # A trial also restarts when the episode index goes back (a caller that skipped reset()).
-        restart = new_trial | (episode < self._actor.phase)
-        if restart.any():
-            self._actor.reset(np.flatnonzero(restart))
-        q = self._actor.q_values(np.arange(len(episode)), ints, rewards, episode)
-        return q.argmax(-1).numpy()
+        super().__init__(lambda num_slots: DreamActor(self.nets, num_slots), nets.spec)
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -178,16 +150,7 @@ def load_policy(checkpoint: str | os.PathLike) -> dict[str, Any]:
     run used a setting that was removed (``config.without_removed``; at their "off" values
     such settings, recorded by older checkpoints, are dropped from ``config``)."""
     path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"DREAM checkpoint {str(path)!r} does not exist")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 -- any unpickling failure means a bad file
-        raise ValueError(f"DREAM checkpoint {str(path)!r} is corrupt or not a torch file: {error}") from error
-    if isinstance(data, dict) and data.get("format") == "dream-train-v1":  # a training checkpoint
-        data = data["policy_checkpoint"]
-    if not isinstance(data, dict) or data.get("format") != POLICY_FORMAT:
-        raise ValueError(f"{str(path)!r} is not a DREAM checkpoint (expected format {POLICY_FORMAT!r})")
+    data = read_policy_checkpoint(path, "DREAM", POLICY_FORMAT, "dream-train-v1")
     data["config"] = without_removed(data.get("config", {}), f"DREAM checkpoint {str(path)!r}")
     return data
 

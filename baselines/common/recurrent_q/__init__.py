@@ -1,19 +1,26 @@
 """The shared learner: recurrent double DQN on whole meta-training trials.
 
 One piece of code for what every recurrent Q-learning method on the trial envs does the
-same way; a method (DREAM today, ``baselines/dream/train.py``) is a short module of networks
-and losses on top of it. Imported by methods, never the reverse.
+same way; a method (``baselines/dream/train.py``, ``baselines/erl2/train.py``) is a short
+module of networks and losses on top of it. Imported by methods, never the reverse.
 
 * :mod:`.config`: ``RecurrentQConfig``, the run, trials, network, DQN, schedule and logging
   settings (tyro flags);
 * :mod:`.networks`: ``ObsSpec`` (the observation encoding), ``ObsEmbedding``, the recurrent
-  cells ``MaxMemory`` and ``GRUMemory``, ``RecurrentQ``;
+  cells ``MaxMemory`` and ``GRUMemory``, ``RecurrentQ`` (``extra_nvec``: more integer inputs;
+  ``trunk``/``head_q``: the memory output and step embedding before the Q-head, for a
+  method that replaces the memory's output, e.g. IMPORT's z);
 * :mod:`.collect`: ``TrialBatch``, a wave of whole trials in lockstep on the native vector
   env, and the ``Actor`` protocol it acts with;
 * :mod:`.replay`: ``TrialBuffer``, a preallocated ring buffer of whole trials sampled as
   padded sequences;
 * :mod:`.qlearning`: ``double_dqn_loss`` (Watkins Q(lambda) returns), ``sequence_mask``,
   ``soft_update``, ``linear_epsilon``, ``epsilon_greedy``;
+* :mod:`.whole_trial`: for end-to-end methods whose one memory spans the whole trial
+  (E-RL², IMPORT): the trial flags (``TRIAL_FLAGS_NVEC``), ``whole_trials`` (a replay batch
+  as one sequence per trial, exploration rewards 0 in the targets), ``WholeTrialActor``;
+* :mod:`.agent`: ``RecurrentAgent`` (the greedy harness agent around a method's actor),
+  ``read_policy_checkpoint`` and ``check_policy_env``;
 * :mod:`.loop`: ``RecurrentQTrainer`` (training state, collection, updates, exact resume, log
   rows), ``train`` (budget, progress bar, CSV + TensorBoard, periodic evaluation,
   checkpoints, final outputs) and ``parse_cli``.
@@ -26,7 +33,8 @@ A method is four pieces:
 2. **Networks and acting**: one ``nn.Module`` holding everything learned (Q-networks from
    :class:`~.networks.RecurrentQ` or others), an actor with ``reset(slots)`` and
    ``q_values(slots, ints, rewards, episode)`` over trial slots (:class:`~.collect.Actor`;
-   collection and the harness agent share it), and a harness agent (``act``/``act_batch``).
+   collection and the harness agent share it), and a harness agent (``act``/``act_batch``:
+   :class:`~.agent.RecurrentAgent` around the actor).
 3. **Trainer**: ``class MyTrainer(RecurrentQTrainer)`` with
 
    * class attributes ``method``, ``train_format`` (the ``checkpoint.pt`` format), ``cli``

@@ -161,14 +161,19 @@ class RecurrentQ(nn.Module):
     more than the action gaps (cooking: a wasted step costs 0.1, while V spans ~2 between
     kitchens the policy does and does not solve yet) the advantages no longer have to be
     learned as small differences of large, noisy Q-values.
+
+    ``extra_nvec``: integer inputs appended after the spec's (``ints (..., F + len(extra_nvec))``),
+    e.g. the whole-trial flags of :data:`~.whole_trial.TRIAL_FLAGS_NVEC` for a policy that spans
+    the exploration and exploitation episodes.
     """
 
-    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int = 0, memory: str = "max", dueling: bool = False):
+    def __init__(self, spec: ObsSpec, hidden: int, z_dim: int = 0, memory: str = "max", dueling: bool = False,
+                 extra_nvec: tuple[int, ...] = ()):
         super().__init__()
         if memory not in MEMORIES:
             raise ValueError(f"memory={memory!r} is not valid: expected one of {sorted(MEMORIES)}")
         self.z_dim = z_dim
-        self.embed = ObsEmbedding(spec.nvec, hidden)
+        self.embed = ObsEmbedding((*spec.nvec, *extra_nvec), hidden)
         self.mix = nn.Sequential(nn.Linear(hidden + z_dim, hidden), nn.ReLU()) if z_dim else nn.Identity()
         self.memory = MEMORIES[memory](hidden)
         self.head = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, spec.n_actions))
@@ -192,13 +197,26 @@ class RecurrentQ(nn.Module):
     def initial_state(self, batch: int) -> torch.Tensor:
         return self.memory.initial_state(batch)
 
+    def trunk(self, ints: torch.Tensor, rewards: torch.Tensor, z: torch.Tensor | None = None,
+              state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The head's two inputs and the final state: memory outputs ``(B, T, hidden)``, step
+        embeddings ``(B, T, hidden)``, recurrent state (for methods that read or replace the
+        memory before the head, e.g. IMPORT)."""
+        x = self._inputs(ints, rewards, z)
+        out, state = self.memory(x, state)
+        return out, x, state
+
+    def head_q(self, memory: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Q-values from a memory output (or anything of its width standing in for it) and
+        the step embedding."""
+        return self._q(torch.cat((memory, x), -1))
+
     def forward(self, ints: torch.Tensor, rewards: torch.Tensor, z: torch.Tensor | None = None,
                 state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Whole sequences: ``ints (B, T, F)``, ``rewards (B, T)``, ``z (B, z_dim)`` ->
         Q-values ``(B, T, n_actions)`` and the final recurrent state."""
-        x = self._inputs(ints, rewards, z)
-        out, state = self.memory(x, state)
-        return self._q(torch.cat((out, x), -1)), state
+        out, x, state = self.trunk(ints, rewards, z, state)
+        return self.head_q(out, x), state
 
     def step(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor,
              z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
