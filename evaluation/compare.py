@@ -76,7 +76,7 @@ REPORT_SCHEMA_VERSION = 1
 SWEEP_SCHEMA_VERSION = 1  #: the sweep.json / run.json schema this reader understands
 RUNS_DIR = "runs"
 STATUSES = ("done", "failed", "running", "pending")
-REPORT_JSON, INDEX_HTML, GIF_DIR, LOG_DIR = "report.json", "index.html", "gifs", "logs"
+REPORT_JSON, INDEX_HTML, REPORT_MD, GIF_DIR, LOG_DIR = "report.json", "index.html", "report.md", "gifs", "logs"
 AGGREGATE_PNG, PER_ENV_PNG = "aggregate.png", "per_env.png"
 PROFILE_PNG, POI_PNG = "performance_profile.png", "probability_of_improvement.png"
 #: The aggregate metrics, in table order, with their display names.
@@ -992,6 +992,46 @@ def index_html(document: dict[str, Any]) -> str:
             + "\n".join(parts) + f"\n<script>{_SCRIPT}</script>\n</body></html>\n")
 
 
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    align = ["---" if i < left else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def report_md(document: dict[str, Any]) -> str:
+    """The report's tables as Markdown (for docs and READMEs): per env, aggregate, every run."""
+    agents, envs = document["agents"], document["envs"]
+    boot = document["bootstrap"]
+    metric_headers = [f"{n} [95% CI]" for n in METRICS.values()]
+    parts = [f"# {document['title']}", "",
+             f"Score: {document['score']}. 95% CIs: {boot['method']}; {boot['reps']} resamples, seed {boot['seed']}.",
+             "", f"Command: `{document['command']}`", "", "## Per env", ""]
+    rows = []
+    for env_id in envs:
+        env = document["per_env"][env_id]
+        for agent, entry in env["agents"].items():
+            statuses = ", ".join(f"{n} {s}" for s, n in entry["statuses"].items())
+            rows.append([env_id, agent, str(entry["runs"]), *(_est(entry, m) for m in METRICS), statuses])
+    parts += [_md_table(["env", "agent", "runs", *metric_headers, "runs by status"], rows, left=2), "",
+              "## Aggregate over envs", "", f"Envs: {', '.join(document['aggregate']['envs']) or 'none'}. "
+              f"{document['aggregate']['note']}.", ""]
+    rows = [[agent, " ".join(map(str, entry["seeds"])), *(_est(entry, m) for m in METRICS)]
+            for agent, entry in document["aggregate"]["agents"].items() if agent in agents]
+    parts += [_md_table(["agent", "seeds", *metric_headers], rows), "", "## Runs", ""]
+    rows = []
+    for run in document["runs"]:
+        test, train = run["test"] or {}, run["train"] or {}
+        efficiency = test.get("exploitation_efficiency")
+        rows.append([run["agent"], run["env_id"], str(run["seed"]), run["status"],
+                     _num(test.get("normalised"), test.get("normalised_ci")), _num(train.get("normalised")),
+                     _num(test.get("exploration_score")), "n/a" if efficiency is None else f"{efficiency:.3f}",
+                     "" if run["env_steps"] is None else f"{run['env_steps']:,}",
+                     "" if run["train_wall_s"] is None else f"{run['train_wall_s'] / 60:.1f}"])
+    parts += [_md_table(["agent", "env", "seed", "status", "test score [95% CI]", "train-split score",
+                         "exploration score", "exploitation efficiency", "env steps", "train min"], rows, left=4)]
+    return "\n".join(parts) + "\n"
+
+
 # ---------------------------------------------------------------------------------------------
 # CLI
 
@@ -1025,6 +1065,7 @@ def run(config: CompareConfig, command: str | None = None) -> dict[str, Any]:
     document = compare(sweeps, runs, config, command or command_line(config))
     write_json_atomic(config.out / REPORT_JSON, document)
     write_text_atomic(config.out / INDEX_HTML, index_html(document))
+    write_text_atomic(config.out / REPORT_MD, report_md(document))
     return document
 
 

@@ -228,6 +228,11 @@ def test_cli_writes_the_report(report: Path, sweeps):
     for gif in gifs.values():
         assert (report / gif["path"]).is_file() and f'src="{gif["path"]}"' in page
     assert not re.search(r'(src|href)="(/|[a-z]+:)', page), "index.html must use relative links only"
+    # The same tables in Markdown, for docs: one row per run, the failure among them.
+    markdown = (report / "report.md").read_text()
+    assert markdown.count("\n| dream | MetaMap-v0 | ") == sum(
+        1 for r in document["runs"] if (r["agent"], r["env_id"]) == ("dream", "MetaMap-v0"))
+    assert "| failed |" in markdown and "IQM [95% CI]" in markdown
 
 
 def test_report_json_is_deterministic(report: Path, sweeps):
