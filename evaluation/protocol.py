@@ -34,7 +34,17 @@ agents as privileged; their scores are references, not results.
 **Envs.** A module may define ``ENV_IDS`` (a sequence of env ids): the envs it can play
 (e.g. those it has shipped checkpoints for). ``python -m evaluation.score`` without
 ``--env`` then scores it on those only; an ``--env`` given explicitly is always tried.
-Without ``ENV_IDS`` the default is every registered env.
+Without ``ENV_IDS`` the default is every registered env. A module whose envs depend on the
+checkpoint (``baselines.sb3``: the envs whose spaces a saved model fits) may define
+``checkpoint_env_ids(checkpoint) -> Sequence[str] | None``: with ``--checkpoint`` and
+without ``--env``, ``evaluation.score`` scores the envs it returns (``None``: fall back to
+``ENV_IDS``); it should raise, with a clear message, for a checkpoint it cannot play, so
+that the CLI stops before any work.
+
+**Module or file.** ``--agent`` takes a module name (``baselines.random``; your
+``my_agent.py`` as ``my_agent`` when its folder is on ``PYTHONPATH`` or is the current
+directory) or the path of a Python file (``--agent path/to/my_agent.py``), imported from
+that file.
 
 **Checkpoints.** ``python -m evaluation.score --checkpoint PATH`` passes ``PATH`` to
 ``load_agent``; ``results.json`` records it with the file's SHA-256. An agent that loads a
@@ -60,7 +70,12 @@ or an exception raised by ``reset``/``act``/``act_batch``/``act_privileged`` (ch
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -155,21 +170,63 @@ EXAMPLE_MODULES = ("baselines.random", "baselines.oracle", "baselines.no_explora
                    "baselines.dream")
 
 
+def _is_file_path(module: str) -> bool:
+    return module.endswith(".py") or "/" in module or os.sep in module
+
+
+def _import_file(path_text: str) -> ModuleType:
+    """Import the agent module in the file ``path_text`` (``--agent path/to/my_agent.py``).
+
+    It is imported under its file's stem (``my_agent``), or a name made unique with a hash of
+    its path when another module already has that name (``random.py``); its folder is
+    appended to ``sys.path`` so that it can import the modules beside it. Importing the same
+    file again returns the same module."""
+    path = Path(path_text).expanduser().resolve()
+    if path.suffix != ".py":
+        raise AgentError(f"agent module {path_text!r} is a path but not a Python file: pass a file "
+                         f"path ending in .py, or put its folder on PYTHONPATH and pass the module name "
+                         f"(e.g. {Path(path_text).stem!r})")
+    if not path.is_file():
+        raise AgentError(f"agent module {path_text!r}: no such file ({path}); pass the path of a .py file, or "
+                         "put its folder on PYTHONPATH and pass the module name")
+    name = path.stem
+    existing = sys.modules.get(name)
+    if existing is not None and getattr(existing, "__file__", None) != str(path):
+        name = f"{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
+        existing = sys.modules.get(name)
+    if existing is not None:
+        return existing
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return mod
+
+
 def import_agent_module(module: str) -> ModuleType:
-    """Import ``module`` and check that it has a ``load_agent`` function; else raise :class:`AgentError`."""
+    """Import ``module`` and check that it has a ``load_agent`` function; else raise :class:`AgentError`.
+
+    ``module`` is a module name (``baselines.random``, ``my_agent`` with its folder on
+    ``PYTHONPATH``) or the path of a Python file (``path/to/my_agent.py``), imported from that
+    file (see :func:`_import_file`)."""
     if not isinstance(module, str) or not module:
         raise AgentError(f"agent module must be a module name such as 'baselines.random', got {module!r}")
     try:
-        mod = importlib.import_module(module)
+        mod = _import_file(module) if _is_file_path(module) else importlib.import_module(module)
+    except AgentError:
+        raise
     except ModuleNotFoundError as error:
         missing = error.name or ""
         if module == missing or module.startswith(missing + "."):
-            if module.endswith(".py") or "/" in module:
-                hint = module.removesuffix(".py").replace("/", ".")
-                raise AgentError(f"agent module {module!r} cannot be imported: give a module name, not a file "
-                                 f"(e.g. {hint!r})") from error
             raise AgentError(f"agent module {module!r} cannot be imported: no module named {missing!r} "
-                             f"(examples: {', '.join(EXAMPLE_MODULES)})") from error
+                             f"(examples: {', '.join(EXAMPLE_MODULES)}; your own: the path of its .py file, "
+                             "or its module name with its folder on PYTHONPATH)") from error
         raise AgentError(f"agent module {module!r} cannot be imported: it needs the missing module {missing!r} "
                          f"({error})") from error
     except Exception as error:  # noqa: BLE001  (any failure of the module's own code)
@@ -180,9 +237,21 @@ def import_agent_module(module: str) -> ModuleType:
     return mod
 
 
-def module_env_ids(module: str) -> list[str] | None:
-    """The module's ``ENV_IDS`` (the envs it can play), or ``None`` when it does not say."""
-    env_ids = getattr(import_agent_module(module), "ENV_IDS", None)
+def module_env_ids(module: str, checkpoint: str | None = None) -> list[str] | None:
+    """The envs the module can play, or ``None`` when it does not say: with a ``checkpoint``,
+    what its ``checkpoint_env_ids(checkpoint)`` returns (if it defines it and does not return
+    ``None``), else its ``ENV_IDS``. ``checkpoint_env_ids`` raising becomes an :class:`AgentError`."""
+    mod = import_agent_module(module)
+    by_checkpoint = getattr(mod, "checkpoint_env_ids", None)
+    if checkpoint is not None and callable(by_checkpoint):
+        try:
+            env_ids = by_checkpoint(checkpoint)
+        except Exception as error:  # noqa: BLE001  (reported with the module's name)
+            raise AgentError(f"agent module {module!r}: checkpoint_env_ids({checkpoint!r}) raised "
+                             f"{type(error).__name__}: {error}") from error
+        if env_ids is not None:
+            return [str(e) for e in env_ids]
+    env_ids = getattr(mod, "ENV_IDS", None)
     return None if env_ids is None else [str(e) for e in env_ids]
 
 
@@ -207,4 +276,4 @@ def agent_name(agent: Any) -> str:
 
 
 __all__ = ["Agent", "AgentError", "BatchedAgent", "PrivilegedAgent", "Training", "agent_name", "check_agent",
-           "import_agent_module", "is_batched", "is_privileged", "load_agent_module"]
+           "import_agent_module", "is_batched", "is_privileged", "load_agent_module", "module_env_ids"]

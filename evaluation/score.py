@@ -24,6 +24,7 @@ naming the module and the problem, and exit status 2 (from Python: ``AgentError`
 
 from __future__ import annotations
 
+import functools
 import importlib
 import shlex
 import sys
@@ -65,12 +66,14 @@ class ScoreConfig:
     """Score agents against the bounds of the benchmark."""
 
     agent: tuple[str, ...]
-    """Agent modules (each exposes load_agent), e.g. baselines.oracle baselines.random."""
+    """Agent modules (each exposes load_agent), e.g. baselines.oracle baselines.random, or the
+    path of a .py file (path/to/my_agent.py)."""
     register: tuple[str, ...] = ()
     """Modules imported first: ones that register families of your own
     (``meta_explore_envs.register_family``), so that ``--env`` can name their ids."""
     env: tuple[str, ...] = ()
-    """Env ids (default: every registered env the agent modules can play, see their ``ENV_IDS``)."""
+    """Env ids (default: every registered env the agent modules can play: their ``ENV_IDS``, or
+    for ``baselines.sb3`` the envs the --checkpoint model fits)."""
     split: str = "test"
     """test (scored) or train."""
     trials: int = 100
@@ -114,17 +117,28 @@ def check_config(config: ScoreConfig) -> list[str]:
         for env_id in env_ids:
             env_family(env_id)
         return env_ids
-    return [e for e in registry.env_ids()
-            if any(_plays(module, e, config) for module in config.agent)]
+    env_ids = [e for e in registry.env_ids() if any(_plays(module, e, config) for module in config.agent)]
+    if not env_ids:
+        raise ValueError(f"no registered env to score {', '.join(config.agent)} on (see their ENV_IDS); "
+                         "name the envs with --env")
+    return env_ids
 
 
 def _plays(module: str, env_id: str, config: ScoreConfig) -> bool:
     """Whether ``module`` is scored on ``env_id``: always for an explicit ``--env``, otherwise
-    when the module's ``ENV_IDS`` (if any) lists it."""
+    when the envs the module can play (its ``checkpoint_env_ids(--checkpoint)`` or ``ENV_IDS``,
+    see :func:`evaluation.protocol.module_env_ids`), if it says, include it."""
     if config.env:
         return True
-    env_ids = module_env_ids(module)
+    env_ids = _module_env_ids(module, config.checkpoint)
     return env_ids is None or env_id in env_ids
+
+
+@functools.lru_cache(maxsize=64)
+def _module_env_ids(module: str, checkpoint: str | None) -> tuple[str, ...] | None:
+    """:func:`~evaluation.protocol.module_env_ids`, once per module and checkpoint (it may read the file)."""
+    env_ids = module_env_ids(module, checkpoint)
+    return None if env_ids is None else tuple(env_ids)
 
 
 def command_line(config: ScoreConfig) -> str:

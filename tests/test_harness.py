@@ -10,12 +10,14 @@ import re
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 from PIL import Image
 
+import baselines.random
 from evaluation.bounds import Bounds
 from evaluation.harness import TrialResults, run_trials, trial_specs
 from evaluation.protocol import AgentError, load_agent_module
@@ -152,8 +154,10 @@ def test_recording_keeps_each_episodes_last_frame():
 def test_bad_input_is_named():
     with pytest.raises(AgentError, match="'baselines.nope' cannot be imported: no module named 'baselines.nope'"):
         load_agent_module("baselines.nope", "MetaMap-v0")
-    with pytest.raises(AgentError, match="give a module name, not a file"):
-        load_agent_module("baselines/random.py", "MetaMap-v0")
+    with pytest.raises(AgentError, match="'agents/my_agent.py': no such file .*put its folder on PYTHONPATH and "
+                                         "pass the module name"):
+        load_agent_module("agents/my_agent.py", "MetaMap-v0")
+    assert load_agent_module(str(Path(baselines.random.__file__)), "MetaMap-v0").name == "random"  # a file path
     sys.modules["fake_agent_module"] = types.ModuleType("fake_agent_module")
     with pytest.raises(AgentError, match="'fake_agent_module' has no load_agent"):
         load_agent_module("fake_agent_module", "MetaMap-v0")
