@@ -127,17 +127,24 @@ def test_resume_trains_the_same_weights_as_a_straight_run(tmp_path):
         assert torch.equal(a[key], b[key]), key
 
 
-def test_the_harness_scores_a_freshly_trained_checkpoint(tmp_path):
+def train_and_score(package: str, tmp_path: Path) -> str:
+    """Train ``baselines.<package>`` for 1,500 env steps on MetaMap-v0, score its ``final.pt``
+    through ``python -m evaluation.score``; returns the score CLI's output."""
     run = tmp_path / "run"
-    subprocess.run([sys.executable, "-m", "baselines.erl2.train", "--env", "MetaMap-v0", "--seed", "0",
+    subprocess.run([sys.executable, "-m", f"baselines.{package}.train", "--env", "MetaMap-v0", "--seed", "0",
                     "--total-steps", "1500", "--out", str(run), "--threads", "1", "--no-progress",
                     "--num-envs", "16", "--learning-starts", "500", "--hidden", "16", "--eval-trials", "4"],
                    check=True, cwd=REPO, capture_output=True)
-    out = subprocess.run([sys.executable, "-m", "evaluation.score", "--agent", "baselines.erl2", "--checkpoint",
+    out = subprocess.run([sys.executable, "-m", "evaluation.score", "--agent", f"baselines.{package}", "--checkpoint",
                           str(run / "final.pt"), "--env", "MetaMap-v0", "--trials", "5", "--seeds", "0",
                           "--out", str(tmp_path / "score")], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert "erl2" in out.stdout and (tmp_path / "score" / "results.json").is_file()
+    assert (tmp_path / "score" / "results.json").is_file()
+    return out.stdout
+
+
+def test_the_harness_scores_a_freshly_trained_checkpoint(tmp_path):
+    assert "erl2" in train_and_score("erl2", tmp_path)
 
 
 def test_load_agent_without_a_checkpoint_gives_the_training_command(tmp_path):

@@ -12,6 +12,7 @@ harness) is :class:`~baselines.common.recurrent_q.whole_trial.WholeTrialActor`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from torch import nn
@@ -22,7 +23,6 @@ from baselines.common.recurrent_q.whole_trial import TRIAL_FLAGS_NVEC, WholeTria
 
 POLICY_FORMAT = "erl2-policy-v1"
 TRAIN_FORMAT = "erl2-train-v1"
-TRAIN_COMMAND = "python -m baselines.erl2.train --env {env} --seed 0 --out runs/erl2-{env}"
 
 
 class ERL2Networks(nn.Module):
@@ -72,16 +72,29 @@ def load_nets(data: dict[str, Any], path: str | os.PathLike, nets_class: type[ER
     return nets
 
 
+def load_checkpoint_agent(env_id: str, checkpoint: str | os.PathLike | None, kwargs: dict[str, Any], *,
+                          method: str, package: str, policy_format: str, train_format: str,
+                          nets_class: type[ERL2Networks], agent_of: Callable[[Any], RecurrentAgent]
+                          ) -> RecurrentAgent:
+    """``load_agent`` of a method with no shipped checkpoint (E-RL², IMPORT): without
+    ``checkpoint``, ``FileNotFoundError`` giving the training command; else the greedy agent
+    ``agent_of(nets)`` of the checkpoint's ``nets_class`` networks, after checking the file
+    and the env."""
+    if checkpoint is None:
+        raise FileNotFoundError(
+            f"no {method} checkpoint is shipped yet: train one with `python -m baselines.{package}.train --env "
+            f"{env_id} --seed 0 --out runs/{package}-{env_id}` and pass --checkpoint runs/{package}-{env_id}/final.pt")
+    data = read_policy_checkpoint(checkpoint, method, policy_format, train_format)
+    check_policy_env(data, env_id, checkpoint, **kwargs)
+    agent = agent_of(load_nets(data, checkpoint, nets_class))
+    agent.checkpoint_path = str(checkpoint)
+    return agent
+
+
 def load_agent(env_id: str, checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> RecurrentAgent:
     """The harness entry point: a greedy E-RL² agent for ``env_id`` from ``checkpoint`` (a
     run's ``final.pt``). No checkpoint is shipped yet: without one this raises
     ``FileNotFoundError`` giving the training command."""
-    if checkpoint is None:
-        raise FileNotFoundError(
-            f"no E-RL² checkpoint is shipped yet: train one with `{TRAIN_COMMAND.format(env=env_id)}` and pass "
-            f"--checkpoint runs/erl2-{env_id}/final.pt")
-    data = read_policy_checkpoint(checkpoint, "E-RL²", POLICY_FORMAT, TRAIN_FORMAT)
-    check_policy_env(data, env_id, checkpoint, **kwargs)
-    agent = make_agent(load_nets(data, checkpoint))
-    agent.checkpoint_path = str(checkpoint)
-    return agent
+    return load_checkpoint_agent(env_id, checkpoint, kwargs, method="E-RL²", package="erl2",
+                                 policy_format=POLICY_FORMAT, train_format=TRAIN_FORMAT, nets_class=ERL2Networks,
+                                 agent_of=make_agent)

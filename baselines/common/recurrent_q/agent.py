@@ -82,7 +82,8 @@ def read_policy_checkpoint(path: str | os.PathLike, method: str, policy_format: 
     if isinstance(data, dict) and data.get("format") == train_format:
         data = data["policy_checkpoint"]
     if not isinstance(data, dict) or data.get("format") != policy_format:
-        raise ValueError(f"{str(path)!r} is not a {method} checkpoint (expected format {policy_format!r})")
+        article = "an" if method[:1] in "AEIOU" else "a"
+        raise ValueError(f"{str(path)!r} is not {article} {method} checkpoint (expected format {policy_format!r})")
     return data
 
 
