@@ -61,6 +61,7 @@ TRAIN_DIR, TRAIN_LOG, SCORE_LOG = "train", "train.log", "score.log"
 SCORE_KEYS = ("normalised", "normalised_ci", "mean_return", "return_ci", "exploration_score",
               "exploration_score_ci", "exploitation_efficiency", "num_trials", "seed_means")
 BOUND_KEYS = ("optimal", "no_exploration", "thompson", "random")
+INTERRUPTED = "re-run the same sweep command to resume it"
 
 
 @dataclasses.dataclass
@@ -230,8 +231,13 @@ def _die_with_parent(command: list[str]) -> list[str]:
     return [setpriv, "--pdeathsig", "TERM", *command] if setpriv and sys.platform == "linux" else command
 
 
+#: Set when the sweep is being stopped: a run whose subprocess ends then was interrupted, not failed.
+_STOPPING = threading.Event()
+
+
 def terminate_children() -> None:
     """Terminate the training and scoring subprocesses this process started (on interrupt)."""
+    _STOPPING.set()
     with _CHILDREN_LOCK:
         children = list(_CHILDREN)
     for child in children:
@@ -376,8 +382,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
                           train_wall_s=round(sum(a["wall_s"] for a in record["attempts"]), 1),
                           gif=str(gifs[0].relative_to(directory)) if gifs else None)
         except Exception as error:  # noqa: BLE001  (a failed run is reported, the sweep goes on)
-            record.update(status="failed", error=str(error) if isinstance(error, RuntimeError)
-                          else "".join(traceback.format_exception(error)))
+            if _STOPPING.is_set():  # the sweep was stopped: the run is unfinished, not broken
+                record.update(status="pending", error=f"interrupted: the sweep was stopped ({INTERRUPTED})")
+            else:
+                record.update(status="failed", error=str(error) if isinstance(error, RuntimeError)
+                              else "".join(traceback.format_exception(error)))
         write_json_atomic(directory / RUN_JSON, record)
     return record
 

@@ -187,3 +187,14 @@ def test_ship_copies_the_chosen_checkpoint_with_its_recipe(tmp_path):
     assert meta["command"] == f"python -m baselines.dream.train --env {ENV} --seed 1 --threads 1"
     assert meta["selection"]["train_normalised_by_seed"] == {"0": 0.8, "1": 0.95}
     assert json.loads((tmp_path / "ckpt" / f"{ENV}.json").read_text()) == meta
+
+
+def test_a_run_cut_by_stopping_the_sweep_is_pending_not_failed(tmp_path, monkeypatch):
+    import evaluation.sweep as sweep_module
+
+    monkeypatch.setenv("OPEN_LOOP_FAIL_SEEDS", "0")  # the training ends with an error status, as a killed one does
+    monkeypatch.setattr(sweep_module, "_STOPPING", sweep_module.threading.Event())
+    sweep_module._STOPPING.set()
+    record = sweep_module.run_one(plan_runs(sweep(tmp_path, seeds=["0"]))[0])
+    assert record["status"] == "pending" and record["error"].startswith("interrupted")
+    assert read_run(plan_runs(sweep(tmp_path, seeds=["0"]))[0].directory)["status"] == "pending"
