@@ -1,6 +1,6 @@
 """Training speed of the DQN-based baselines on the shared learner: env steps/s and updates/s.
 
-    python benchmarks/baselines_speed.py                                   # E-RL² and IMPORT, MetaMap-v0, 30k steps
+    python benchmarks/baselines_speed.py                          # E-RL², IMPORT and VariBAD, MetaMap-v0, 30k steps
     python benchmarks/baselines_speed.py --method erl2 --env MetaDistractingBus-v0 --steps 50000
 
 Each method trains with its config's defaults (what ``python -m baselines.<method>.train``
@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: method -> (trainer module, config class name).
-METHODS = {"erl2": ("baselines.erl2.train", "ERL2Config"), "import_": ("baselines.import_.train", "ImportConfig")}
+METHODS = {"erl2": ("baselines.erl2.train", "ERL2Config"), "import_": ("baselines.import_.train", "ImportConfig"),
+           "varibad": ("baselines.varibad.train", "VariBADConfig")}
 
 
 def load() -> str:

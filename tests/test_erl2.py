@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
+from baselines.common.recurrent_q.collect import Actor
+from baselines.common.recurrent_q.loop import RecurrentQTrainer
 from baselines.common.recurrent_q.whole_trial import WholeTrialActor, whole_trials
 from baselines.erl2 import TRAINING, ERL2Config, load_agent
 from baselines.erl2.train import Trainer, erl2_loss, train
@@ -75,16 +79,15 @@ def test_loss_targets_bootstrap_across_the_boundary_with_zero_exploration_reward
     assert erl2_loss(q, q.detach(), whole_trials(other), gamma, 0.0).item() == loss.item()
 
 
-@pytest.mark.usefixtures("one_torch_thread")
-def test_actor_steps_equal_the_whole_sequence_network_on_collected_trials():
-    """Collection's stepwise Q-values (one memory over the trial, flags from ``episode``)
-    are the whole-sequence network's on the replayed, packed trial."""
-    trainer = Trainer(ERL2Config(**TINY))
+def assert_actor_steps_equal_sequences(trainer: RecurrentQTrainer, actor: Actor,
+                                       sequence_q: Callable[[dict[str, torch.Tensor]], torch.Tensor]) -> None:
+    """``actor``'s stepwise Q-values (4 slots: one memory over the trial, flags from
+    ``episode``) on a wave collected by ``trainer`` equal ``sequence_q(seq)``, the
+    whole-sequence network's on the replayed, packed trials ``seq``."""
     trainer.collect()
     seq = whole_trials(trainer.buffer.sample(4, np.random.default_rng(0)))
     with torch.no_grad():
-        q_seq, _ = trainer.nets.q(seq["ints"], seq["rewards_in"])
-    actor = WholeTrialActor(trainer.nets.q, 4)
+        q_seq = sequence_q(seq)
     actor.reset()
     f = trainer.spec.num_ints
     for t in range(int(seq["lengths"].max())):
@@ -93,6 +96,13 @@ def test_actor_steps_equal_the_whole_sequence_network_on_collected_trials():
         episode = ints[:, f].numpy()  # the exploitation flag: episode 0 or 1 (one exploitation episode)
         q = actor.q_values(live, ints[:, :f].numpy(), seq["rewards_in"][live, t].numpy(), episode)
         torch.testing.assert_close(q, q_seq[live, t], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_actor_steps_equal_the_whole_sequence_network_on_collected_trials():
+    trainer = Trainer(ERL2Config(**TINY))
+    assert_actor_steps_equal_sequences(trainer, WholeTrialActor(trainer.nets.q, 4),
+                                       lambda seq: trainer.nets.q(seq["ints"], seq["rewards_in"])[0])
 
 
 def test_defaults_are_the_papers_baseline_settings_and_dreams_stay_dreams():
@@ -105,26 +115,34 @@ def test_defaults_are_the_papers_baseline_settings_and_dreams_stay_dreams():
     assert (DreamConfig().dueling, DreamConfig().epsilon_decay_steps) == (False, 40_000)
 
 
-def _weights(out: Path) -> dict[str, torch.Tensor]:
+def _weights(out: Path, target: str) -> dict[str, torch.Tensor]:
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     final = torch.load(out / "final.pt", weights_only=True)
     return {**{f"nets.{k}": v for k, v in state["nets"].items()},
-            **{f"target.{k}": v for k, v in state["q_target"].items()},
+            **{f"target.{k}": v for k, v in state[target].items()},
             **{f"policy.{k}": v for k, v in final["policy"].items()},
             **{f"buffer.{k}": v for k, v in state["buffer"]["arrays"].items()},
             "counters": torch.tensor([state["counters"][k] for k in ("env_steps", "updates", "trials")])}
 
 
-@pytest.mark.usefixtures("one_torch_thread")
-def test_resume_trains_the_same_weights_as_a_straight_run(tmp_path):
-    straight = train(ERL2Config(**TINY, total_steps=3000, out=str(tmp_path / "straight")))
-    train(ERL2Config(**TINY, total_steps=1500, out=str(tmp_path / "split")))
-    resumed = train(ERL2Config(**TINY, total_steps=3000, out=str(tmp_path / "split"), resume=True))
+def assert_resume_is_exact(train_run: Callable[[Any], dict[str, Any]], config_class: type, tiny: dict[str, Any],
+                           tmp_path: Path, target: str = "q_target") -> None:
+    """A tiny run of 3,000 env steps stopped at 1,500 and resumed ends with the same weights,
+    target weights (the checkpoint's ``target`` entry), policy checkpoint, replay and counters
+    as a straight run."""
+    straight = train_run(config_class(**tiny, total_steps=3000, out=str(tmp_path / "straight")))
+    train_run(config_class(**tiny, total_steps=1500, out=str(tmp_path / "split")))
+    resumed = train_run(config_class(**tiny, total_steps=3000, out=str(tmp_path / "split"), resume=True))
     assert straight["updates"] > 20 and resumed["env_steps"] == straight["env_steps"]
-    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    a, b = _weights(tmp_path / "straight", target), _weights(tmp_path / "split", target)
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_resume_trains_the_same_weights_as_a_straight_run(tmp_path):
+    assert_resume_is_exact(train, ERL2Config, TINY, tmp_path)
 
 
 def train_and_score(package: str, tmp_path: Path) -> str:

@@ -34,8 +34,13 @@ class ERL2Networks(nn.Module):
         self.q = RecurrentQ(spec, hidden, memory=memory, dueling=dueling, extra_nvec=TRIAL_FLAGS_NVEC)
 
     def settings(self) -> dict[str, Any]:
-        """What rebuilds the networks from a policy checkpoint."""
+        """What rebuilds the networks from a policy checkpoint (:meth:`from_settings`)."""
         return {"spec": self.spec.to_dict(), "hidden": self.hidden, "memory": self.memory, "dueling": self.dueling}
+
+    @classmethod
+    def from_settings(cls, data: dict[str, Any]) -> ERL2Networks:
+        """Untrained networks shaped as ``data`` (a policy checkpoint, :meth:`settings`) records."""
+        return cls(ObsSpec.from_dict(data["spec"]), int(data["hidden"]), str(data["memory"]), bool(data["dueling"]))
 
     def policy_state_dict(self) -> dict[str, Any]:
         """The weights acting needs (all of them)."""
@@ -61,8 +66,7 @@ def load_nets(data: dict[str, Any], path: str | os.PathLike, nets_class: type[ER
               strict: bool = True) -> ERL2Networks:
     """The networks of a policy checkpoint (``strict=False``: the checkpoint may leave out
     weights acting does not need, such as IMPORT's problem embedding)."""
-    nets = nets_class(ObsSpec.from_dict(data["spec"]), int(data["hidden"]), str(data["memory"]),
-                      bool(data["dueling"]))
+    nets = nets_class.from_settings(data)
     missing, unexpected = nets.load_state_dict(data["policy"], strict=False)
     needed = set(nets.policy_state_dict())
     missing = [k for k in missing if k in needed]
