@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -414,23 +414,35 @@ def choose_run(records: Sequence[dict[str, Any]], rule: str = "best-train") -> d
 
 
 # ---------------------------------------------------------------------------- backends
+def _schedule(specs: Sequence[RunSpec], workers: int, running: dict[Any, RunSpec],
+              submit: Callable[[RunSpec], Any], finished: Callable[[list[Any]], Iterable[tuple[Any, dict[str, Any]]]],
+              on_start: Callable[[RunSpec], None], on_done: Callable[[RunSpec, dict[str, Any]], None]) -> None:
+    """What every backend does: keep at most ``workers`` runs in flight, in plan order.
+    ``submit(spec)`` starts a run and returns its handle (kept in ``running``, which the caller
+    owns so that it can cancel what is left if interrupted); ``finished(handles)`` waits up to
+    about a second and returns the ``(handle, record)`` of the runs that ended."""
+    pending = list(specs)
+    while pending or running:
+        while pending and len(running) < workers:
+            spec = pending.pop(0)
+            on_start(spec)
+            running[submit(spec)] = spec
+        for handle, record in finished(list(running)):
+            on_done(running.pop(handle), record)
+
+
 def run_local(specs: Sequence[RunSpec], workers: int, on_start: Callable[[RunSpec], None],
               on_done: Callable[[RunSpec, dict[str, Any]], None], **_: Any) -> None:
     """``workers`` runs at a time in this process's threads (each waits on a subprocess)."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    pending = list(specs)
+    def finished(futures: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+        done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+        return [(future, future.result()) for future in done]
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        running: dict[Any, RunSpec] = {}
         try:
-            while pending or running:
-                while pending and len(running) < workers:
-                    spec = pending.pop(0)
-                    on_start(spec)
-                    running[pool.submit(run_one, spec)] = spec
-                done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in done:
-                    on_done(running.pop(future), future.result())
+            _schedule(specs, workers, {}, lambda spec: pool.submit(run_one, spec), finished, on_start, on_done)
         except BaseException:  # interrupted: end the runs' subprocesses so the pool can close
             terminate_children()
             raise
@@ -465,22 +477,20 @@ def run_ray(specs: Sequence[RunSpec], workers: int, on_start: Callable[[RunSpec]
     from evaluation.sweep import run_one_on_ray as run_one_by_reference
 
     remote = ray.remote(num_cpus=cpus_per_run, max_retries=0)(run_one_by_reference)
-    pending = list(specs)
+
+    def finished(refs: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+        done, _ = ray.wait(refs, num_returns=1, timeout=1.0)
+        pairs = []
+        for ref in done:
+            try:
+                pairs.append((ref, ray.get(ref)))
+            except Exception as error:  # noqa: BLE001  (a worker that died: report, go on)
+                pairs.append((ref, {"status": "failed", "error": f"Ray task failed: {error}"}))
+        return pairs
+
     running: dict[Any, RunSpec] = {}
     try:
-        while pending or running:
-            while pending and len(running) < workers:
-                spec = pending.pop(0)
-                on_start(spec)
-                running[remote.remote(spec)] = spec
-            done, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
-            for ref in done:
-                spec = running.pop(ref)
-                try:
-                    record = ray.get(ref)
-                except Exception as error:  # noqa: BLE001  (a worker that died: report, go on)
-                    record = {"status": "failed", "error": f"Ray task failed: {error}"}
-                on_done(spec, record)
+        _schedule(specs, workers, running, remote.remote, finished, on_start, on_done)
     finally:
         for ref in running:
             ray.cancel(ref, force=True)
