@@ -24,11 +24,13 @@ naming the module and the problem, and exit status 2 (from Python: ``AgentError`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import shlex
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -236,18 +238,24 @@ def _exit(error: Exception) -> None:
     raise SystemExit(2) from None
 
 
+@contextlib.contextmanager
+def exit_on(errors: type[Exception] | tuple[type[Exception], ...]) -> Iterator[None]:
+    """For CLIs: an exception of ``errors`` raised in the block ends the program with its
+    message on one line of stderr and exit status 2 (others propagate with their traceback)."""
+    try:
+        yield
+    except errors as error:
+        _exit(error)
+
+
 def main(args: list[str] | None = None) -> None:
     """The CLI: bad options and failing agents end with one line on stderr and exit status 2."""
     args = sys.argv[1:] if args is None else list(args)
     config = tyro.cli(ScoreConfig, args=args)
-    try:
-        check_config(config)  # bad options and agent modules, before any work
-    except ValueError as error:  # AgentError included
-        _exit(error)
-    try:
+    with exit_on(ValueError):  # bad options and agent modules, before any work (AgentError included)
+        check_config(config)
+    with exit_on(AgentError):  # load_agent raising, an invalid action, act raising
         run(config, command=shlex.join(["python", "-m", "evaluation.score", *args]))
-    except AgentError as error:  # load_agent raising, an invalid action, act raising
-        _exit(error)
 
 
 if __name__ == "__main__":

@@ -688,26 +688,17 @@ def test_resume_keeps_the_saved_thread_count_unless_the_flag_is_given(monkeypatc
     assert (again.threads, again.total_steps, again.progress, again.seed, again.out) == (1, 800_000, False, 1, "run")
 
 
-def test_action_letters_are_distinct_and_the_grid_keeps_its_letters():
-    from baselines.dream.inspect_exploration import action_letters
-    from meta_explore_envs.grid.world import ACTION_NAMES
-
-    assert action_letters(ACTION_NAMES) == "LURDN.EPQ"
-    assert action_letters(("turn left", "turn right", "forward", "end episode")) == "TUFE"
-    assert action_letters(("a", "a", "left")) == "A0L"
-
-
 def test_inspect_exploration_lists_the_shipped_bus_explorer_riding_three_coloured_buses():
     """The generic tool on MetaDistractingBus-v0: one action string per trial, as long as the
     exploration episode; replayed in the env, each rides three coloured buses and no grey one,
     and every exploitation episode then reaches its goal in 3 steps."""
-    from baselines.dream.inspect_exploration import action_letters, inspect
+    from evaluation.inspect import inspect
     from meta_explore_envs.envs.bus_grid import COLOURED_SOURCES
     from meta_explore_envs.envs.distracting_bus import GREY_SOURCES
 
-    explorations, results, names = inspect("MetaDistractingBus-v0", trials=12, seed=0)
+    inspection = inspect("baselines.dream", "MetaDistractingBus-v0", trials=12, seed=0)
+    explorations, results, letters = inspection.explorations, inspection.results, inspection.letters
     assert sorted(k for index in explorations.values() for k in index) == list(range(12))
-    letters = action_letters(names)
     episode_env = gym.make("MetaDistractingBus-v0", split="test").unwrapped.episode_env
     for actions, index in explorations.items():
         assert actions.endswith("E") and all(len(actions) == results.episode_lengths[k, 0] for k in index)
