@@ -58,6 +58,13 @@ CLI writes. The sweep runs ``python -m <cli> --env ENV --seed SEED --out DIR [--
 [--threads K] [--resume] --no-progress`` (so the CLI must take those flags), then scores
 ``DIR/<checkpoint>`` with ``python -m evaluation.score --checkpoint``.
 
+**Shipped checkpoints.** A trained agent package ships its checkpoints in its own folder,
+``<package>/checkpoints/<env_id><suffix>`` (the suffix of ``TRAINING.checkpoint``: ``.pt``,
+``.zip``) with ``<env_id>.json`` beside each: the command that trained it and how it was
+chosen. ``python -m evaluation.ship SWEEP --agent NAME`` puts them there, chosen from a
+sweep by a rule on the train split; :func:`shipped_checkpoint` and :func:`shipped_env_ids`
+find them (``load_agent`` without ``checkpoint``; ``ENV_IDS``).
+
 **Errors.** Everything that goes wrong on the agent's side raises :class:`AgentError`
 (a ``ValueError`` and a ``TypeError``) whose message names the agent module and the problem:
 a module that cannot be imported or has no ``load_agent``, ``load_agent`` raising or
@@ -136,6 +143,27 @@ class Training:
     empty are skipped)."""
     threads_flag: bool = True
     """Whether the CLI takes ``--threads K`` (the sweep passes ``--cpus-per-run``)."""
+
+
+#: The folder of a package's shipped checkpoints (see the module docstring).
+SHIPPED_FOLDER = "checkpoints"
+
+
+def shipped_folder(package_file: str | os.PathLike) -> Path:
+    """``<package>/checkpoints`` of the package whose ``__init__.py`` (or any module file) is
+    ``package_file``."""
+    return Path(package_file).resolve().parent / SHIPPED_FOLDER
+
+
+def shipped_checkpoint(package_file: str | os.PathLike, env_id: str, suffix: str = ".pt") -> Path | None:
+    """The package's shipped checkpoint for ``env_id``, or ``None`` when it ships none."""
+    path = shipped_folder(package_file) / f"{env_id}{suffix}"
+    return path if path.is_file() else None
+
+
+def shipped_env_ids(package_file: str | os.PathLike, suffix: str = ".pt") -> tuple[str, ...]:
+    """The envs the package ships a checkpoint for, sorted (a module's ``ENV_IDS``)."""
+    return tuple(sorted(p.stem for p in shipped_folder(package_file).glob(f"*{suffix}")))
 
 
 def is_privileged(agent: Any) -> bool:
@@ -276,4 +304,5 @@ def agent_name(agent: Any) -> str:
 
 
 __all__ = ["Agent", "AgentError", "BatchedAgent", "PrivilegedAgent", "Training", "agent_name", "check_agent",
-           "import_agent_module", "is_batched", "is_privileged", "load_agent_module", "module_env_ids"]
+           "import_agent_module", "is_batched", "is_privileged", "load_agent_module", "module_env_ids",
+           "shipped_checkpoint", "shipped_env_ids", "shipped_folder"]

@@ -166,8 +166,8 @@ def test_the_harness_scores_a_freshly_trained_checkpoint(tmp_path):
 
 
 def test_load_agent_without_a_checkpoint_gives_the_training_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"no E-RL² checkpoint is shipped yet.*python -m baselines.erl2.train"):
-        load_agent("MetaMap-v0")
+    with pytest.raises(FileNotFoundError, match=r"no shipped E-RL² checkpoint for .*python -m baselines.erl2.train"):
+        load_agent("MetaSign3D-v0")  # (none shipped for the 3D env)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_agent("MetaMap-v0", tmp_path / "nope.pt")
     bad = tmp_path / "bad.pt"

@@ -88,8 +88,8 @@ def test_paths_alternate_by_trial_and_the_harness_agent_never_reads_the_problem(
 
 def test_the_harness_scores_a_freshly_trained_checkpoint(tmp_path):
     assert "import" in train_and_score("import_", tmp_path)
-    with pytest.raises(FileNotFoundError, match=r"no IMPORT checkpoint is shipped yet.*baselines.import_.train"):
-        load_agent("MetaMap-v0")
+    with pytest.raises(FileNotFoundError, match=r"no shipped IMPORT checkpoint for .*baselines.import_.train"):
+        load_agent("MetaSign3D-v0")  # (none shipped for the 3D env)
     with pytest.raises(ValueError, match="not an IMPORT checkpoint"):
         load_agent("MetaMap-v0", _erl2_checkpoint(tmp_path))
 

@@ -148,12 +148,14 @@ def test_ray_backend_gives_the_local_backend_s_scores_bit_for_bit(tmp_path):
     assert read_run(tmp_path / "ray" / "runs" / "dream" / ENV / "seed1")["curve"]  # DREAM logs a curve
 
 
-def _record(seed: int, train: float, test: float, status: str = "done") -> dict:
-    return {"schema_version": 1, "agent": "dream", "agent_module": "baselines.dream", "env_id": ENV, "seed": seed,
+def _record(seed: int, train: float, test: float, status: str = "done", agent: str = "dream",
+            checkpoint: str = "final.pt") -> dict:
+    cli = f"baselines.{agent}.train"
+    return {"schema_version": 1, "agent": agent, "agent_module": f"baselines.{agent}", "env_id": ENV, "seed": seed,
             "status": status, "train": {"normalised": train}, "test": {"normalised": test, "normalised_ci": [0, 1],
                                                                         "num_trials": 300},
-            "env_steps": 1000 + seed, "train_wall_s": 1.0,
-            "commands": {"train": ["py", "-m", "baselines.dream.train", "--env", ENV, "--seed", str(seed), "--out",
+            "env_steps": 1000 + seed, "train_wall_s": 1.0, "spec": {"training": {"cli": cli, "checkpoint": checkpoint}},
+            "commands": {"train": ["py", "-m", cli, "--env", ENV, "--seed", str(seed), "--out",
                                    "x", "--no-progress", "--threads", "1"]}}
 
 
@@ -170,23 +172,31 @@ def test_the_run_to_ship_is_chosen_on_the_train_split_only():
         choose_run(records[4:])
 
 
-def test_ship_copies_the_chosen_checkpoint_with_its_recipe(tmp_path):
-    from baselines.dream.ship import ShipConfig, ship
+@pytest.mark.parametrize(("agent", "checkpoint", "rule", "chosen"),
+                         [("dream", "final.pt", "best-train", 1), ("rl2_ppo", "final.zip", "median-train", 0)])
+def test_ship_copies_the_chosen_checkpoint_with_its_recipe(tmp_path, agent, checkpoint, rule, chosen):
+    from evaluation.ship import ShipConfig, ship
 
     sweep_dir = tmp_path / "sweep"
     sweep_dir.mkdir()
     (sweep_dir / "sweep.json").write_text(json.dumps({"schema_version": 1, "command": "python -m evaluation.sweep"}))
     for seed, train in ((0, 0.8), (1, 0.95)):
-        run_dir = sweep_dir / "runs" / "dream" / ENV / f"seed{seed}"
+        run_dir = sweep_dir / "runs" / agent / ENV / f"seed{seed}"
         (run_dir / "train").mkdir(parents=True)
-        (run_dir / "run.json").write_text(json.dumps(_record(seed, train, 0.5)))
-        (run_dir / "train" / "final.pt").write_bytes(f"weights of seed {seed}".encode())
+        (run_dir / "run.json").write_text(json.dumps(_record(seed, train, 0.5, agent=agent, checkpoint=checkpoint)))
+        (run_dir / "train" / checkpoint).write_bytes(f"weights of seed {seed}".encode())
         (run_dir / "train" / "result.json").write_text(json.dumps({"git_commit": "abc"}))
-    meta = ship(ShipConfig(sweep=sweep_dir, destination=tmp_path / "ckpt"))[ENV]
-    assert (tmp_path / "ckpt" / f"{ENV}.pt").read_bytes() == b"weights of seed 1"
-    assert meta["command"] == f"python -m baselines.dream.train --env {ENV} --seed 1 --threads 1"
+    meta = ship(ShipConfig(sweep=sweep_dir, agent=agent, rule=rule, destination=tmp_path / "ckpt"))[ENV]
+    suffix = checkpoint[checkpoint.index("."):]
+    assert (tmp_path / "ckpt" / f"{ENV}{suffix}").read_bytes() == f"weights of seed {chosen}".encode()
+    assert meta["command"] == f"python -m baselines.{agent}.train --env {ENV} --seed {chosen} --threads 1"
     assert meta["selection"]["train_normalised_by_seed"] == {"0": 0.8, "1": 0.95}
+    assert meta["selection"]["rule"] == rule and meta["git_commit"] == "abc"
     assert json.loads((tmp_path / "ckpt" / f"{ENV}.json").read_text()) == meta
+    with pytest.raises(ValueError, match=r"no 'erl2' run on \['any env'\]; it has agents \['" + agent):
+        ship(ShipConfig(sweep=sweep_dir, agent="erl2", destination=tmp_path / "ckpt"))
+    with pytest.raises(ValueError, match=rf"no '{agent}' run on \['MetaCooking-v0'\]"):
+        ship(ShipConfig(sweep=sweep_dir, agent=agent, envs=["MetaCooking-v0"], destination=tmp_path / "ckpt"))
 
 
 def test_a_run_cut_by_stopping_the_sweep_is_pending_not_failed(tmp_path, monkeypatch):

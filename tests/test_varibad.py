@@ -164,8 +164,8 @@ def test_the_harness_scores_a_freshly_trained_checkpoint_without_the_problem_id(
 
 
 def test_load_agent_without_a_checkpoint_gives_the_training_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"no VariBAD checkpoint is shipped yet.*python -m baselines.varibad"):
-        load_agent("MetaMap-v0")
+    with pytest.raises(FileNotFoundError, match=r"no shipped VariBAD checkpoint for .*python -m baselines.varibad"):
+        load_agent("MetaSign3D-v0")  # (none shipped for the 3D env)
     other = tmp_path / "erl2.pt"
     torch.save({"format": "erl2-policy-v1"}, other)
     with pytest.raises(ValueError, match="not a VariBAD checkpoint"):

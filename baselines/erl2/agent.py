@@ -11,6 +11,7 @@ harness) is :class:`~baselines.common.recurrent_q.whole_trial.WholeTrialActor`.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from torch import nn
 from baselines.common.recurrent_q.agent import RecurrentAgent, check_policy_env, read_policy_checkpoint
 from baselines.common.recurrent_q.networks import ObsSpec, RecurrentQ
 from baselines.common.recurrent_q.whole_trial import TRIAL_FLAGS_NVEC, WholeTrialActor
+from evaluation.protocol import shipped_checkpoint, shipped_env_ids
 
 POLICY_FORMAT = "erl2-policy-v1"
 TRAIN_FORMAT = "erl2-train-v1"
@@ -80,14 +82,19 @@ def load_checkpoint_agent(env_id: str, checkpoint: str | os.PathLike | None, kwa
                           method: str, package: str, policy_format: str, train_format: str,
                           nets_class: type[ERL2Networks], agent_of: Callable[[Any], RecurrentAgent]
                           ) -> RecurrentAgent:
-    """``load_agent`` of a method with no shipped checkpoint (E-RL², IMPORT): without
-    ``checkpoint``, ``FileNotFoundError`` giving the training command; else the greedy agent
-    ``agent_of(nets)`` of the checkpoint's ``nets_class`` networks, after checking the file
-    and the env."""
+    """``load_agent`` of a whole-trial method (E-RL², IMPORT, VariBAD): the greedy agent
+    ``agent_of(nets)`` of the ``nets_class`` networks in ``checkpoint`` (a run's ``final.pt``;
+    default: the one ``baselines.<package>`` ships for ``env_id``, see
+    :func:`evaluation.protocol.shipped_checkpoint`), after checking the file and the env.
+    Without either, ``FileNotFoundError`` naming the shipped envs and the training command."""
     if checkpoint is None:
-        raise FileNotFoundError(
-            f"no {method} checkpoint is shipped yet: train one with `python -m baselines.{package}.train --env "
-            f"{env_id} --seed 0 --out runs/{package}-{env_id}` and pass --checkpoint runs/{package}-{env_id}/final.pt")
+        package_file = importlib.import_module(f"baselines.{package}").__file__
+        checkpoint = shipped_checkpoint(package_file, env_id)
+        if checkpoint is None:
+            raise FileNotFoundError(
+                f"no shipped {method} checkpoint for {env_id!r} (shipped: {list(shipped_env_ids(package_file))}): "
+                f"train one with `python -m baselines.{package}.train --env {env_id} --seed 0 --out "
+                f"runs/{package}-{env_id}` and pass --checkpoint runs/{package}-{env_id}/final.pt")
     data = read_policy_checkpoint(checkpoint, method, policy_format, train_format)
     check_policy_env(data, env_id, checkpoint, **kwargs)
     agent = agent_of(load_nets(data, checkpoint, nets_class))
@@ -97,8 +104,7 @@ def load_checkpoint_agent(env_id: str, checkpoint: str | os.PathLike | None, kwa
 
 def load_agent(env_id: str, checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> RecurrentAgent:
     """The harness entry point: a greedy E-RL² agent for ``env_id`` from ``checkpoint`` (a
-    run's ``final.pt``). No checkpoint is shipped yet: without one this raises
-    ``FileNotFoundError`` giving the training command."""
+    run's ``final.pt``; default: the shipped one, ``baselines/erl2/checkpoints/<env_id>.pt``)."""
     return load_checkpoint_agent(env_id, checkpoint, kwargs, method="E-RL²", package="erl2",
                                  policy_format=POLICY_FORMAT, train_format=TRAIN_FORMAT, nets_class=ERL2Networks,
                                  agent_of=make_agent)

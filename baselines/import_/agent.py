@@ -103,8 +103,8 @@ def policy_checkpoint(nets: ImportNetworks, env_id: str, config: dict[str, Any],
 
 def load_agent(env_id: str, checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> RecurrentAgent:
     """The harness entry point: a greedy IMPORT agent (recurrent path) for ``env_id`` from
-    ``checkpoint`` (a run's ``final.pt``). No checkpoint is shipped yet: without one this
-    raises ``FileNotFoundError`` giving the training command."""
+    ``checkpoint`` (a run's ``final.pt``; default: the shipped one,
+    ``baselines/import_/checkpoints/<env_id>.pt``)."""
     return load_checkpoint_agent(env_id, checkpoint, kwargs, method="IMPORT", package="import_",
                                  policy_format=POLICY_FORMAT, train_format=TRAIN_FORMAT, nets_class=ImportNetworks,
                                  agent_of=make_agent)

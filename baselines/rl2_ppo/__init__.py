@@ -8,17 +8,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from evaluation.protocol import Training
+from evaluation.protocol import Training, shipped_checkpoint, shipped_env_ids, shipped_folder
 
-#: Shipped checkpoints, one per env: ``<env_id>.zip`` (none yet: pass ``--checkpoint``).
-CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+#: Shipped checkpoints, one per env: ``<env_id>.zip`` (put there by ``python -m evaluation.ship``).
+CHECKPOINTS = shipped_folder(__file__)
 
 #: The envs with a shipped checkpoint: what ``python -m evaluation.score --agent baselines.rl2_ppo``
 #: scores without ``--env`` and ``--checkpoint``.
-ENV_IDS: tuple[str, ...] = tuple(sorted(p.stem for p in CHECKPOINTS.glob("*.zip")))
+ENV_IDS: tuple[str, ...] = shipped_env_ids(__file__, ".zip")
 
 #: How ``python -m evaluation.sweep --agents rl2_ppo`` trains it (see ``evaluation.protocol``).
 TRAINING = Training(cli="baselines.rl2_ppo.train", checkpoint="final.zip", resume_from="checkpoint.zip",
@@ -38,8 +37,8 @@ def load_agent(env_id: str, checkpoint: str | None = None, **kwargs: Any):
     from baselines.sb3.agent import load_agent as load_sb3
 
     if checkpoint is None:
-        shipped = CHECKPOINTS / f"{env_id}.zip"
-        if not shipped.is_file():
+        shipped = shipped_checkpoint(__file__, env_id, ".zip")
+        if shipped is None:
             raise FileNotFoundError(f"baselines.rl2_ppo has no shipped checkpoint for {env_id} (shipped: "
                                     f"{', '.join(ENV_IDS) or 'none yet'}): pass --checkpoint final.zip of a "
                                     "python -m baselines.rl2_ppo.train run")

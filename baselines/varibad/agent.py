@@ -157,8 +157,7 @@ def make_agent(nets: VariBADNetworks) -> RecurrentAgent:
 
 def load_agent(env_id: str, checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> RecurrentAgent:
     """The harness entry point: a greedy VariBAD agent for ``env_id`` from ``checkpoint`` (a
-    run's ``final.pt``). No checkpoint is shipped yet: without one this raises
-    ``FileNotFoundError`` giving the training command."""
+    run's ``final.pt``; default: the shipped one, ``baselines/varibad/checkpoints/<env_id>.pt``)."""
     return load_checkpoint_agent(env_id, checkpoint, kwargs, method="VariBAD", package="varibad",
                                  policy_format=POLICY_FORMAT, train_format=TRAIN_FORMAT, nets_class=VariBADNetworks,
                                  agent_of=make_agent)
