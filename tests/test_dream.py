@@ -692,7 +692,7 @@ def test_inspect_exploration_lists_the_shipped_bus_explorer_riding_three_coloure
     """The generic tool on MetaDistractingBus-v0: one action string per trial, as long as the
     exploration episode; replayed in the env, each rides three coloured buses and no grey one,
     and every exploitation episode then reaches its goal in 3 steps."""
-    from evaluation.inspect import inspect
+    from evaluation.explorations import inspect
     from meta_explore_envs.envs.bus_grid import COLOURED_SOURCES
     from meta_explore_envs.envs.distracting_bus import GREY_SOURCES
 

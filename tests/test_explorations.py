@@ -1,4 +1,4 @@
-"""``python -m evaluation.inspect``: what an agent's exploration episodes are, checked on agents
+"""``python -m evaluation.explorations``: what an agent's exploration episodes are, checked on agents
 whose behaviour is known exactly (a scripted agent file, the no-exploration, Thompson and
 oracle baselines), its figures against ``evaluation.score``'s, its files and its errors."""
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from evaluation.bounds import get_bounds, normalised_score
-from evaluation.inspect import (
-    INSPECT_JSON,
-    INSPECT_MD,
+from evaluation.explorations import (
+    EXPLORATIONS_JSON,
+    EXPLORATIONS_MD,
     action_letters,
     inspect,
     main,
@@ -125,12 +125,12 @@ def test_out_writes_the_printed_figures_as_json_and_markdown(tmp_path, capsys):
             "--out", str(tmp_path)]
     main(args)
     printed = capsys.readouterr().out
-    document = json.loads((tmp_path / INSPECT_JSON).read_text())
-    assert document["command"] == "python -m evaluation.inspect " + " ".join(args)
+    document = json.loads((tmp_path / EXPLORATIONS_JSON).read_text())
+    assert document["command"] == "python -m evaluation.explorations " + " ".join(args)
     assert summary_line(document) in printed.replace("\n", "")
     for cells in table_rows(document):
         assert " ".join(cells) in " ".join(printed.replace("│", " ").split())
-    assert (tmp_path / INSPECT_MD).read_text() == markdown(document)
+    assert (tmp_path / EXPLORATIONS_MD).read_text() == markdown(document)
     assert len(document["rows"]) == 4 and sum(row["trials"] for row in document["rows"]) == 40
     assert [a["letter"] for a in document["actions"]] == list(action_letters(a["name"] for a in document["actions"]))
 
@@ -163,14 +163,14 @@ def test_bad_agents_envs_and_options_exit_with_status_2_and_one_line(args, messa
     assert stopped.value.code == 2
     error = " ".join(capsys.readouterr().err.split())  # rich may wrap long lines
     assert error.startswith("error:") and message in error and "Traceback" not in error
-    assert not (tmp_path / INSPECT_JSON).exists()
+    assert not (tmp_path / EXPLORATIONS_JSON).exists()
 
 
 def test_the_dream_entry_point_runs_the_inspector_on_dream(tmp_path, capsys):
     from baselines.dream.inspect_exploration import main as dream_main
 
     dream_main(["--env", "MetaDistractingBus-v0", "--trials", "4", "--no-progress", "--out", str(tmp_path)])
-    document = json.loads((tmp_path / INSPECT_JSON).read_text())
+    document = json.loads((tmp_path / EXPLORATIONS_JSON).read_text())
     assert document["agent"]["module"] == "baselines.dream"
-    assert document["command"].startswith("python -m evaluation.inspect --agent baselines.dream --env")
+    assert document["command"].startswith("python -m evaluation.explorations --agent baselines.dream --env")
     assert document["agent"]["checkpoint"].endswith("MetaDistractingBus-v0.pt")

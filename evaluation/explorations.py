@@ -1,6 +1,6 @@
-"""What an agent explores: ``python -m evaluation.inspect --agent MODULE --env ID``.
+"""What an agent explores: ``python -m evaluation.explorations --agent MODULE --env ID``.
 
-    python -m evaluation.inspect --agent MODULE --env ID [--checkpoint PATH] [--split test]
+    python -m evaluation.explorations --agent MODULE --env ID [--checkpoint PATH] [--split test]
         [--trials 200] [--seed 0] [--top 10] [--out DIR]
 
 Loads the agent as :mod:`evaluation.score` does (a module name or a ``.py`` path, IMRL, one
@@ -24,8 +24,8 @@ This separates the two ways an agent fails: exploring too little (a common strin
 low exploration score) or not using what it explored (a high exploration score, but failed
 exploitation episodes and a return below what the exploration allows).
 
-``--out DIR`` writes ``inspect.json`` (:func:`inspection_document`: the command, the agent,
-the settings, the summary figures, the bounds and the rows) and ``inspect.md`` (the summary
+``--out DIR`` writes ``explorations.json`` (:func:`inspection_document`: the command, the agent,
+the settings, the summary figures, the bounds and the rows) and ``explorations.md`` (the summary
 line, the table and the legend, for the docs), both atomically.
 
 A bad option, an agent module that cannot be loaded or an unknown env stops the CLI with a
@@ -64,7 +64,7 @@ Console = require("rich.console", "report").Console
 escape = require("rich.markup", "report").escape
 
 #: Names of the files written to ``--out``.
-INSPECT_JSON, INSPECT_MD = "inspect.json", "inspect.md"
+EXPLORATIONS_JSON, EXPLORATIONS_MD = "explorations.json", "explorations.md"
 
 #: The grid engine's actions (``meta_explore_envs.grid.world.ACTION_NAMES``) and their letters.
 GRID_LETTERS = {"left": "L", "up": "U", "right": "R", "down": "D", "noop": "N", "ride bus": ".",
@@ -95,7 +95,7 @@ class InspectConfig:
     top: int = 10
     """How many of the most common exploration episodes to list (the rest are summed in one row)."""
     out: Path | None = None
-    """Folder for inspect.json and inspect.md (default: print only)."""
+    """Folder for explorations.json and explorations.md (default: print only)."""
     num_envs: int = 16
     """Trial slots for batched agents (as evaluation.score; the figures do not depend on it for
     deterministic agents)."""
@@ -205,7 +205,7 @@ def inspect(module: str, env_id: str, checkpoint: str | None = None, *, split: s
 
 
 def inspection_document(inspection: Inspection, *, command: str, top: int) -> dict[str, Any]:
-    """The ``inspect.json`` document: what :func:`summary_line` and :func:`markdown` show."""
+    """The ``explorations.json`` document: what :func:`summary_line` and :func:`markdown` show."""
     s, results = inspection.summary, inspection.results
     return {
         "command": command,
@@ -232,7 +232,7 @@ def _shown_path(path: str) -> str:
 
 
 def summary_line(document: dict[str, Any]) -> str:
-    """One line of the document's figures, as printed and as written to ``inspect.md``."""
+    """One line of the document's figures, as printed and as written to ``explorations.md``."""
     agent, settings, bounds = document["agent"], document["settings"], document["bounds"]
     name = agent["module"] + (" (privileged)" if agent["privileged"] else "")
     checkpoint = "" if agent["checkpoint"] is None else f", checkpoint {_shown_path(agent['checkpoint'])}"
@@ -265,7 +265,7 @@ def table_rows(document: dict[str, Any], code: bool = False) -> list[list[str]]:
 
 
 def markdown(document: dict[str, Any]) -> str:
-    """``inspect.md``: the summary line, the table (action strings as code) and the legend."""
+    """``explorations.md``: the summary line, the table (action strings as code) and the legend."""
     lines = [summary_line(document), "", "| " + " | ".join(COLUMNS) + " |",
              "|---:|---|---:|---:|---:|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(document, code=True)]
@@ -284,7 +284,7 @@ def check_config(config: InspectConfig) -> None:
 
 def command_line(config: InspectConfig) -> str:
     """A command that reproduces ``config`` (recorded when :func:`run` is called from Python)."""
-    parts = ["python", "-m", "evaluation.inspect", "--agent", config.agent, "--env", config.env]
+    parts = ["python", "-m", "evaluation.explorations", "--agent", config.agent, "--env", config.env]
     if config.checkpoint is not None:
         parts += ["--checkpoint", config.checkpoint]
     parts += ["--split", config.split, "--trials", str(config.trials), "--seed", str(config.seed),
@@ -317,9 +317,9 @@ def run(config: InspectConfig, command: str | None = None) -> dict[str, Any]:
         table.add_row(*map(escape, cells))
     console.print(table)
     if config.out is not None:
-        write_json_atomic(config.out / INSPECT_JSON, document)
-        write_text_atomic(config.out / INSPECT_MD, markdown(document))
-        console.print(f"wrote {config.out}/{INSPECT_JSON} and {INSPECT_MD}")
+        write_json_atomic(config.out / EXPLORATIONS_JSON, document)
+        write_text_atomic(config.out / EXPLORATIONS_MD, markdown(document))
+        console.print(f"wrote {config.out}/{EXPLORATIONS_JSON} and {EXPLORATIONS_MD}")
     return document
 
 
@@ -330,7 +330,7 @@ def main(args: list[str] | None = None) -> None:
     with exit_on(ValueError):  # bad options, env ids and agent modules, before any work (AgentError included)
         check_config(config)
     with exit_on(AgentError):  # load_agent raising, an invalid action, act raising
-        run(config, command=shlex.join(["python", "-m", "evaluation.inspect", *args]))
+        run(config, command=shlex.join(["python", "-m", "evaluation.explorations", *args]))
 
 
 __all__ = ["GRID_LETTERS", "ExplorationRow", "InspectConfig", "Inspection", "action_letters", "inspect",
