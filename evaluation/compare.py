@@ -306,9 +306,12 @@ def _check_reps(reps: int) -> None:
 
 def aggregate_metrics(scores: np.ndarray) -> np.ndarray:
     """``(4,)``: rliable's IQM, median, mean and optimality gap (gamma 1) of a ``(runs, envs)``
-    matrix, in :data:`METRICS` order (the bootstrap's statistic)."""
+    matrix, in :data:`METRICS` order (the bootstrap's statistic). The median of one env (a
+    single column) is the median over its runs: rliable's median is the median over envs of
+    each env's mean, which for one env would only repeat the mean."""
     _, metrics = _rliable()
-    return np.array([metrics.aggregate_iqm(scores), metrics.aggregate_median(scores),
+    median = metrics.aggregate_median(scores) if scores.shape[1] > 1 else np.median(scores)
+    return np.array([metrics.aggregate_iqm(scores), median,
                      metrics.aggregate_mean(scores), metrics.aggregate_optimality_gap(scores)])
 
 

@@ -50,6 +50,17 @@ def test_aggregate_metrics_equal_the_hand_computation():
         assert low <= estimate.value <= high, (name, estimate)
 
 
+def test_the_median_of_one_env_is_the_median_over_its_runs():
+    # Env 1 of A: runs 0.1 0.4 0.6 0.9 -> median (0.4 + 0.6) / 2 = 0.5, mean 0.5; env 3: runs
+    # 0.0 0.65 0.8 1.3 -> median 0.725, mean 0.6875 (rliable's median of env means would be the mean).
+    assert compare.interval_estimates(A[:, :1], reps=REPS, seed=0)["median"].value == pytest.approx(0.5)
+    estimates = compare.interval_estimates(A[:, 2:], reps=REPS, seed=0)
+    assert estimates["median"].value == pytest.approx(0.725)
+    assert estimates["mean"].value == pytest.approx(0.6875)
+    low, high = estimates["median"].ci
+    assert low <= 0.725 <= high
+
+
 def test_estimates_are_deterministic_and_leave_numpy_global_state_alone():
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
