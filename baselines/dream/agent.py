@@ -53,24 +53,28 @@ class DreamActor:
         self.phase[slots.numpy()] = 0
 
     @torch.no_grad()
-    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
+    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray,
+                 frames: np.ndarray | None = None) -> torch.Tensor:
         """Q-values ``(len(slots), n_actions)`` for one step of the given slots.
 
-        ``ints``/``rewards``: encoded observations (see ``ObsSpec``) of those slots;
-        ``episode``: their ``episode`` key (0 = exploration). Advances the slots' memory.
+        ``ints``/``rewards`` (and ``frames`` for pixel observations): encoded observations (see
+        ``ObsSpec``) of those slots; ``episode``: their ``episode`` key (0 = exploration).
+        Advances the slots' memory.
         """
         nets = self.nets
         slots = np.asarray(slots, dtype=np.int64)
         ints_t = torch.from_numpy(np.ascontiguousarray(ints, dtype=np.int64))
         rew_t = torch.from_numpy(np.ascontiguousarray(rewards, dtype=np.float32))
+        frames_t = None if frames is None else torch.from_numpy(np.ascontiguousarray(frames))
         q = torch.empty(len(slots), nets.spec.n_actions)
         explore = episode == 0
         if explore.any():
             sel = torch.from_numpy(np.flatnonzero(explore))
             s = torch.from_numpy(slots[explore])
             x, r = ints_t[sel], torch.zeros(len(sel))  # exploration is reward-free: prev_reward read as 0
-            q_exp, self.h_exp[s] = nets.explore_q.step(x, r, self.h_exp[s])
-            self.h_dec[s] = nets.decoder.step(x, r, self.h_dec[s])
+            f = None if frames_t is None else frames_t[sel]
+            q_exp, self.h_exp[s] = nets.explore_q.step(x, r, self.h_exp[s], frames=f)
+            self.h_dec[s] = nets.decoder.step(x, r, self.h_dec[s], frames=f)
             q[sel] = q_exp
         if not explore.all():
             task = ~explore
@@ -91,7 +95,8 @@ class DreamActor:
                 self.phase[s_new] = episode[task][new]
             s = torch.from_numpy(s_np)
             sel = torch.from_numpy(sel_np)
-            q_task, self.h_task[s] = nets.task_q.step(ints_t[sel], rew_t[sel], self.h_task[s], self.z[s])
+            q_task, self.h_task[s] = nets.task_q.step(ints_t[sel], rew_t[sel], self.h_task[s], self.z[s],
+                                                      frames=None if frames_t is None else frames_t[sel])
             q[sel] = q_task
         return q
 

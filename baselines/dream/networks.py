@@ -90,24 +90,26 @@ class Decoder(nn.Module):
     def __init__(self, spec: ObsSpec, hidden: int, z_dim: int):
         super().__init__()
         self.hidden = hidden
-        self.embed = ObsEmbedding(spec.nvec, hidden)
+        self.embed = ObsEmbedding(spec.nvec, hidden, spec.frame_shape)
         self.phi = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, z_dim))
 
-    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
-        """``ints (B, T, F)``, ``rewards (B, T)`` -> ``g (B, T, z_dim)``, one per prefix.
+    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, h0: torch.Tensor | None = None,
+                frames: torch.Tensor | None = None) -> torch.Tensor:
+        """``ints (B, T, F)``, ``rewards (B, T)`` [, ``frames (B, T, H, W, C)``] -> ``g (B, T, z_dim)``,
+        one per prefix.
 
         ``h0 (B, hidden)``: facts already known (the running max of another episode of the
         same problem, see :meth:`facts`); None for a fresh exploration episode.
         """
-        h = self.facts(ints, rewards)
+        h = self.facts(ints, rewards, frames)
         if h0 is not None:
             h = torch.maximum(h, h0.unsqueeze(1))
         return self.head(h)
 
-    def facts(self, ints: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    def facts(self, ints: torch.Tensor, rewards: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
         """The running max ``h_t`` after every prefix, ``(B, T, hidden)``."""
-        e = self.embed(ints, rewards)
+        e = self.embed(ints, rewards, frames)
         prev = torch.cat((torch.zeros_like(e[:, :1]), e[:, :-1]), 1)
         return torch.cummax(self.phi(torch.cat((prev, e), -1)), dim=1).values
 
@@ -115,9 +117,10 @@ class Decoder(nn.Module):
         """State ``(B, 2 * hidden)``: running max, then the previous observation's embedding."""
         return torch.zeros(batch, 2 * self.hidden)
 
-    def step(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+    def step(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor,
+             frames: torch.Tensor | None = None) -> torch.Tensor:
         """Advance the state by one observation."""
-        e = self.embed(ints, rewards)
+        e = self.embed(ints, rewards, frames)
         h, prev = state[:, : self.hidden], state[:, self.hidden:]
         h = torch.maximum(h, self.phi(torch.cat((prev, e), -1)))
         return torch.cat((h, e), -1)

@@ -34,6 +34,7 @@ import torch
 from baselines.common.recurrent_q import loop
 from baselines.common.recurrent_q.collect import TrialBatch
 from baselines.common.recurrent_q.loop import KEEP_SAVED, RecurrentQTrainer, parse_cli, resumed_config
+from baselines.common.recurrent_q.novelty import FrameHashCounter
 from baselines.dream.agent import DreamActor, DreamAgent, policy_checkpoint
 from baselines.dream.config import DreamConfig
 from baselines.dream.networks import (
@@ -69,6 +70,15 @@ class Trainer(RecurrentQTrainer):
     cfg: DreamConfig
     nets: DreamNetworks
     actor: DreamActor
+
+    def __init__(self, cfg: DreamConfig):
+        super().__init__(cfg)
+        #: Visit counts of the exploration frames' SimHash codes (``cfg.novelty_bonus > 0``).
+        self.novelty: FrameHashCounter | None = None
+        if cfg.novelty_bonus > 0:
+            if not self.spec.frame_shape:
+                raise ValueError(f"novelty_bonus={cfg.novelty_bonus} needs pixel observations; {cfg.env} has none")
+            self.novelty = FrameHashCounter(self.spec.frame_shape, cfg.novelty_bits, seed=cfg.seed)
 
     # ------------------------------------------------------------------ networks
     def make_networks(self) -> DreamNetworks:
@@ -117,6 +127,10 @@ class Trainer(RecurrentQTrainer):
 
     def end_wave(self, use_decoder: np.ndarray, trials: dict[str, np.ndarray], stats: dict) -> None:
         self.actor.z_override = None
+        if self.novelty is not None:  # count the frames the exploration episodes saw
+            codes = self.novelty.codes(trials["exp_frames"])
+            seen = np.arange(codes.shape[1]) < trials["exp_len"][:, None]
+            self.novelty.add(codes[seen])
         self.recent["return_enc"].extend(stats["exploit_return"][~use_decoder].tolist())
         self.recent["return_dec"].extend(stats["exploit_return"][use_decoder].tolist())
 
@@ -132,15 +146,16 @@ class Trainer(RecurrentQTrainer):
         f = nets.encoder(b["problem_id"])  # (B, z)
 
         # Decoder on every prefix of the exploration episodes; f is its fixed target.
-        g = nets.decoder(b["exp_ints"], b["exp_rew"])  # (B, Te, z)
+        exp_frames = b.get("exp_frames")  # pixel observations only
+        g = nets.decoder(b["exp_ints"], b["exp_rew"], frames=exp_frames)  # (B, Te, z)
         exp_len = b["exp_len"]
         mask_e = sequence_mask(exp_len, g.shape[1])
         dist = ((g - f.detach().unsqueeze(1)) ** 2).sum(-1)
         decoder = (dist * mask_e).sum() / mask_e.sum()
         if partner is not None and cfg.decoder_union_weight > 0:
-            facts = nets.decoder.facts(partner["exp_ints"], partner["exp_rew"])
+            facts = nets.decoder.facts(partner["exp_ints"], partner["exp_rew"], partner.get("exp_frames"))
             known = facts[torch.arange(len(facts)), partner["exp_len"] - 1]
-            g_union = nets.decoder(b["exp_ints"], b["exp_rew"], h0=known)
+            g_union = nets.decoder(b["exp_ints"], b["exp_rew"], h0=known, frames=exp_frames)
             dist_union = ((g_union - f.detach().unsqueeze(1)) ** 2).sum(-1)
             decoder = decoder + cfg.decoder_union_weight * (dist_union * mask_e).sum() / mask_e.sum()
 
@@ -150,9 +165,12 @@ class Trainer(RecurrentQTrainer):
             fd = f.detach()
             scale = ((fd - fd.mean(0)) ** 2).sum(-1).mean().clamp(min=1e-6)
         r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost, scale)
-        q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"])
+        beta = cfg.novelty_weight(self.env_steps)
+        if self.novelty is not None and beta > 0:
+            r_exp = r_exp + beta * self.novelty_rewards(exp_frames, exp_len)
+        q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"], frames=exp_frames)
         with torch.no_grad():
-            q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"])
+            q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"], frames=exp_frames)
         explore_q = double_dqn_loss(q_e, q_e_target, b["exp_act"], r_exp, exp_len, cfg.explore_gamma, cfg.td_lambda)
 
         # Exploitation Q on z ~ F(z | mu).
@@ -165,9 +183,10 @@ class Trainer(RecurrentQTrainer):
         tt = b["task_ints"].shape[2]
         t_ints = b["task_ints"].reshape(batch * kk, tt, -1)
         t_rew_in = b["task_rew_in"].reshape(batch * kk, tt)
-        q_t, _ = nets.task_q(t_ints, t_rew_in, z)
+        t_frames = b["task_frames"].flatten(0, 1) if "task_frames" in b else None
+        q_t, _ = nets.task_q(t_ints, t_rew_in, z, frames=t_frames)
         with torch.no_grad():
-            q_t_target, _ = self.task_target(t_ints, t_rew_in, z.detach())
+            q_t_target, _ = self.task_target(t_ints, t_rew_in, z.detach(), frames=t_frames)
         task_q = double_dqn_loss(q_t, q_t_target, b["task_act"].reshape(batch * kk, tt),
                                  b["task_rew"].reshape(batch * kk, tt), b["task_len"].reshape(-1), cfg.gamma,
                                  cfg.td_lambda)
@@ -181,6 +200,26 @@ class Trainer(RecurrentQTrainer):
             "decoder_error_final": dist.detach()[torch.arange(batch), exp_len - 1].mean(),
             "exploration_reward": r_exp.sum(1).mean(),
         }
+
+    def novelty_rewards(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, T)``: for action t, the novelty ``1 / sqrt(count)`` of frame t + 1, its outcome;
+        0 for the last action (its outcome is the next episode's) and past the end."""
+        novelty = torch.from_numpy(self.novelty.novelty(self.novelty.codes(frames.numpy())))
+        out = torch.zeros_like(novelty)
+        out[:, :-1] = novelty[:, 1:]
+        steps = torch.arange(out.shape[1]).unsqueeze(0)
+        return torch.where(steps < (lengths - 1).unsqueeze(1), out, torch.zeros_like(out))
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.novelty is not None:
+            state["novelty"] = self.novelty.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.novelty is not None:
+            self.novelty.load_state_dict(state["novelty"])
 
     def sample_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         return self.buffer.sample_with_partners(self.cfg.batch_size, self.rng)
@@ -218,7 +257,7 @@ class _EncoderZ:
         self.nets, self.envs, self.noise = nets, envs, noise
 
     def __getitem__(self, slots: torch.Tensor) -> torch.Tensor:
-        pid = torch.as_tensor(self.envs.envs.problem_id[slots.numpy()], dtype=torch.long)
+        pid = torch.as_tensor(self.envs.problem_ids[slots.numpy()], dtype=torch.long)
         with torch.no_grad():
             return self.nets.encoder(pid) + self.noise[slots]
 

@@ -83,7 +83,7 @@ class Trainer(RecurrentQTrainer):
 
     def make_actor(self) -> ImportActor:
         actor = ImportActor(self.nets, self.cfg.num_envs)
-        actor.problem_ids = lambda slots: self.envs.envs.problem_id[slots]  # meta-training only
+        actor.problem_ids = lambda slots: self.envs.problem_ids[slots]  # meta-training only
         return actor
 
     def make_agent(self) -> RecurrentAgent:

@@ -6,14 +6,17 @@ module of networks and losses on top of it. Imported by methods, never the rever
 
 * :mod:`.config`: ``RecurrentQConfig``, the run, trials, network, DQN, schedule and logging
   settings (tyro flags);
-* :mod:`.networks`: ``ObsSpec`` (the observation encoding), ``ObsEmbedding``, the recurrent
+* :mod:`.networks`: ``ObsSpec`` (the observation encoding; pixel frames beside the integers
+  where the env's observation is an RGB frame), ``FrameEncoder`` (a small CNN), ``ObsEmbedding``, the recurrent
   cells ``MaxMemory`` and ``GRUMemory``, ``RecurrentQ`` (``extra_nvec``: more integer inputs;
   ``trunk``/``head_q``: the memory output and step embedding before the Q-head, for a
   method that replaces the memory's output, e.g. IMPORT's z);
 * :mod:`.collect`: ``TrialBatch``, a wave of whole trials in lockstep on the native vector
   env, and the ``Actor`` protocol it acts with;
 * :mod:`.replay`: ``TrialBuffer``, a preallocated ring buffer of whole trials sampled as
-  padded sequences;
+  padded sequences (one uint8 frame per step for pixel observations);
+* :mod:`.novelty`: ``FrameHashCounter``, SimHash codes of frames and their visit counts (a
+  count-based novelty bonus);
 * :mod:`.qlearning`: ``double_dqn_loss`` (Watkins Q(lambda) returns), ``sequence_mask``,
   ``soft_update``, ``linear_epsilon``, ``epsilon_greedy``;
 * :mod:`.whole_trial`: for end-to-end methods whose one memory spans the whole trial

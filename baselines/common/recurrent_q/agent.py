@@ -58,11 +58,17 @@ class RecurrentAgent:
 
     def _act(self, observations: dict[str, np.ndarray], new_trial: np.ndarray) -> np.ndarray:
         ints, rewards = self.spec.encode_batch(observations)
+        frames = self.spec.encode_frames(observations)
         episode = np.asarray(observations["episode"], dtype=np.int64).reshape(-1)
         restart = new_trial | (episode < self._actor.phase)  # also a caller that skipped reset()
         if restart.any():
             self._actor.reset(np.flatnonzero(restart))
-        return self._actor.q_values(np.arange(len(episode)), ints, rewards, episode).argmax(-1).numpy()
+        slots = np.arange(len(episode))
+        if frames is None:
+            q = self._actor.q_values(slots, ints, rewards, episode)
+        else:
+            q = self._actor.q_values(slots, ints, rewards, episode, frames=frames)
+        return q.argmax(-1).numpy()
 
 
 

@@ -9,7 +9,8 @@ checkpoint only needs the trainer's random generator to resume exactly.
 The trials run on the family's native vector env (:class:`meta_explore_envs.vector.TrialVectorEnv`):
 each sub-env plays exactly the trial of a single env reset with its seed, so a run is the
 same as with single envs, only faster; sub-envs whose trial has ended step on unread until
-the wave is over.
+the wave is over. A family without one (MetaSign3D) runs on single envs in this process
+(:class:`EnvList`; they share one GL context), and only the trials still running are stepped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 import meta_explore_envs  # noqa: F401  (registers the ids)
 from baselines.common.recurrent_q.networks import ObsSpec
 from baselines.common.recurrent_q.qlearning import ActionChooser
+from baselines.common.recurrent_q.replay import allocate_trials
 
 
 class Actor(Protocol):
@@ -31,32 +33,98 @@ class Actor(Protocol):
     def reset(self, slots: np.ndarray | None = None) -> None:
         """Forget the memory of ``slots`` (all when None): a new trial starts there."""
 
-    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
+    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray,
+                 frames: np.ndarray | None = None) -> torch.Tensor:
         """Q-values ``(len(slots), n_actions)`` for one step of ``slots`` (encoded observations,
-        see ``ObsSpec``; ``episode``: 0 = exploration); advances those slots' memory."""
+        see ``ObsSpec``; ``episode``: 0 = exploration; ``frames``: uint8 ``(len(slots), H, W, C)``
+        for pixel observations, else None); advances those slots' memory."""
         ...
 
 
+class EnvList:
+    """``num_envs`` single trial envs stepped like a vector env, but only in the given slots.
+
+    For families without a native vector env (MetaSign3D). Gymnasium's ``SyncVectorEnv``
+    steps every sub-env and resets the finished ones, which on MetaSign3D costs a render per
+    finished trial per step (2-3x the renders of a wave); here a finished trial is left alone.
+    :meth:`step` returns arrays over all ``num_envs`` slots in which only ``slots`` are fresh.
+    """
+
+    def __init__(self, env_id: str, num_envs: int, **kwargs):
+        self.envs = [gym.make(env_id, **kwargs) for _ in range(num_envs)]
+        self.problem_id = np.full(num_envs, -1, dtype=np.int64)
+        self._obs: dict[str, np.ndarray] | None = None
+
+    def _store(self, i: int, obs: dict) -> None:
+        if self._obs is None:
+            n = len(self.envs)
+            self._obs = {key: np.zeros((n, *np.shape(value)), dtype=np.asarray(value).dtype)
+                         for key, value in obs.items()}
+        for key, value in obs.items():
+            self._obs[key][i] = value
+
+    def reset(self, seed: list[int]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        for i, (env, s) in enumerate(zip(self.envs, seed, strict=True)):
+            obs, info = env.reset(seed=s)
+            self._store(i, obs)
+            self.problem_id[i] = info["problem_id"]
+        return self._obs, {"problem_id": self.problem_id.copy(), "_problem_id": np.ones(len(self.envs), bool)}
+
+    def step(self, actions: np.ndarray, slots: np.ndarray):
+        n = len(self.envs)
+        reward, terminated = np.zeros(n), np.zeros(n, dtype=bool)
+        info = {"episode_done": np.zeros(n, dtype=bool), "episode_return": np.zeros(n)}
+        for i in slots:
+            obs, reward[i], terminated[i], _, step_info = self.envs[i].step(int(actions[i]))
+            self._store(i, obs)
+            info["episode_done"][i] = step_info["episode_done"]
+            info["episode_return"][i] = step_info.get("episode_return", 0.0)
+        return self._obs, reward, terminated, np.zeros(n, dtype=bool), info
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
 class TrialBatch:
-    """``num_envs`` trials of ``env_id`` played a wave of whole trials at a time, on the env's
-    native vector env (``gymnasium.make_vec``: one array step for every trial)."""
+    """``num_envs`` trials of ``env_id`` played a wave of whole trials at a time.
+
+    On the env's native vector env where its family has one (``gymnasium.make_vec``: one
+    array step for every trial), else on an :class:`EnvList` of single envs in this process:
+    MetaSign3D renders every frame with the one GL context all its envs share, between the
+    batched network calls (a step costs ~0.75 ms of rendering). After a wave,
+    :attr:`problem_ids` holds each slot's problem (from the reset's ``info``).
+    """
 
     def __init__(self, env_id: str, num_envs: int, *, split: str = "train", num_exploit_episodes: int = 1):
         self.env_id = env_id
         self.num_envs = num_envs
         self.num_exploit = num_exploit_episodes
-        self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
-                                 num_exploit_episodes=num_exploit_episodes)
-        self.spec = ObsSpec.from_env(gym.make(env_id, split=split, num_exploit_episodes=num_exploit_episodes))
+        self.native = gym.spec(env_id).vector_entry_point is not None
+        if self.native:
+            self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", split=split,
+                                     num_exploit_episodes=num_exploit_episodes)
+        else:
+            self.envs = EnvList(env_id, num_envs, split=split, num_exploit_episodes=num_exploit_episodes)
+        single = gym.make(env_id, split=split, num_exploit_episodes=num_exploit_episodes)
+        self.spec = ObsSpec.from_env(single)
+        #: The family's "end episode" action (epsilon-greedy may keep exploration from taking it).
+        self.end_action = int(single.unwrapped.episode_env.end_episode_action)
+        single.close()
         self.max_steps = self.spec.max_episode_steps
         self.max_trial_steps = (num_exploit_episodes + 1) * self.max_steps
+        self.problem_ids = np.full(num_envs, -1, dtype=np.int64)
         self._k = len(self.spec.obs_nvec)
         self._m = len(self.spec.instr_nvec)
 
-    def _encode(self, rows: np.ndarray, obs: dict, ints: np.ndarray, rew: np.ndarray, episode: np.ndarray) -> None:
+    def _encode(self, rows: np.ndarray, obs: dict, ints: np.ndarray, rew: np.ndarray, episode: np.ndarray,
+                frames: np.ndarray | None) -> None:
         """Write the batched observations of sub-envs ``rows`` into the networks' inputs."""
         k, m = self._k, self._m
-        ints[rows, :k] = obs["observation"][rows]
+        if frames is None:
+            ints[rows, :k] = obs["observation"][rows]
+        else:
+            frames[rows] = obs["observation"][rows]
         ints[rows, k:k + m] = obs["instruction"][rows].reshape(len(rows), m)
         ints[rows, k + m] = obs["prev_action"][rows]
         episode[rows] = obs["episode"][rows]
@@ -66,48 +134,50 @@ class TrialBatch:
                  choose: ActionChooser) -> tuple[dict[str, np.ndarray], dict]:
         """Play one trial per env, reset with ``seeds``; return the trials (in
         :class:`~baselines.common.recurrent_q.replay.TrialBuffer` fields) and per-trial statistics."""
-        n, steps, num_ints, kk = self.num_envs, self.max_steps, self.spec.num_ints, self.num_exploit
-        trials = {
-            "problem_id": np.full(n, -1, dtype=np.int64),
-            "exp_ints": np.zeros((n, steps, num_ints), dtype=np.int16),
-            "exp_rew": np.zeros((n, steps), dtype=np.float32),
-            "exp_act": np.zeros((n, steps), dtype=np.int64),
-            "exp_len": np.zeros(n, dtype=np.int64),
-            "task_ints": np.zeros((n, kk, steps, num_ints), dtype=np.int16),
-            "task_rew_in": np.zeros((n, kk, steps), dtype=np.float32),
-            "task_act": np.zeros((n, kk, steps), dtype=np.int64),
-            "task_rew": np.zeros((n, kk, steps), dtype=np.float32),
-            "task_len": np.zeros((n, kk), dtype=np.int64),
-        }
+        n, num_ints, frame_shape = self.num_envs, self.spec.num_ints, self.spec.frame_shape
+        trials = allocate_trials(n, self.num_exploit, self.max_steps, num_ints, frame_shape)
+        trials["problem_id"][:] = -1
         exploit_return = np.zeros(n)
         ints = np.zeros((n, num_ints), dtype=np.int64)
         rew = np.zeros(n, dtype=np.float32)
+        frames = np.zeros((n, *frame_shape), dtype=np.uint8) if frame_shape else None
         episode = np.zeros(n, dtype=np.int64)
         t_in_ep = np.zeros(n, dtype=np.int64)
         everyone = np.arange(n)
         obs, info = self.envs.reset(seed=[int(s) for s in seeds])
         if "problem_id" in info:
             trials["problem_id"] = np.where(info["_problem_id"], info["problem_id"], -1)
-        self._encode(everyone, obs, ints, rew, episode)
+        self.problem_ids = trials["problem_id"].copy()
+        self._encode(everyone, obs, ints, rew, episode, frames)
         actor.reset()
         active = np.ones(n, dtype=bool)
         all_actions = np.zeros(n, dtype=np.int64)  # sub-envs whose trial ended step on, unread
         total_steps = 0
         while active.any():
             slots = np.flatnonzero(active)
-            q = actor.q_values(slots, ints[slots], rew[slots], episode[slots])
+            if frames is None:
+                q = actor.q_values(slots, ints[slots], rew[slots], episode[slots])
+            else:
+                q = actor.q_values(slots, ints[slots], rew[slots], episode[slots], frames=frames[slots])
             actions = np.asarray(choose(q, episode[slots], slots), dtype=np.int64)
             e, t = episode[slots], t_in_ep[slots]
             explore, task = e == 0, e > 0
             rows, times = slots[explore], t[explore]
             trials["exp_ints"][rows, times] = ints[rows]
             trials["exp_act"][rows, times] = actions[explore]
+            if frames is not None:
+                trials["exp_frames"][rows, times] = frames[rows]
             rows, episodes, times = slots[task], e[task] - 1, t[task]
             trials["task_ints"][rows, episodes, times] = ints[rows]
             trials["task_rew_in"][rows, episodes, times] = rew[rows]
             trials["task_act"][rows, episodes, times] = actions[task]
+            if frames is not None:
+                trials["task_frames"][rows, episodes, times] = frames[rows]
             all_actions[slots] = actions
-            obs, reward, terminated, _, info = self.envs.step(all_actions)
+            if self.native:
+                obs, reward, terminated, _, info = self.envs.step(all_actions)
+            else:
+                obs, reward, terminated, _, info = self.envs.step(all_actions, slots)
             trials["task_rew"][rows, episodes, times] = reward[rows]
             t_in_ep[slots] = t + 1
             done = info["episode_done"][slots]
@@ -120,11 +190,11 @@ class TrialBatch:
             t_in_ep[slots[done]] = 0
             finished = terminated[slots]
             active[slots[finished]] = False
-            self._encode(slots[~finished], obs, ints, rew, episode)
+            self._encode(slots[~finished], obs, ints, rew, episode, frames)
             total_steps += len(slots)
         stats = {
             "steps": total_steps,
-            "exploit_return": exploit_return / kk,
+            "exploit_return": exploit_return / self.num_exploit,
             "exp_len": trials["exp_len"].copy(),
         }
         return trials, stats
@@ -133,4 +203,4 @@ class TrialBatch:
         self.envs.close()
 
 
-__all__ = ["Actor", "TrialBatch"]
+__all__ = ["Actor", "EnvList", "TrialBatch"]

@@ -42,7 +42,6 @@ from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_scor
 from evaluation.harness import run_trials
 from meta_explore_envs.core import check_int
 from meta_explore_envs.files import atomic_path, write_json_atomic
-from meta_explore_envs.grid.world import END_ACTION
 
 #: The columns every method's ``progress.csv`` starts with, and the test columns it ends with.
 HEAD_COLUMNS = ("env_steps", "updates", "trials", "wall_s", "steps_per_s", "updates_per_s", "epsilon",
@@ -137,7 +136,7 @@ class RecurrentQTrainer:
         }
         self.optimizer = self.make_optimizer()
         self.buffer = TrialBuffer(cfg.buffer_trials, cfg.num_exploit_episodes, self.spec.max_episode_steps,
-                                  self.spec.num_ints)
+                                  self.spec.num_ints, self.spec.frame_shape)
         self.actor = self.make_actor()
         self.env_steps = 0
         self.updates = 0
@@ -221,7 +220,7 @@ class RecurrentQTrainer:
         if cfg.explore_no_end_fraction > 0:  # (no draw otherwise: earlier runs replay exactly)
             no_end = self.rng.random(n) < cfg.explore_no_end_fraction
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
-                                no_end_slots=no_end, end_action=END_ACTION)
+                                no_end_slots=no_end, end_action=self.envs.end_action)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose)
         self.end_wave(wave, trials, stats)
         self.buffer.add(trials)

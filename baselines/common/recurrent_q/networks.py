@@ -1,9 +1,11 @@
-"""Recurrent Q-networks over the trial observations of the grid families.
+"""Recurrent Q-networks over the trial observations of the trial envs.
 
 * :class:`ObsSpec`: how a trial env's observation dict becomes network input: the integer
   components of ``observation``, ``instruction`` and ``prev_action`` (each one-hot,
   implemented as one summed embedding table, :class:`ObsEmbedding`) plus the float
-  ``prev_reward``.
+  ``prev_reward``; for a pixel observation (MetaSign3D: ``(60, 80, 3)`` uint8) the frame goes
+  through a small CNN (:class:`FrameEncoder`) instead, and the integers are the instruction
+  and the previous action only.
 * :class:`MaxMemory`, :class:`GRUMemory`: the recurrent cells (``MEMORIES``).
 * :class:`RecurrentQ`: embedding -> recurrent memory -> (dueling) Q head, optionally
   conditioned on a vector z; whole sequences (training) or one step (acting).
@@ -27,6 +29,11 @@ class ObsSpec:
 
     ``ints``: ``observation`` components, then ``instruction`` components, then
     ``prev_action``, each an integer in ``[0, nvec[i])``; ``prev_reward`` is a float.
+
+    ``frame_shape``: ``(H, W, C)`` when ``observation`` is an RGB frame (a ``Box`` of uint8);
+    then ``obs_nvec`` is empty, the frame is passed beside the integers (``frames``: uint8
+    ``(..., H, W, C)``) and every embedding reads it with its own :class:`FrameEncoder`.
+    ``()`` for integer observations.
     """
 
     obs_nvec: tuple[int, ...]
@@ -34,6 +41,7 @@ class ObsSpec:
     n_actions: int
     num_problems: int
     max_episode_steps: int
+    frame_shape: tuple[int, ...] = ()
 
     @property
     def nvec(self) -> tuple[int, ...]:
@@ -49,49 +57,106 @@ class ObsSpec:
         trial = env.unwrapped
         space = trial.observation_space
         obs = space["observation"]
-        if not isinstance(obs, spaces.MultiDiscrete) or obs.nvec.ndim != 1:
+        frame_shape: tuple[int, ...] = ()
+        if isinstance(obs, spaces.Box) and obs.dtype == np.uint8 and len(obs.shape) == 3:
+            frame_shape, obs_nvec = tuple(int(n) for n in obs.shape), ()
+        elif isinstance(obs, spaces.MultiDiscrete) and obs.nvec.ndim == 1:
+            obs_nvec = tuple(int(n) for n in obs.nvec)
+        else:
             raise ValueError(
-                f"the recurrent Q-networks read MultiDiscrete grid observations; {trial.window_title()} has {obs}"
+                "the recurrent Q-networks read MultiDiscrete grid observations or (H, W, C) uint8 frames; "
+                f"{trial.window_title()} has {obs}"
             )
         instr = space["instruction"]
         instr_nvec = (int(instr.n),) if isinstance(instr, spaces.Discrete) else tuple(int(n) for n in instr.nvec)
         return cls(
-            obs_nvec=tuple(int(n) for n in obs.nvec),
+            obs_nvec=obs_nvec,
             instr_nvec=instr_nvec,
             n_actions=int(trial.action_space.n),
             num_problems=int(trial.episode_env.num_problems),
             max_episode_steps=int(trial.episode_env.max_episode_steps),
+            frame_shape=frame_shape,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "obs_nvec": list(self.obs_nvec), "instr_nvec": list(self.instr_nvec), "n_actions": self.n_actions,
             "num_problems": self.num_problems, "max_episode_steps": self.max_episode_steps,
         }
+        if self.frame_shape:  # (absent for integer observations, as in checkpoints saved before frames)
+            data["frame_shape"] = list(self.frame_shape)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ObsSpec:
         return cls(tuple(data["obs_nvec"]), tuple(data["instr_nvec"]), int(data["n_actions"]),
-                   int(data["num_problems"]), int(data["max_episode_steps"]))
+                   int(data["num_problems"]), int(data["max_episode_steps"]), tuple(data.get("frame_shape", ())))
+
+    def encode_frames(self, observations: dict[str, np.ndarray]) -> np.ndarray | None:
+        """The frames of a stacked observation dict, ``(B, H, W, C)`` uint8; None for integer observations."""
+        if not self.frame_shape:
+            return None
+        frames = np.asarray(observations["observation"])
+        if frames.dtype != np.uint8 or frames.shape[1:] != self.frame_shape:
+            raise ValueError(f"observation frames of shape {frames.shape[1:]} and dtype {frames.dtype}; this agent "
+                             f"expects (B, {', '.join(map(str, self.frame_shape))}) uint8")
+        return frames
 
     def encode_batch(self, observations: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Stacked observation dict (leading batch dim) -> ``ints (B, F) int64, rewards (B,) float32``."""
-        obs = np.asarray(observations["observation"])
-        batch = obs.shape[0]
+        """Stacked observation dict (leading batch dim) -> ``ints (B, F) int64, rewards (B,) float32``
+        (for frames, see :meth:`encode_frames`)."""
+        batch = len(observations["prev_action"])
         instr = np.asarray(observations["instruction"]).reshape(batch, -1)
         prev_action = np.asarray(observations["prev_action"]).reshape(batch, 1)
-        ints = np.concatenate((obs.reshape(batch, -1), instr, prev_action), axis=1).astype(np.int64)
+        parts = (instr, prev_action)
+        if not self.frame_shape:
+            parts = (np.asarray(observations["observation"]).reshape(batch, -1), *parts)
+        ints = np.concatenate(parts, axis=1).astype(np.int64)
         if ints.shape[1] != self.num_ints:
             raise ValueError(f"observation encodes to {ints.shape[1]} integers; this agent expects {self.num_ints}")
         rewards = np.asarray(observations["prev_reward"], dtype=np.float32).reshape(batch)
         return ints, rewards
 
 
+class FrameEncoder(nn.Module):
+    """A small CNN: uint8 RGB frames ``(..., H, W, C)`` -> features ``(..., out)``.
+
+    Two convolutions (16 channels, kernel 8, stride 4; 32 channels, kernel 4, stride 2; ReLU)
+    and a linear layer, on pixels scaled to [0, 1]. On an 80 x 60 frame that is ~1.2M
+    multiply-adds, a seventh of the paper's three 32-channel layers (kernels 5, 5, 4, stride 2),
+    which matters on a CPU: every replayed frame goes through it at every update.
+    """
+
+    def __init__(self, frame_shape: tuple[int, ...], out: int):
+        super().__init__()
+        height, width, channels = frame_shape
+        self.conv = nn.Sequential(nn.Conv2d(channels, 16, 8, 4), nn.ReLU(), nn.Conv2d(16, 32, 4, 2), nn.ReLU(),
+                                  nn.Flatten())
+        with torch.no_grad():
+            features = self.conv(torch.zeros(1, channels, height, width)).shape[1]
+        self.linear = nn.Linear(features, out)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """``(..., H, W, C)`` uint8 -> ``(..., out)``. All-zero frames are padding (the replay pads
+        episodes with zeros past their end; a rendered frame is never all black): they are
+        skipped and get zero features, which saves the convolutions of the padded steps of a
+        batch (their outputs are masked out of every loss)."""
+        lead = frames.shape[:-3]
+        flat = frames.reshape(-1, *frames.shape[-3:])
+        valid = flat.flatten(1).amax(1) > 0
+        features = torch.zeros(len(flat), self.linear.out_features)
+        if bool(valid.any()):
+            x = flat[valid].permute(0, 3, 1, 2).float().div_(255.0)
+            features = features.index_put((valid,), self.linear(self.conv(x)))
+        return features.reshape(*lead, -1)
+
+
 class ObsEmbedding(nn.Module):
     """Linear layer on the concatenated one-hots of the integer inputs (as a summed
-    embedding lookup) plus the float reward, then ReLU."""
+    embedding lookup) plus the float reward (plus, with ``frame_shape``, a
+    :class:`FrameEncoder` of the frame), then ReLU."""
 
-    def __init__(self, nvec: tuple[int, ...], out: int):
+    def __init__(self, nvec: tuple[int, ...], out: int, frame_shape: tuple[int, ...] = ()):
         super().__init__()
         offsets = np.concatenate(([0], np.cumsum(nvec)[:-1]))
         self.register_buffer("offsets", torch.as_tensor(offsets, dtype=torch.long), persistent=False)
@@ -99,9 +164,17 @@ class ObsEmbedding(nn.Module):
         bound = 1 / np.sqrt(len(nvec) + 1)  # nn.Linear's init for a (len(nvec) + 1)-hot input
         nn.init.uniform_(self.table.weight, -bound, bound)
         self.reward = nn.Linear(1, out)
+        self.frames = FrameEncoder(frame_shape, out) if frame_shape else None
 
-    def forward(self, ints: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.table(ints + self.offsets).sum(-2) + self.reward(rewards.unsqueeze(-1)))
+    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """``ints (..., F)``, ``rewards (...)``, ``frames (..., H, W, C)`` uint8 (only with
+        ``frame_shape``) -> ``(..., out)``."""
+        x = self.table(ints + self.offsets).sum(-2) + self.reward(rewards.unsqueeze(-1))
+        if self.frames is not None:
+            if frames is None:
+                raise ValueError("this embedding reads frames (its ObsSpec has a frame_shape); none were given")
+            x = x + self.frames(frames)
+        return torch.relu(x)
 
 class MaxMemory(nn.Module):
     """A max-pooling recurrent cell over transitions: ``h_t = max(h_{t-1}, phi(x_{t-1}, x_t))``.
@@ -173,7 +246,7 @@ class RecurrentQ(nn.Module):
         if memory not in MEMORIES:
             raise ValueError(f"memory={memory!r} is not valid: expected one of {sorted(MEMORIES)}")
         self.z_dim = z_dim
-        self.embed = ObsEmbedding((*spec.nvec, *extra_nvec), hidden)
+        self.embed = ObsEmbedding((*spec.nvec, *extra_nvec), hidden, spec.frame_shape)
         self.mix = nn.Sequential(nn.Linear(hidden + z_dim, hidden), nn.ReLU()) if z_dim else nn.Identity()
         self.memory = MEMORIES[memory](hidden)
         self.head = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, spec.n_actions))
@@ -188,8 +261,8 @@ class RecurrentQ(nn.Module):
             return a
         return self.value(features) + a - a.mean(-1, keepdim=True)
 
-    def _inputs(self, ints, rewards, z):
-        x = self.embed(ints, rewards)
+    def _inputs(self, ints, rewards, z, frames=None):
+        x = self.embed(ints, rewards, frames)
         if self.z_dim:
             x = self.mix(torch.cat((x, z.unsqueeze(-2).expand(*x.shape[:-1], self.z_dim)), -1))
         return x
@@ -198,11 +271,12 @@ class RecurrentQ(nn.Module):
         return self.memory.initial_state(batch)
 
     def trunk(self, ints: torch.Tensor, rewards: torch.Tensor, z: torch.Tensor | None = None,
-              state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              state: torch.Tensor | None = None, frames: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The head's two inputs and the final state: memory outputs ``(B, T, hidden)``, step
         embeddings ``(B, T, hidden)``, recurrent state (for methods that read or replace the
         memory before the head, e.g. IMPORT)."""
-        x = self._inputs(ints, rewards, z)
+        x = self._inputs(ints, rewards, z, frames)
         out, state = self.memory(x, state)
         return out, x, state
 
@@ -212,14 +286,18 @@ class RecurrentQ(nn.Module):
         return self._q(torch.cat((memory, x), -1))
 
     def forward(self, ints: torch.Tensor, rewards: torch.Tensor, z: torch.Tensor | None = None,
-                state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Whole sequences: ``ints (B, T, F)``, ``rewards (B, T)``, ``z (B, z_dim)`` ->
-        Q-values ``(B, T, n_actions)`` and the final recurrent state."""
-        out, x, state = self.trunk(ints, rewards, z, state)
+                state: torch.Tensor | None = None, frames: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole sequences: ``ints (B, T, F)``, ``rewards (B, T)``, ``z (B, z_dim)``, ``frames
+        (B, T, H, W, C)`` (pixel observations only) -> Q-values ``(B, T, n_actions)`` and the
+        final recurrent state."""
+        out, x, state = self.trunk(ints, rewards, z, state, frames)
         return self.head_q(out, x), state
 
     def step(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor,
-             z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step: ``ints (B, F)``, ``rewards (B,)``, a recurrent state -> ``(B, A)`` and the next state."""
-        q, state = self.forward(ints.unsqueeze(1), rewards.unsqueeze(1), z, state)
+             z: torch.Tensor | None = None, frames: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step: ``ints (B, F)``, ``rewards (B,)``, a recurrent state[, ``frames (B, H, W, C)``]
+        -> ``(B, A)`` and the next state."""
+        q, state = self.forward(ints.unsqueeze(1), rewards.unsqueeze(1), z, state,
+                                None if frames is None else frames.unsqueeze(1))
         return q.squeeze(1), state

@@ -4,6 +4,12 @@ One slot holds one meta-training trial: its problem ID, its exploration episode 
 exploitation episodes, each padded to the episode limit (20 steps) with its length. Updates
 sample whole trials and train the recurrent networks on whole episodes: no burn-in, no
 truncated sequences. Storage is a ring buffer: the oldest trials are overwritten.
+
+Pixel observations (an ``ObsSpec`` with a ``frame_shape``) add ``exp_frames``/``task_frames``:
+one uint8 frame per stored step, the observation the action was taken on. A step's next
+observation is the next step's frame, so no frame is stored twice (as it would be in a
+replay of (s, a, r, s') transitions); an 80 x 60 RGB frame is 14.4 kB, ~0.58 MB per trial of
+two 20-step episodes.
 """
 
 from __future__ import annotations
@@ -28,6 +34,26 @@ FIELDS = {
     "task_rew": (("K", "T"), np.float32),
     "task_len": (("K",), np.int64),
 }
+#: The frame fields of pixel observations (``"H"``: the frame's shape).
+FRAME_FIELDS = {
+    "exp_frames": (("T", "H"), np.uint8),
+    "task_frames": (("K", "T", "H"), np.uint8),
+}
+
+
+def trial_fields(frame_shape: tuple[int, ...] = ()) -> dict[str, tuple[tuple[str, ...], type]]:
+    """The stored arrays of a trial: :data:`FIELDS`, plus :data:`FRAME_FIELDS` for frames."""
+    return {**FIELDS, **FRAME_FIELDS} if frame_shape else dict(FIELDS)
+
+
+def allocate_trials(n: int, num_exploit: int, max_steps: int, num_ints: int,
+                    frame_shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
+    """Zeroed arrays for ``n`` trials (a wave, or the buffer's storage)."""
+    sizes = {"K": (num_exploit,), "T": (max_steps,), "F": (num_ints,), "H": tuple(frame_shape)}
+    return {
+        name: np.zeros((n, *(s for d in dims for s in sizes[d])), dtype=dtype)
+        for name, (dims, dtype) in trial_fields(frame_shape).items()
+    }
 
 
 class TrialBuffer:
@@ -39,16 +65,15 @@ class TrialBuffer:
     reward of action t.
     """
 
-    def __init__(self, capacity: int, num_exploit: int, max_steps: int, num_ints: int):
+    def __init__(self, capacity: int, num_exploit: int, max_steps: int, num_ints: int,
+                 frame_shape: tuple[int, ...] = ()):
         self.capacity = check_int("capacity", capacity, 1)
         self.num_exploit = num_exploit
         self.max_steps = max_steps
         self.num_ints = num_ints
-        sizes = {"K": num_exploit, "T": max_steps, "F": num_ints}
-        self.arrays = {
-            name: np.zeros((capacity, *(sizes[d] for d in dims)), dtype=dtype)
-            for name, (dims, dtype) in FIELDS.items()
-        }
+        self.frame_shape = tuple(frame_shape)
+        # (np.zeros maps untouched pages lazily: a large frame buffer costs memory as it fills)
+        self.arrays = allocate_trials(capacity, num_exploit, max_steps, num_ints, frame_shape)
         self.size = 0
         self.pos = 0
         self._by_problem: tuple[np.ndarray, np.ndarray] | None = None  # sorted order, cached
@@ -116,6 +141,9 @@ class TrialBuffer:
             "task_rew": a["task_rew"][index, :, :tt],
             "task_len": task_len,
         }
+        if self.frame_shape:
+            out["exp_frames"] = a["exp_frames"][index, :te]
+            out["task_frames"] = a["task_frames"][index, :, :tt]
         return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
 
     # ------------------------------------------------------------------ checkpoints

@@ -1,0 +1,216 @@
+"""The shared learner on pixel observations (MetaSign3D-v0): the observation spec, the CNN
+frame encoder, frames in the replay, collection on single envs, and DREAM end to end."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import meta_explore_envs  # noqa: F401
+from baselines.common.recurrent_q.collect import TrialBatch
+from baselines.common.recurrent_q.networks import FrameEncoder, ObsEmbedding, ObsSpec, RecurrentQ
+from baselines.common.recurrent_q.replay import TrialBuffer
+
+ENV_ID = "MetaSign3D-v0"
+FRAME = (60, 80, 3)
+
+
+def test_spec_of_a_pixel_env_reads_frames_beside_the_instruction_and_previous_action():
+    env = gym.make(ENV_ID)
+    spec = ObsSpec.from_env(env)
+    assert spec.frame_shape == FRAME and spec.obs_nvec == ()
+    assert spec.nvec == (3, 5)  # instruction (2 = none), previous action (4 = none)
+    assert ObsSpec.from_dict(spec.to_dict()) == spec
+    obs, _ = env.reset(seed=0, options={"problem_id": 1})
+    batch = {key: np.asarray(value)[None] for key, value in obs.items()}
+    ints, rewards = spec.encode_batch(batch)
+    assert ints.tolist() == [[2, 4]] and rewards.tolist() == [0.0]
+    np.testing.assert_array_equal(spec.encode_frames(batch)[0], obs["observation"])
+    with pytest.raises(ValueError, match=r"expects \(B, 60, 80, 3\) uint8"):
+        spec.encode_frames({**batch, "observation": batch["observation"].astype(np.float32)})
+    env.close()
+
+
+def test_grid_specs_have_no_frames_and_keep_their_saved_form():
+    spec = ObsSpec.from_env(gym.make("MetaMap-v0"))
+    assert spec.frame_shape == () and "frame_shape" not in spec.to_dict()
+    assert spec.encode_frames({"observation": np.zeros((1, 3), np.int64)}) is None
+
+
+def test_frame_encoder_skips_all_zero_padding_frames_without_changing_the_others():
+    torch.manual_seed(0)
+    encoder = FrameEncoder(FRAME, 8)
+    frames = torch.randint(1, 256, (2, 3, *FRAME), dtype=torch.uint8)
+    frames[1, 2] = 0  # a padded step
+    out = encoder(frames)
+    assert out.shape == (2, 3, 8)
+    assert torch.equal(out[1, 2], torch.zeros(8))
+    alone = encoder(frames[0, 1])  # one frame through the CNN on its own
+    torch.testing.assert_close(out[0, 1], alone)
+
+
+def test_an_embedding_that_reads_frames_refuses_to_run_without_them():
+    embed = ObsEmbedding((3, 5), 8, FRAME)
+    ints, rewards = torch.zeros(1, 2, dtype=torch.long), torch.zeros(1)
+    with pytest.raises(ValueError, match="reads frames"):
+        embed(ints, rewards)
+    assert embed(ints, rewards, torch.full((1, *FRAME), 7, dtype=torch.uint8)).shape == (1, 8)
+
+
+def test_recurrent_q_on_frames_one_step_at_a_time_equals_the_whole_sequence():
+    torch.manual_seed(1)
+    spec = ObsSpec((), (3,), 4, 3, 20, FRAME)
+    q_net = RecurrentQ(spec, 16, memory="gru")
+    ints = torch.randint(0, 3, (2, 4, 2))
+    ints[..., 1] = torch.randint(0, 5, (2, 4))
+    rewards = torch.randn(2, 4)
+    frames = torch.randint(1, 256, (2, 4, *FRAME), dtype=torch.uint8)
+    whole, _ = q_net(ints, rewards, frames=frames)
+    state = q_net.initial_state(2)
+    for t in range(4):
+        q, state = q_net.step(ints[:, t], rewards[:, t], state, frames=frames[:, t])
+        torch.testing.assert_close(q, whole[:, t])
+
+
+def test_replay_stores_one_frame_per_step_and_gathers_them_cut_to_the_longest_episode():
+    buffer = TrialBuffer(4, 1, 20, 2, FRAME)
+    rng = np.random.default_rng(0)
+    trials = {name: np.zeros((2, *array.shape[1:]), array.dtype) for name, array in buffer.arrays.items()}
+    trials["exp_len"][:] = (3, 5)
+    trials["task_len"][:] = ((2,), (4,))
+    trials["exp_frames"][:, :5] = rng.integers(1, 256, (2, 5, *FRAME), dtype=np.uint8)
+    trials["task_frames"][:, :, :4] = rng.integers(1, 256, (2, 1, 4, *FRAME), dtype=np.uint8)
+    buffer.add(trials)
+    batch = buffer.gather(np.array([1, 0]))
+    assert batch["exp_frames"].shape == (2, 5, *FRAME) and batch["exp_frames"].dtype == torch.uint8
+    assert batch["task_frames"].shape == (2, 1, 4, *FRAME)
+    np.testing.assert_array_equal(batch["exp_frames"][0].numpy(), trials["exp_frames"][1, :5])
+    restored = TrialBuffer(4, 1, 20, 2, FRAME)
+    restored.load_state_dict(buffer.state_dict())
+    np.testing.assert_array_equal(restored.arrays["task_frames"], buffer.arrays["task_frames"])
+
+
+class _ScriptedActor:
+    """Acts from a fixed table: action ``script[slot][t]`` at the slot's t-th step of the trial."""
+
+    def __init__(self, script):
+        self.script = script
+        self.t = np.zeros(len(script), dtype=np.int64)
+        self.frames_seen = []
+
+    def reset(self, slots=None):
+        self.t[:] = 0
+
+    def q_values(self, slots, ints, rewards, episode, frames=None):
+        self.frames_seen.append(frames.copy())
+        q = torch.zeros(len(slots), 4)
+        for row, slot in enumerate(slots):
+            q[row, self.script[slot][self.t[slot]]] = 1.0
+            self.t[slot] += 1
+        return q
+
+
+def test_a_wave_on_single_envs_records_the_frames_and_returns_of_the_same_seeded_trials():
+    left, right, forward, end = 0, 1, 2, 3
+    scripts = [[forward, left, end, forward, forward, end], [end, right, right, end]]
+    batch = TrialBatch(ENV_ID, 2)
+    actor = _ScriptedActor(scripts)
+    seeds = np.array([11, 12])
+    trials, stats = batch.run_wave(actor, seeds, lambda q, episode, slots: q.argmax(-1).numpy())
+    assert trials["exp_len"].tolist() == [3, 1] and trials["task_len"].tolist() == [[3], [3]]
+    assert stats["steps"] == 10
+    for slot, seed in enumerate(seeds):
+        env = gym.make(ENV_ID)
+        obs, info = env.reset(seed=int(seed))
+        assert trials["problem_id"][slot] == info["problem_id"] == batch.problem_ids[slot]
+        frames = []
+        for action in scripts[slot]:
+            frames.append(obs["observation"])
+            obs, *_ = env.step(action)
+        n_exp = trials["exp_len"][slot]
+        np.testing.assert_array_equal(trials["exp_frames"][slot, :n_exp], np.stack(frames[:n_exp]))
+        np.testing.assert_array_equal(trials["task_frames"][slot, 0, :3], np.stack(frames[n_exp:]))
+        assert not trials["exp_frames"][slot, n_exp:].any()  # padding stays zero
+        env.close()
+    batch.close()
+
+
+@pytest.mark.slow
+def test_dream_trains_on_frames_and_its_checkpoint_plays_the_harness(tmp_path):
+    from baselines.dream import DreamConfig, load_agent
+    from baselines.dream.train import train
+    from evaluation.harness import run_trials
+
+    cfg = DreamConfig.for_env(ENV_ID, seed=0, threads=1, num_envs=4, batch_size=4, hidden=16, z_dim=4,
+                              buffer_trials=50, learning_starts=200, total_steps=500, eval_every=0, eval_trials=2,
+                              checkpoint_every=10_000, novelty_bonus=0.1, progress=False, out=str(tmp_path))
+    summary = train(cfg)
+    assert summary["updates"] > 0 and summary["env_steps"] <= 500
+    counts = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["novelty"]["counts"]
+    assert 0 < int(counts.sum()) < summary["env_steps"]  # the exploration episodes' frames
+    agent = load_agent(ENV_ID, tmp_path / "final.pt")
+    result = run_trials(agent, ENV_ID, split="test", num_trials=2, seed=0)
+    assert len(result.exploit_returns) == 2
+
+
+def _views() -> np.ndarray:
+    """Four rendered frames: the start view, a turn, and two more turns."""
+    env = gym.make(ENV_ID)
+    obs, _ = env.reset(seed=3)
+    frames = [obs["observation"]]
+    for _ in range(3):
+        obs, *_ = env.step(1)
+        frames.append(obs["observation"])
+    env.close()
+    return np.stack(frames)
+
+
+def test_simhash_codes_are_equal_for_equal_frames_and_tell_different_views_apart():
+    from baselines.common.recurrent_q.novelty import FrameHashCounter
+
+    views = _views()
+    counter = FrameHashCounter(FRAME, bits=32, seed=0)
+    codes = counter.codes(np.stack([views, views]))  # (2, 4)
+    assert codes.shape == (2, 4) and codes.dtype == np.int64
+    assert codes[0].tolist() == codes[1].tolist()
+    assert len(set(codes[0].tolist())) == 4
+    assert FrameHashCounter(FRAME, bits=32, seed=0).codes(views).tolist() == codes[0].tolist()
+    with pytest.raises(ValueError, match="bits=64"):
+        FrameHashCounter(FRAME, bits=64)
+    with pytest.raises(ValueError, match="pool=7"):
+        FrameHashCounter(FRAME, pool=7)
+
+
+def test_novelty_is_one_over_the_square_root_of_the_count_and_survives_a_checkpoint():
+    from baselines.common.recurrent_q.novelty import FrameHashCounter
+
+    counter = FrameHashCounter(FRAME)
+    counter.add(np.array([5, 5, 9, 5]))
+    np.testing.assert_allclose(counter.novelty(np.array([[5, 9, 11]])), [[1 / np.sqrt(3), 1.0, 1.0]], rtol=1e-6)
+    restored = FrameHashCounter(FRAME)
+    restored.load_state_dict(counter.state_dict())
+    assert restored.counts == {5: 3, 9: 1}
+
+
+def test_dream_novelty_reward_of_an_action_is_the_novelty_of_the_frame_it_leads_to(tmp_path):
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=2, hidden=8, z_dim=2, buffer_trials=4, novelty_bonus=0.5,
+                              progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    views = _views()
+    codes = trainer.novelty.codes(views)
+    trainer.novelty.add(np.array([codes[1], codes[1], codes[1], codes[1], codes[2]]))
+    frames = torch.from_numpy(np.stack([views, views]))
+    bonus = trainer.novelty_rewards(frames, torch.tensor([4, 2]))
+    expected = [[0.5, 1.0, 1.0, 0.0], [0.5, 0.0, 0.0, 0.0]]  # frames 1 (seen 4 times), 2 (once), 3 (never)
+    np.testing.assert_allclose(bonus.numpy(), expected, rtol=1e-6)
+    assert cfg.novelty_weight(10**7) == 0.5
+    decaying = DreamConfig.for_env(ENV_ID, novelty_bonus=0.5, novelty_decay_start=100, novelty_decay_steps=100)
+    assert [decaying.novelty_weight(s) for s in (0, 150, 250)] == [0.5, 0.25, 0.0]
+    with pytest.raises(ValueError, match="needs pixel observations"):
+        Trainer(DreamConfig.for_env("MetaMap-v0", num_envs=2, novelty_bonus=0.1, progress=False,
+                                    out=str(tmp_path / "grid")))
