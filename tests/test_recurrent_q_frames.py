@@ -208,9 +208,46 @@ def test_dream_novelty_reward_of_an_action_is_the_novelty_of_the_frame_it_leads_
     bonus = trainer.novelty_rewards(frames, torch.tensor([4, 2]))
     expected = [[0.5, 1.0, 1.0, 0.0], [0.5, 0.0, 0.0, 0.0]]  # frames 1 (seen 4 times), 2 (once), 3 (never)
     np.testing.assert_allclose(bonus.numpy(), expected, rtol=1e-6)
-    assert cfg.novelty_weight(10**7) == 0.5
+    assert DreamConfig(novelty_bonus=0.5).novelty_weight(10**7) == 0.5  # no decay
     decaying = DreamConfig.for_env(ENV_ID, novelty_bonus=0.5, novelty_decay_start=100, novelty_decay_steps=100)
     assert [decaying.novelty_weight(s) for s in (0, 150, 250)] == [0.5, 0.25, 0.0]
     with pytest.raises(ValueError, match="needs pixel observations"):
         Trainer(DreamConfig.for_env("MetaMap-v0", num_envs=2, novelty_bonus=0.1, progress=False,
                                     out=str(tmp_path / "grid")))
+
+
+def test_whole_trials_pack_each_steps_frame_beside_its_integers():
+    from baselines.common.recurrent_q.whole_trial import whole_trials
+
+    buffer = TrialBuffer(2, 2, 20, 2, FRAME)
+    trials = {name: np.zeros((1, *array.shape[1:]), array.dtype) for name, array in buffer.arrays.items()}
+    trials["exp_len"][:] = 2
+    trials["task_len"][:] = ((3, 1),)
+    for t in range(2):  # frame value = 10 * episode + step + 1, also written into the first integer
+        trials["exp_frames"][0, t] = trials["exp_ints"][0, t, 0] = t + 1
+    for k in range(2):
+        for t in range(3):
+            trials["task_frames"][0, k, t] = trials["task_ints"][0, k, t, 0] = 10 * (k + 1) + t + 1
+    trials["task_frames"][0, 1, 1:] = trials["task_ints"][0, 1, 1:] = 0  # past the second episode's end
+    buffer.add(trials)
+    seq = whole_trials(buffer.gather(np.array([0])))
+    assert seq["frames"].shape == (1, 6, *FRAME)
+    assert seq["frames"][0, :, 0, 0, 0].tolist() == seq["ints"][0, :, 0].tolist() == [1, 2, 11, 12, 13, 21]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["erl2", "import_", "varibad"])
+def test_each_baseline_trains_on_frames_and_plays_the_harness(method, tmp_path):
+    import importlib
+
+    from evaluation.harness import run_trials
+
+    package = importlib.import_module(f"baselines.{method}")
+    config_class = {"erl2": "ERL2Config", "import_": "ImportConfig", "varibad": "VariBADConfig"}[method]
+    cfg = getattr(package, config_class).for_env(
+        ENV_ID, seed=0, threads=1, num_envs=4, batch_size=4, hidden=16, buffer_trials=50, learning_starts=150,
+        total_steps=300, eval_every=0, eval_trials=2, checkpoint_every=10_000, progress=False, out=str(tmp_path))
+    summary = importlib.import_module(f"baselines.{method}.train").train(cfg)
+    assert summary["updates"] > 0
+    agent = package.load_agent(ENV_ID, tmp_path / "final.pt")
+    assert len(run_trials(agent, ENV_ID, split="test", num_trials=2, seed=0).exploit_returns) == 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from baselines.common.recurrent_q.config import RecurrentQConfig
+from baselines.common.recurrent_q.config import PIXEL_PRESETS, RecurrentQConfig
 
 
 @dataclass
@@ -175,23 +175,16 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
         # over the 20-minute target, so its run uses both cores.
         "threads": 2,
     },
-    # MetaSign3D (80 x 60 RGB frames; issue 17, in progress): every network embeds the frame
-    # with its own small CNN (networks.FrameEncoder), which makes an update ~100x a grid
-    # update on a CPU, so fewer trials per update and per wave; a replay of 3,000 trials is
-    # 1.7 GB of frames. The paper's step cost on the 3D env is 0. An epsilon-greedy explorer
-    # sees the sign in ~3e-5 of its episodes at best (docs/sign3d.md "Learning it"), so a
-    # count-based novelty bonus leads it around the barrier, then fades out.
+    # MetaSign3D (80 x 60 RGB frames; issue 17, in progress): the shared learner's budget and
+    # sizes for pixels (recurrent_q.config.PIXEL_PRESETS). The paper's step cost on the 3D env
+    # is 0. An epsilon-greedy explorer sees the sign in ~3e-5 of its episodes at best
+    # (docs/sign3d.md "Learning it"), so a count-based novelty bonus leads it around the
+    # barrier, then fades out.
     "MetaSign3D-v0": {
+        **PIXEL_PRESETS["MetaSign3D-v0"],
         "novelty_bonus": 0.1,
         "novelty_decay_start": 1_000_000,
         "novelty_decay_steps": 500_000,
-        "total_steps": 2_000_000,
-        "num_envs": 16,
-        "batch_size": 16,
-        "buffer_trials": 3_000,
-        "learning_starts": 5_000,
         "exploration_step_cost": 0.0,
-        "eval_every": 100_000,
-        "checkpoint_every": 100_000,
     },
 }

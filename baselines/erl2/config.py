@@ -5,7 +5,8 @@ Every field is a flag of ``python -m baselines.erl2.train``. The shared learner'
 redeclared here give the baseline settings of the DREAM paper (as issue 16 sums up its appendix B.3 and code:
 every method on the same recurrent double-DQN learner with dueling heads, Adam, batches of
 32 trials, gamma 0.99, epsilon-greedy from 1.0 to 0.01 over 500k env steps). DREAM's own
-defaults stay DREAM's. The same defaults on every env: no per-env presets.
+defaults stay DREAM's. The same defaults on every grid env: no per-env presets; on MetaSign3D
+the shared learner's pixel sizes and budget (``recurrent_q.config.PIXEL_PRESETS``), as DREAM's.
 """
 
 from __future__ import annotations

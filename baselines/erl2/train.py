@@ -71,9 +71,10 @@ class Trainer(RecurrentQTrainer):
 
     def compute_losses(self, b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         seq = whole_trials(b)
-        q, _ = self.nets.q(seq["ints"], seq["rewards_in"])
+        frames = seq.get("frames")  # pixel observations only
+        q, _ = self.nets.q(seq["ints"], seq["rewards_in"], frames=frames)
         with torch.no_grad():
-            q_target, _ = self.targets["q_target"](seq["ints"], seq["rewards_in"])
+            q_target, _ = self.targets["q_target"](seq["ints"], seq["rewards_in"], frames=frames)
         loss = erl2_loss(q, q_target, seq, self.cfg.gamma, self.cfg.td_lambda)
         return {"total": loss, "loss_q": loss, "q_mean": q.detach().max(-1).values[:, 0].mean()}
 

@@ -27,7 +27,7 @@ from torch import nn
 
 from baselines.common.recurrent_q.agent import RecurrentAgent
 from baselines.common.recurrent_q.networks import ObsSpec
-from baselines.common.recurrent_q.whole_trial import WholeTrialActor
+from baselines.common.recurrent_q.whole_trial import WholeTrialActor, frames_tensor
 from baselines.erl2.agent import ERL2Networks, load_checkpoint_agent
 from baselines.erl2.agent import policy_checkpoint as erl2_policy_checkpoint
 
@@ -45,11 +45,11 @@ class ImportNetworks(ERL2Networks):
         self.readout = nn.Linear(hidden, hidden)
         self.f = nn.Embedding(spec.num_problems, hidden)
 
-    def recurrent(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The recurrent path over sequences ``(B, T, ...)``: Q-values, g ``(B, T, hidden)``, the
-        step embeddings and the final memory state."""
-        out, x, state = self.q.trunk(ints, rewards, state=state)
+    def recurrent(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor | None = None,
+                  frames: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The recurrent path over sequences ``(B, T, ...)`` (``frames`` for pixel observations):
+        Q-values, g ``(B, T, hidden)``, the step embeddings and the final memory state."""
+        out, x, state = self.q.trunk(ints, rewards, state=state, frames=frames)
         g = self.readout(out)
         return self.q.head_q(g, x), g, x, state
 
@@ -74,11 +74,14 @@ class ImportActor(WholeTrialActor):
         self.problem_ids: Callable[[np.ndarray], np.ndarray] | None = None
 
     @torch.no_grad()
-    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
+    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray,
+                 frames: np.ndarray | None = None) -> torch.Tensor:
         slots = np.asarray(slots, dtype=np.int64)
         x, r = self.step_inputs(slots, ints, rewards, episode)
         s = torch.from_numpy(slots)
-        q, _, x_emb, self.state[s] = self.nets.recurrent(x.unsqueeze(1), r.unsqueeze(1), self.state[s])
+        f = frames_tensor(frames)
+        q, _, x_emb, self.state[s] = self.nets.recurrent(x.unsqueeze(1), r.unsqueeze(1), self.state[s],
+                                                         None if f is None else f.unsqueeze(1))
         informed = self.informed[slots]
         if informed.any():
             rows = torch.from_numpy(np.flatnonzero(informed))

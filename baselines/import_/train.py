@@ -48,10 +48,11 @@ def auxiliary_loss(g: torch.Tensor, f: torch.Tensor, lengths: torch.Tensor) -> t
 def import_losses(nets: ImportNetworks, target: ImportNetworks, seq: dict[str, torch.Tensor], gamma: float,
                   td_lambda: float, aux_weight: float) -> dict[str, torch.Tensor]:
     """IMPORT's losses on whole-trial sequences (``seq`` from :func:`whole_trials`)."""
-    q_rec, g, x, _ = nets.recurrent(seq["ints"], seq["rewards_in"])
+    frames = seq.get("frames")  # pixel observations only
+    q_rec, g, x, _ = nets.recurrent(seq["ints"], seq["rewards_in"], frames=frames)
     q_inf = nets.informed(x, seq["problem_id"])
     with torch.no_grad():
-        q_rec_t, _, x_t, _ = target.recurrent(seq["ints"], seq["rewards_in"])
+        q_rec_t, _, x_t, _ = target.recurrent(seq["ints"], seq["rewards_in"], frames=frames)
         q_inf_t = target.informed(x_t, seq["problem_id"])
     recurrent = erl2_loss(q_rec, q_rec_t, seq, gamma, td_lambda)
     informed = erl2_loss(q_inf, q_inf_t, seq, gamma, td_lambda)

@@ -33,7 +33,7 @@ from torch import nn
 
 from baselines.common.recurrent_q.agent import RecurrentAgent
 from baselines.common.recurrent_q.networks import ObsEmbedding, ObsSpec
-from baselines.common.recurrent_q.whole_trial import TRIAL_FLAGS_NVEC, WholeTrialActor
+from baselines.common.recurrent_q.whole_trial import TRIAL_FLAGS_NVEC, WholeTrialActor, frames_tensor
 from baselines.erl2.agent import ERL2Networks, load_checkpoint_agent
 
 POLICY_FORMAT = "varibad-policy-v1"
@@ -52,16 +52,18 @@ class RewardDecoder(nn.Module):
 
     def __init__(self, spec: ObsSpec, latent_dim: int, hidden: int):
         super().__init__()
-        self.embed = ObsEmbedding((*spec.nvec, spec.n_actions), hidden)
+        self.embed = ObsEmbedding((*spec.nvec, spec.n_actions), hidden, spec.frame_shape)
         self.step_in = nn.Linear(hidden, hidden)
         self.latent_in = nn.Linear(latent_dim, hidden, bias=False)
         self.out = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
-    def forward(self, m: torch.Tensor, ints: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Predicted rewards ``(B, K, J)`` of the steps ``ints (B, J, F)`` with ``actions (B, J)``
-        under each of the latents ``m (B, K, latent_dim)``."""
+    def forward(self, m: torch.Tensor, ints: torch.Tensor, actions: torch.Tensor,
+                frames: torch.Tensor | None = None) -> torch.Tensor:
+        """Predicted rewards ``(B, K, J)`` of the steps ``ints (B, J, F)`` (and ``frames (B, J, H, W,
+        C)`` for pixel observations) with ``actions (B, J)`` under each of the latents ``m (B, K,
+        latent_dim)``."""
         # The reward is what is predicted: the embedding's reward input is held at 0.
-        step = self.embed(torch.cat((ints, actions.unsqueeze(-1)), -1), torch.zeros(actions.shape))
+        step = self.embed(torch.cat((ints, actions.unsqueeze(-1)), -1), torch.zeros(actions.shape), frames)
         hidden = self.step_in(step).unsqueeze(1) + self.latent_in(m).unsqueeze(2)  # (B, K, J, hidden)
         return self.out(hidden).squeeze(-1)
 
@@ -76,7 +78,7 @@ class VariBADNetworks(ERL2Networks):
         super().__init__(spec, hidden, memory, dueling)
         self.latent_dim, self.decoder_hidden = latent_dim, decoder_hidden
         self.posterior = nn.Linear(hidden, 2 * latent_dim)
-        self.state_embed = ObsEmbedding((*spec.nvec, *TRIAL_FLAGS_NVEC), hidden)
+        self.state_embed = ObsEmbedding((*spec.nvec, *TRIAL_FLAGS_NVEC), hidden, spec.frame_shape)
         self.belief = nn.Sequential(nn.Linear(2 * latent_dim, hidden), nn.ReLU())
         self.decoder = RewardDecoder(spec, latent_dim, decoder_hidden)
 
@@ -88,12 +90,12 @@ class VariBADNetworks(ERL2Networks):
         return cls(ObsSpec.from_dict(data["spec"]), int(data["hidden"]), str(data["memory"]), bool(data["dueling"]),
                    int(data["latent_dim"]), int(data["decoder_hidden"]))
 
-    def posteriors(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The encoder over sequences ``ints (B, T, F + 2)``, ``rewards (B, T)``: the posterior's
-        mean and log-variance after every step ``(B, T, latent_dim)`` each, and the memory's
-        final state."""
-        out, _, state = self.q.trunk(ints, rewards, state=state)
+    def posteriors(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor | None = None,
+                   frames: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The encoder over sequences ``ints (B, T, F + 2)``, ``rewards (B, T)`` (and ``frames``
+        for pixel observations): the posterior's mean and log-variance after every step ``(B,
+        T, latent_dim)`` each, and the memory's final state."""
+        out, _, state = self.q.trunk(ints, rewards, state=state, frames=frames)
         mean, logvar = self.posterior(out).chunk(2, -1)
         return mean, logvar, state
 
@@ -102,19 +104,20 @@ class VariBADNetworks(ERL2Networks):
         mean, logvar = self.posterior(torch.zeros(self.hidden)).chunk(2, -1)
         return mean, logvar
 
-    def q_values(self, ints: torch.Tensor, rewards: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor
-                 ) -> torch.Tensor:
-        """Q(s, b, a) ``(B, T, n_actions)`` of the steps ``ints``, ``rewards`` and the posteriors
-        after them (``mean``, ``logvar``; detached here, so no gradient reaches the encoder)."""
+    def q_values(self, ints: torch.Tensor, rewards: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor,
+                 frames: torch.Tensor | None = None) -> torch.Tensor:
+        """Q(s, b, a) ``(B, T, n_actions)`` of the steps ``ints``, ``rewards`` (``frames``) and the
+        posteriors after them (``mean``, ``logvar``; detached here, so no gradient reaches the
+        encoder)."""
         belief = self.belief(torch.cat((mean, logvar), -1).detach())
-        return self.q.head_q(belief, self.state_embed(ints, rewards))
+        return self.q.head_q(belief, self.state_embed(ints, rewards, frames))
 
-    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, ints: torch.Tensor, rewards: torch.Tensor, state: torch.Tensor | None = None,
+                frames: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sequences ``(B, T, ...)`` -> Q-values ``(B, T, n_actions)``, the posteriors' means and
         log-variances ``(B, T, latent_dim)`` and the encoder's final memory state."""
-        mean, logvar, state = self.posteriors(ints, rewards, state)
-        return self.q_values(ints, rewards, mean, logvar), mean, logvar, state
+        mean, logvar, state = self.posteriors(ints, rewards, state, frames)
+        return self.q_values(ints, rewards, mean, logvar, frames), mean, logvar, state
 
     def vae_parameters(self) -> list[nn.Parameter]:
         """The encoder's and the decoder's parameters: the ones the VAE loss trains (and nothing else)."""
@@ -140,10 +143,13 @@ class VariBADActor(WholeTrialActor):
         self.nets = nets
 
     @torch.no_grad()
-    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
+    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray,
+                 frames: np.ndarray | None = None) -> torch.Tensor:
         x, r = self.step_inputs(slots, ints, rewards, episode)
         s = torch.from_numpy(np.asarray(slots, dtype=np.int64))
-        q, _, _, self.state[s] = self.nets(x.unsqueeze(1), r.unsqueeze(1), self.state[s])
+        f = frames_tensor(frames)
+        q, _, _, self.state[s] = self.nets(x.unsqueeze(1), r.unsqueeze(1), self.state[s],
+                                           None if f is None else f.unsqueeze(1))
         return q.squeeze(1)
 
 

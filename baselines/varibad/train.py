@@ -103,13 +103,17 @@ def sum_over_posteriors(values: torch.Tensor, lengths: torch.Tensor) -> torch.Te
 def exploitation_steps(b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The decoder's targets in a replay batch: every exploitation step of each trial, its
     episodes' padded steps back to back (J = exploitation episodes x steps): ``ints (B, J,
-    F)``, ``actions (B, J)``, the env's ``rewards (B, J)`` and ``mask (B, J)`` (False on padding)."""
+    F)``, ``actions (B, J)``, the env's ``rewards (B, J)`` and ``mask (B, J)`` (False on padding);
+    for pixel observations also ``frames (B, J, H, W, C)``."""
     batch, episodes, steps = b["task_act"].shape
     mask = torch.arange(steps) < b["task_len"].unsqueeze(-1)  # (B, K, T)
-    return {"ints": b["task_ints"].reshape(batch, episodes * steps, -1),
-            "actions": b["task_act"].reshape(batch, episodes * steps),
-            "rewards": b["task_rew"].reshape(batch, episodes * steps),
-            "mask": mask.reshape(batch, episodes * steps)}
+    out = {"ints": b["task_ints"].reshape(batch, episodes * steps, -1),
+           "actions": b["task_act"].reshape(batch, episodes * steps),
+           "rewards": b["task_rew"].reshape(batch, episodes * steps),
+           "mask": mask.reshape(batch, episodes * steps)}
+    if "task_frames" in b:
+        out["frames"] = b["task_frames"].flatten(1, 2)
+    return out
 
 
 def varibad_losses(nets: VariBADNetworks, target: VariBADNetworks, b: dict[str, torch.Tensor], gamma: float,
@@ -118,9 +122,10 @@ def varibad_losses(nets: VariBADNetworks, target: VariBADNetworks, b: dict[str, 
     + kl_weight * ``loss_kl``), the VAE's terms summed over each trial's posteriors and averaged
     over trials (``loss_vae`` = -sum_t ELBO_t); and ``q_mean``, the greedy Q-value at the first step."""
     seq = whole_trials(b)
-    q, mean, logvar, _ = nets(seq["ints"], seq["rewards_in"])
+    frames = seq.get("frames")  # pixel observations only
+    q, mean, logvar, _ = nets(seq["ints"], seq["rewards_in"], frames=frames)
     with torch.no_grad():
-        q_target = target.q_values(seq["ints"], seq["rewards_in"], mean, logvar)
+        q_target = target.q_values(seq["ints"], seq["rewards_in"], mean, logvar, frames)
     loss_q = erl2_loss(q, q_target, seq, gamma, td_lambda)
     prior_mean, prior_logvar = nets.prior()
     batch = len(seq["lengths"])
@@ -128,7 +133,7 @@ def varibad_losses(nets: VariBADNetworks, target: VariBADNetworks, b: dict[str, 
     logvars = torch.cat((prior_logvar.expand(batch, 1, -1), logvar), 1)
     m = means + torch.randn_like(means) * (0.5 * logvars).exp()  # one reparameterised sample per posterior
     steps = exploitation_steps(b)
-    predicted = nets.decoder(m, steps["ints"], steps["actions"])
+    predicted = nets.decoder(m, steps["ints"], steps["actions"], steps.get("frames"))
     loss_rec = sum_over_posteriors(reconstruction_error(predicted, steps["rewards"], steps["mask"]), seq["lengths"])
     loss_kl = sum_over_posteriors(kl_to_previous(means, logvars), seq["lengths"])
     loss_vae = loss_rec + kl_weight * loss_kl

@@ -11,6 +11,22 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+#: Per-env changes every method on the shared learner makes (the same budget and sizes for
+#: all of them). MetaSign3D-v0's 80 x 60 frames: every network embeds them with its own small
+#: CNN (``networks.FrameEncoder``), which makes an update ~100x a grid update on a CPU, so
+#: fewer trials per wave and per batch; a replay of 3,000 trials holds 1.7 GB of frames.
+PIXEL_PRESETS: dict[str, dict[str, Any]] = {
+    "MetaSign3D-v0": {
+        "total_steps": 2_000_000,
+        "num_envs": 16,
+        "batch_size": 16,
+        "buffer_trials": 3_000,
+        "learning_starts": 5_000,
+        "eval_every": 100_000,
+        "checkpoint_every": 100_000,
+    },
+}
+
 
 @dataclass
 class RecurrentQConfig:
@@ -114,8 +130,9 @@ class RecurrentQConfig:
 
     @classmethod
     def env_presets(cls) -> dict[str, dict[str, Any]]:
-        """Per-env changes to the defaults (``env -> {field: value}``); a method overrides this."""
-        return {}
+        """Per-env changes to the defaults (``env -> {field: value}``): :data:`PIXEL_PRESETS`
+        here; a method may override this (keeping those rows)."""
+        return PIXEL_PRESETS
 
     @classmethod
     def without_removed(cls, data: dict[str, Any], source: str = "config") -> dict[str, Any]:

@@ -36,11 +36,11 @@ def whole_trials(b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Pack a replay batch into one sequence per trial.
 
     Returns ``ints (B, L, F + 2)`` (the observation's integers, then the exploitation and
-    first-step flags), ``rewards_in (B, L)`` (the observed previous reward; 0 in the
-    exploration episode), ``actions (B, L)``, ``rewards (B, L)`` (the rewards of the
-    Q-targets: 0 at exploration steps, the env reward at exploitation steps), ``exploit (B,
-    L)`` bool, ``lengths (B,)`` (steps of the whole trial) and ``problem_id (B,)``. Positions
-    past a trial's length are 0.
+    first-step flags), ``frames (B, L, H, W, C)`` (pixel observations only), ``rewards_in
+    (B, L)`` (the observed previous reward; 0 in the exploration episode), ``actions (B,
+    L)``, ``rewards (B, L)`` (the rewards of the Q-targets: 0 at exploration steps, the env
+    reward at exploitation steps), ``exploit (B, L)`` bool, ``lengths (B,)`` (steps of the
+    whole trial) and ``problem_id (B,)``. Positions past a trial's length are 0.
     """
     exp_ints, task_ints = b["exp_ints"], b["task_ints"]
     batch, te, num_ints = exp_ints.shape
@@ -64,7 +64,7 @@ def whole_trials(b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     exploit = (seg > 0) & valid
     flags = torch.stack((exploit, (offset == 0) & valid), -1).to(torch.int64)
     zero = torch.zeros(batch, te)
-    return {
+    seq = {
         "ints": torch.cat((pack(exp_ints, task_ints), flags), -1),
         "rewards_in": pack(zero, b["task_rew_in"]),
         "actions": pack(b["exp_act"], b["task_act"]),
@@ -73,6 +73,9 @@ def whole_trials(b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         "lengths": lengths,
         "problem_id": torch.as_tensor(b["problem_id"]),
     }
+    if "exp_frames" in b:
+        seq["frames"] = pack(b["exp_frames"], b["task_frames"])
+    return seq
 
 
 # ---------------------------------------------------------------------------- acting
@@ -111,11 +114,17 @@ class WholeTrialActor:
         return x, r
 
     @torch.no_grad()
-    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray) -> torch.Tensor:
+    def q_values(self, slots: np.ndarray, ints: np.ndarray, rewards: np.ndarray, episode: np.ndarray,
+                 frames: np.ndarray | None = None) -> torch.Tensor:
         x, r = self.step_inputs(slots, ints, rewards, episode)
         s = torch.from_numpy(np.asarray(slots, dtype=np.int64))
-        q, self.state[s] = self.q.step(x, r, self.state[s])
+        q, self.state[s] = self.q.step(x, r, self.state[s], frames=frames_tensor(frames))
         return q
 
 
-__all__ = ["TRIAL_FLAGS_NVEC", "WholeTrialActor", "whole_trials"]
+def frames_tensor(frames: np.ndarray | None) -> torch.Tensor | None:
+    """An actor's ``frames`` argument as a tensor (None stays None)."""
+    return None if frames is None else torch.from_numpy(np.ascontiguousarray(frames))
+
+
+__all__ = ["TRIAL_FLAGS_NVEC", "WholeTrialActor", "frames_tensor", "whole_trials"]
