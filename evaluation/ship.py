@@ -25,6 +25,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
+import tyro
+
 from evaluation.compare import load_sweep
 from evaluation.protocol import import_agent_module, shipped_folder
 from evaluation.sweep import SELECTION_RULES, choose_run
@@ -35,7 +37,7 @@ from meta_explore_envs.files import atomic_path, write_json_atomic
 class ShipConfig:
     """Copy the chosen run's checkpoint of every env into the agent package's checkpoints/ folder."""
 
-    sweep: Path
+    sweep: tyro.conf.Positional[Path]
     """A sweep folder (``python -m evaluation.sweep --agents AGENT ...``)."""
     agent: str = "dream"
     """The agent of the sweep whose checkpoints to ship (its folder name under ``runs/``)."""
@@ -114,8 +116,6 @@ def ship(config: ShipConfig) -> dict[str, dict]:
 
 
 def main(args: list[str] | None = None) -> None:
-    import tyro
-
     ship(tyro.cli(ShipConfig, args=args, description=__doc__.split("\n")[0]))
 
 

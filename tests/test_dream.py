@@ -434,14 +434,16 @@ def test_removed_settings_at_their_off_values_are_dropped_and_others_refused(tmp
         on = (not off) if isinstance(off, bool) else off + 0.5
         with pytest.raises(ValueError, match=f"run/checkpoint.pt has {key}={on!r}: that setting was removed"):
             DreamConfig.from_dict({**saved, key: on}, source="run/checkpoint.pt")
-    # The shipped checkpoints record them (at "off") and still load, through the agent and
-    # as a configuration.
-    shipped = sorted(CHECKPOINTS.glob("*.pt"))
-    assert any(REMOVED_SETTINGS.keys() & torch.load(p, weights_only=True)["config"].keys() for p in shipped)
-    for p in shipped:
-        config = load_policy(p)["config"]
+    # Checkpoints saved before the clean-up (the earlier shipped ones) record them at "off":
+    # such a file still loads, through the agent and as a configuration.
+    for p in sorted(CHECKPOINTS.glob("*.pt")):
+        old = torch.load(p, weights_only=True)
+        old["config"] = {**old["config"], **REMOVED_SETTINGS}
+        torch.save(old, tmp_path / p.name)
+        config = load_policy(tmp_path / p.name)["config"]
         assert not REMOVED_SETTINGS.keys() & config.keys()
         assert DreamConfig.from_dict(config).env == p.stem
+        assert isinstance(load_agent(p.stem, checkpoint=str(tmp_path / p.name)), DreamAgent)
     # A policy checkpoint of a run that used one of them is refused by name.
     path = tmp_path / "p.pt"
     config = {**DreamConfig(env="MetaMap-v0").to_dict(), **REMOVED_SETTINGS}
@@ -691,7 +693,8 @@ def test_resume_keeps_the_saved_thread_count_unless_the_flag_is_given(monkeypatc
 def test_inspect_exploration_lists_the_shipped_bus_explorer_riding_three_coloured_buses():
     """The generic tool on MetaDistractingBus-v0: one action string per trial, as long as the
     exploration episode; replayed in the env, each rides three coloured buses and no grey one,
-    and every exploitation episode then reaches its goal in 3 steps."""
+    and every exploitation episode then reaches its goal in 3 steps. (The shipped explorer,
+    sweep seed 0, waits with noops to the step limit after its rides instead of ending.)"""
     from evaluation.explorations import inspect
     from meta_explore_envs.envs.bus_grid import COLOURED_SOURCES
     from meta_explore_envs.envs.distracting_bus import GREY_SOURCES
@@ -701,7 +704,7 @@ def test_inspect_exploration_lists_the_shipped_bus_explorer_riding_three_coloure
     assert sorted(k for index in explorations.values() for k in index) == list(range(12))
     episode_env = gym.make("MetaDistractingBus-v0", split="test").unwrapped.episode_env
     for actions, index in explorations.items():
-        assert actions.endswith("E") and all(len(actions) == results.episode_lengths[k, 0] for k in index)
+        assert all(len(actions) == results.episode_lengths[k, 0] for k in index)
         for k in index:
             episode_env.set_problem(int(results.problem_ids[k]))
             episode_env.begin_episode(None)

@@ -175,7 +175,7 @@ def test_the_run_to_ship_is_chosen_on_the_train_split_only():
 @pytest.mark.parametrize(("agent", "checkpoint", "rule", "chosen"),
                          [("dream", "final.pt", "best-train", 1), ("rl2_ppo", "final.zip", "median-train", 0)])
 def test_ship_copies_the_chosen_checkpoint_with_its_recipe(tmp_path, agent, checkpoint, rule, chosen):
-    from evaluation.ship import ShipConfig, ship
+    from evaluation.ship import ShipConfig, main, ship
 
     sweep_dir = tmp_path / "sweep"
     sweep_dir.mkdir()
@@ -186,7 +186,9 @@ def test_ship_copies_the_chosen_checkpoint_with_its_recipe(tmp_path, agent, chec
         (run_dir / "run.json").write_text(json.dumps(_record(seed, train, 0.5, agent=agent, checkpoint=checkpoint)))
         (run_dir / "train" / checkpoint).write_bytes(f"weights of seed {seed}".encode())
         (run_dir / "train" / "result.json").write_text(json.dumps({"git_commit": "abc"}))
-    meta = ship(ShipConfig(sweep=sweep_dir, agent=agent, rule=rule, destination=tmp_path / "ckpt"))[ENV]
+    main([str(sweep_dir), "--agent", agent, "--rule", rule, "--destination", str(tmp_path / "ckpt")])  # the CLI
+    meta = json.loads((tmp_path / "ckpt" / f"{ENV}.json").read_text())
+    assert meta == ship(ShipConfig(sweep=sweep_dir, agent=agent, rule=rule, destination=tmp_path / "ckpt"))[ENV]
     suffix = checkpoint[checkpoint.index("."):]
     assert (tmp_path / "ckpt" / f"{ENV}{suffix}").read_bytes() == f"weights of seed {chosen}".encode()
     assert meta["command"] == f"python -m baselines.{agent}.train --env {ENV} --seed {chosen} --threads 1"
