@@ -63,12 +63,7 @@ class RecurrentAgent:
         restart = new_trial | (episode < self._actor.phase)  # also a caller that skipped reset()
         if restart.any():
             self._actor.reset(np.flatnonzero(restart))
-        slots = np.arange(len(episode))
-        if frames is None:
-            q = self._actor.q_values(slots, ints, rewards, episode)
-        else:
-            q = self._actor.q_values(slots, ints, rewards, episode, frames=frames)
-        return q.argmax(-1).numpy()
+        return self._actor.q_values(np.arange(len(episode)), ints, rewards, episode, frames=frames).argmax(-1).numpy()
 
 
 

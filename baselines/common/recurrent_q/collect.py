@@ -155,10 +155,8 @@ class TrialBatch:
         total_steps = 0
         while active.any():
             slots = np.flatnonzero(active)
-            if frames is None:
-                q = actor.q_values(slots, ints[slots], rew[slots], episode[slots])
-            else:
-                q = actor.q_values(slots, ints[slots], rew[slots], episode[slots], frames=frames[slots])
+            q = actor.q_values(slots, ints[slots], rew[slots], episode[slots],
+                               frames=None if frames is None else frames[slots])
             actions = np.asarray(choose(q, episode[slots], slots), dtype=np.int64)
             e, t = episode[slots], t_in_ep[slots]
             explore, task = e == 0, e > 0
