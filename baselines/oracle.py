@@ -4,8 +4,9 @@ A *privileged* agent (see :mod:`evaluation.protocol`): the harness hands it the 
 env, and reports mark it. It ends the exploration episode at once (it has nothing to
 learn), unless its family has an ``explore_action`` hook (MetaSign3D: it walks to the sign
 and reads it, so that recorded trials show the exploration the benchmark asks for; the
-IMRL return is the same), and, in every exploitation episode, takes the family's expert
-action for the true problem (:mod:`baselines.common.hooks`; exact dynamic programming for
+IMRL return is the same; MetaPointCorner, which has no ``end episode``: it plays the
+expert), and, in every exploitation episode, takes the family's expert action for the
+true problem (:mod:`baselines.common.hooks`; exact dynamic programming for
 the grid families, ties broken uniformly at random).
 """
 
@@ -32,13 +33,13 @@ class OracleAgent:
         hooks = family_baselines(family)
         self.explore_action = None if hooks is None or hooks.explore_action is None \
             else family_hook(family, "explore_action")
-        self.end_action = int(family_class(family).end_episode_action)
+        self.end_action = getattr(family_class(family), "end_episode_action", None)  # none: explore_action
         self.rng = np.random.default_rng(seed)
 
     def reset(self) -> None:
         pass
 
-    def act_privileged(self, observation: dict[str, Any], env: TrialEnv) -> int:
+    def act_privileged(self, observation: dict[str, Any], env: TrialEnv) -> Any:
         trial = env.unwrapped
         if trial.episode == 0:
             if self.explore_action is None:

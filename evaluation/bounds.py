@@ -13,17 +13,19 @@ How they are computed is up to each *family* of :mod:`meta_explore_envs.registry
 programming on its own rules (:func:`evaluation.grid_bounds.exact_bounds`; the definitions are in
 :mod:`meta_explore_envs.planning.grid_values`) without registering anything; a family whose
 bounds come from elsewhere (MetaSign3D: a privileged planner,
-:func:`evaluation.sign3d_bounds.sign3d_bounds`) is listed in :data:`BOUND_FAMILIES` or
-registers its function with :func:`register_bounds`. The harness and reports only ever call
+:func:`evaluation.sign3d_bounds.sign3d_bounds`; MetaPointCorner: Monte Carlo returns of
+reference policies, :func:`evaluation.point_corner_bounds.point_corner_bounds`) is listed in
+:data:`BOUND_FAMILIES` or registers its function with :func:`register_bounds`. The harness and reports only ever call
 :func:`get_bounds`.
 
 **Contract of a bounds function**: ``function(env_id: str, split: str,
 num_exploit_episodes: int, progress: bool) -> Bounds``; values in reward units per
-exploitation episode of the IMRL setting, averaged uniformly over the split's problems and
-their instruction distributions; ``Bounds.method`` says how they were obtained (e.g.
-"exact dynamic programming", "privileged planner, 10000 Monte Carlo episodes"). It must be
-deterministic: results are cached on disk, keyed by a fingerprint of the function's code
-and of the family's code, with every module they import
+exploitation episode of the family's default setting (IMRL; MetaPointCorner: standard),
+averaged uniformly over the split's problems and their instruction distributions;
+``Bounds.method`` says how they were obtained (e.g. "exact dynamic programming",
+"privileged planner, 10000 Monte Carlo episodes"). It must be deterministic: results are
+cached on disk, keyed by a fingerprint of the function's code and of the family's code,
+with every module they import
 (:func:`evaluation.fingerprint.source_fingerprint`).
 
 Normalised score (spec): ``(return - no_exploration) / (optimal - no_exploration)``: 0 for
@@ -94,6 +96,7 @@ EXACT_BOUNDS = "evaluation.grid_bounds:exact_bounds"
 #: only when its bounds are asked for).
 BOUND_FAMILIES: dict[str, str | BoundsFunction] = {
     "sign3d": "evaluation.sign3d_bounds:sign3d_bounds",
+    "point_corner": "evaluation.point_corner_bounds:point_corner_bounds",
 }
 
 

@@ -41,10 +41,18 @@ class TrialSpec:
     reset_seed: int  #: seed of ``env.reset`` (a family's random start, e.g. MetaSign3D's)
 
 
+def default_setting(env_id: str) -> str:
+    """The setting ``gymnasium.make(env_id)`` plays without a ``setting`` kwarg (the family's
+    ``default_setting``: "imrl" for all but MetaPointCorner, which is "standard" only)."""
+    return family_class(env_family(env_id)).default_setting
+
+
 def trial_specs(env_id: str, split: str = "test", num_trials: int = 100, seed: int = 0,
-                num_exploit_episodes: int = 1, setting: str = "imrl") -> list[TrialSpec]:
+                num_exploit_episodes: int = 1, setting: str | None = None) -> list[TrialSpec]:
     """The trials of ``seed``: problems uniform over the split, instructions from each problem's
-    distribution (one per exploitation episode in IMRL, one per trial in "standard")."""
+    distribution (one per exploitation episode in IMRL, one per trial in "standard"; default:
+    the env's default setting)."""
+    setting = default_setting(env_id) if setting is None else setting
     episode_env = family_class(env_family(env_id))(split=split)
     rng = np.random.default_rng(seed)
     specs = []
@@ -82,9 +90,9 @@ class TrialResults:
     frames: list[list[list[np.ndarray]]] = field(default_factory=list, repr=False)
     """Recorded trials: per trial, per episode, RGB frames (H, W, 3) uint8."""
     agent_module: str | None = None  #: the module the agent was loaded from, when known
-    #: Per trial: the actions of its exploration episode and the instruction of each
-    #: exploitation episode (for the exploration diagnosis, :mod:`evaluation.diagnosis`).
-    exploration_actions: list[list[int]] = field(default_factory=list, repr=False)
+    #: Per trial: the actions of its exploration episode (ints; float arrays for Box actions) and
+    #: the instruction of each exploitation episode (for the exploration diagnosis, :mod:`evaluation.diagnosis`).
+    exploration_actions: list[list[Any]] = field(default_factory=list, repr=False)
     instruction_keys: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
     #: Per trial: the episode env's ``state`` at every observation the agent got in the
     #: exploration episode: after the reset, then after each exploration step that did not end
@@ -188,14 +196,14 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     forbidden = {"split", "num_exploit_episodes", "render_mode"} & set(env_kwargs)
     if forbidden:
         raise ValueError(f"env_kwargs may not set {sorted(forbidden)}: use run_trials' own arguments")
-    setting = check_choice("setting", env_kwargs.get("setting", "imrl"), SETTINGS)
+    setting = check_choice("setting", env_kwargs.get("setting", default_setting(env_id)), SETTINGS)
     specs = trial_specs(env_id, split, num_trials, seed, num_exploit_episodes, setting)
     n_episodes = num_exploit_episodes + 1
     returns = np.zeros((num_trials, n_episodes))
     lengths = np.zeros((num_trials, n_episodes), np.int64)
     successes = np.zeros((num_trials, n_episodes), bool)
     texts: list[list[str]] = [[] for _ in range(num_trials)]
-    exploration_actions: list[list[int]] = [[] for _ in range(num_trials)]
+    exploration_actions: list[list[Any]] = [[] for _ in range(num_trials)]
     exploration_states: list[list[Hashable]] = [[] for _ in range(num_trials)]
     frames: list[list[list[np.ndarray]]] = [[] for _ in range(min(record, num_trials))]
     start = time.perf_counter()
@@ -213,7 +221,8 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     check_int("num_envs", slots, 1)
     envs = [_make_env(env_id, split, num_exploit_episodes, env_kwargs, record > 0) for _ in range(slots)]
     made_with = {key: value for key, value in envs[0].spec.kwargs.items() if key != "render_mode"}
-    n_actions = envs[0].action_space.n
+    action_space = envs[0].action_space
+    n_actions = getattr(action_space, "n", 0)  # 0: Box actions, every one checked by the family
     steps = 0
     try:
         slot_trial = [-1] * slots
@@ -258,13 +267,13 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
             trial = env.unwrapped
             exploring = trial.episode == 0
             if exploring:
-                exploration_actions[t].append(int(action))
+                exploration_actions[t].append(action if n_actions else action.copy())
             observations[slot], _, terminated, truncated, info = env.step(action)
             steps += 1
             if exploring and not info["episode_done"]:
                 exploration_states[t].append(trial.episode_env.state)
             if recorder is not None:
-                recorder.after_step(int(action), info)
+                recorder.after_step(action, info)
             if info["episode_done"]:
                 k = info["episode_index"]
                 returns[t, k] = info["episode_return"]
@@ -289,12 +298,12 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
                     active = [t for t in slot_trial if t >= 0]
                     raise failed("act_batch()", error, f"{env_id}, seed {seed}, trials {min(active)}-{max(active)}"
                                  ) from error
-                if actions.shape != (slots,):
+                if actions.shape != (slots, *action_space.shape):
                     raise AgentError(f"{who}: act_batch returned actions of shape {actions.shape}; expected "
-                                     f"({slots},) ({env_id}, seed {seed})")
+                                     f"{(slots, *action_space.shape)} ({env_id}, seed {seed})")
                 new_trial[:] = False
                 for slot in range(slots):
-                    if slot_trial[slot] >= 0 and step(slot, actions[slot].item()):
+                    if slot_trial[slot] >= 0 and step(slot, actions[slot].item() if n_actions else actions[slot]):
                         new_trial[slot] = begin(slot)
         else:
             privileged = is_privileged(agent)
@@ -329,4 +338,4 @@ def run_trials(agent: Any, env_id: str, *, split: str = "test", num_trials: int 
     )
 
 
-__all__ = ["TrialResults", "TrialSpec", "run_trials", "trial_specs"]
+__all__ = ["TrialResults", "TrialSpec", "default_setting", "run_trials", "trial_specs"]

@@ -37,7 +37,7 @@ from typing import Annotated
 
 from evaluation.bounds import bounds_entry, get_bounds
 from evaluation.diagnosis import diagnose
-from evaluation.harness import run_trials
+from evaluation.harness import default_setting, run_trials
 from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
 from evaluation.report import (
     CI_METHOD,
@@ -181,15 +181,16 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
             if not _plays(module, env_id, config):
                 continue
             results, checkpoints, gifs = [], [], []
+            setting = default_setting(env_id)  # IMRL, except MetaPointCorner (standard only)
             for seed in config.seeds:
-                agent = load_agent_module(module, env_id, config.checkpoint, split=config.split, setting="imrl",
+                agent = load_agent_module(module, env_id, config.checkpoint, split=config.split, setting=setting,
                                           num_exploit_episodes=config.num_exploit_episodes, seed=seed)
                 checkpoint = getattr(agent, "checkpoint_path", None) or config.checkpoint
                 checkpoints.append(None if checkpoint is None else str(checkpoint))
                 record = config.record if seed == config.seeds[0] else 0
                 result = run_trials(agent, env_id, split=config.split, num_trials=config.trials, seed=seed,
                                     num_exploit_episodes=config.num_exploit_episodes, num_envs=config.num_envs,
-                                    env_kwargs={"setting": "imrl"}, record=record, progress=config.progress,
+                                    env_kwargs={"setting": setting}, record=record, progress=config.progress,
                                     agent_module=module)
                 gifs += [(f"{module}-{env_id}-seed{seed}-trial{k}.gif", episodes)
                          for k, episodes in enumerate(result.frames)]

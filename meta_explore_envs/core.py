@@ -13,7 +13,8 @@ the trial env, the exact bounds and the planners use, so that the rules are writ
 * :meth:`instruction_distribution` / :meth:`sample_instruction` / :meth:`check_instruction`;
 * :meth:`begin_episode` puts the agent at the start with an instruction (or none);
 * :meth:`transition` applies one action and returns ``(reward, episode_over, success)``,
-  the reward in integer hundredths so that returns add up exactly;
+  the reward in units of ``1 / reward_scale`` (integer hundredths for the grid families, so
+  that returns add up exactly; plain floats for continuous families);
 * :meth:`state_observation` encodes the state (the ``observation`` key);
 * :attr:`state` gets/sets the full hashable episode state (for planners and bounds).
 
@@ -126,7 +127,7 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
     num_problems: ClassVar[int]
     #: Steps per episode; the episode ends (is truncated) after this many steps.
     max_episode_steps: ClassVar[int] = 20
-    #: Human-readable name of each action, indexed by action.
+    #: Human-readable name of each action, indexed by action (empty for ``Box`` actions).
     action_names: ClassVar[tuple[str, ...]]
     #: True when the rules are deterministic given the problem and the episode's states are
     #: finite and hashable (:attr:`state`), so exact planning applies: the evaluation and
@@ -135,6 +136,13 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
     tabular: ClassVar[bool] = False
     #: Keyboard controls of ``python -m meta_explore_envs.play``: pygame key name -> action.
     play_keys: ClassVar[dict[str, int]] = {}
+    #: :meth:`transition` returns rewards in units of ``1 / reward_scale``: integer hundredths
+    #: (:data:`REWARD_SCALE`) so that returns add up exactly, or 1 for float rewards.
+    reward_scale: ClassVar[int] = REWARD_SCALE
+    #: The trial setting of ``gymnasium.make`` without a ``setting`` kwarg.
+    default_setting: ClassVar[str] = "imrl"
+    #: Trial settings the family refuses, each with the reason given in the error.
+    unsupported_settings: ClassVar[dict[str, str]] = {}
 
     # Set by subclasses in __init__.
     state_space: spaces.Space
@@ -148,11 +156,16 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
         self.render_mode = render_mode
         self.problem_ids = tuple(self.split_problem_ids(split))
         self._problem_id_set = frozenset(self.problem_ids)
-        self.action_space = spaces.Discrete(len(self.action_names))
+        self.action_space = self.make_action_space()
         self.problem_id: int | None = None
         self.instruction: Hashable | None = NO_INSTRUCTION
         #: Record the agent's path for rendering (set by renderers; costs nothing when False).
         self.record_trail = render_mode is not None
+
+    @classmethod
+    def make_action_space(cls) -> spaces.Space:
+        """The action space: ``Discrete(len(action_names))`` unless the family says otherwise."""
+        return spaces.Discrete(len(cls.action_names))
 
     # ------------------------------------------------------------------ rules interface
     @classmethod
@@ -252,7 +265,8 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
     def transition(self, action: int) -> tuple[int, bool, bool]:
         """Apply a valid action; return ``(reward, episode_over, success)``.
 
-        ``reward`` is an int in hundredths (see :data:`REWARD_SCALE`).
+        ``reward`` is in units of ``1 / reward_scale`` (an int in hundredths by default,
+        see :data:`REWARD_SCALE`).
         """
         raise NotImplementedError
 
@@ -332,6 +346,14 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
         """Return ``action`` as an int if valid, else raise naming the value and the range."""
         return as_index("action", action, len(self.action_names), self._action_help())
 
+    def action_observation(self, action: Any) -> Any:
+        """The value of a trial's ``prev_action`` key after the checked ``action`` (default: itself)."""
+        return action
+
+    def action_text(self, action: Any) -> str:
+        """Short text of a checked action for rendered frames (default: its name)."""
+        return self.action_names[action]
+
     def _action_help(self) -> str:
         names = ", ".join(f"{i} {name}" for i, name in enumerate(self.action_names))
         return f" ({names})"
@@ -368,7 +390,7 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
         info["success"] = success
         if self.render_mode == "human":
             self.render()
-        return self._observation(), reward / REWARD_SCALE, over and not truncated, truncated, info
+        return self._observation(), reward / self.reward_scale, over and not truncated, truncated, info
 
     #: The action that ends the episode early (both families have one).
     end_episode_action: ClassVar[int]

@@ -139,7 +139,7 @@ def family_class(name: str) -> type[EpisodeEnv]:
 #: The batched vector env of the tabular (grid) families.
 TRIAL_VECTOR_ENV = "meta_explore_envs.vector.trials:TrialVectorEnv"
 
-#: The families shipped with the suite (the DREAM paper's benchmarks).
+#: The families shipped with the suite (the DREAM paper's benchmarks, then ProMP's point env).
 BUILTIN_FAMILIES = (
     Family("distracting_bus", "meta_explore_envs.envs.distracting_bus:DistractingBusEnv",
            {"MetaDistractingBus-v0": {}}, vector_entry_point=TRIAL_VECTOR_ENV),
@@ -147,6 +147,7 @@ BUILTIN_FAMILIES = (
     Family("cooking", "meta_explore_envs.envs.cooking:CookingEnv", {"MetaCooking-v0": {}},
            vector_entry_point=TRIAL_VECTOR_ENV),
     Family("sign3d", "meta_explore_envs.envs.sign3d:Sign3DEnv", {"MetaSign3D-v0": {}}, extra="3d"),
+    Family("point_corner", "meta_explore_envs.envs.point_corner:PointCornerEnv", {"MetaPointCorner-v0": {}}),
 )
 
 for _family in BUILTIN_FAMILIES:

@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_explore_envs.core import REWARD_SCALE, EpisodeEnv, check_choice, check_num_exploit_episodes, check_options
+from meta_explore_envs.core import EpisodeEnv, check_choice, check_num_exploit_episodes, check_options
 from meta_explore_envs.registry import FAMILIES, family_class
 from meta_explore_envs.rendering import FrameRenderMixin
 
@@ -32,7 +32,10 @@ class TrialEnv(FrameRenderMixin, gym.Env):
     * ``instruction``: the current instruction, or the family's "no instruction" value
       (always in the exploration episode of ``setting="imrl"``; always in ``"standard"``);
     * ``episode``: ``Discrete(num_exploit_episodes + 1)``, 0 = exploration episode;
-    * ``prev_action``: ``Discrete(n_actions + 1)``; ``n_actions`` on an episode's first step;
+    * ``prev_action``: ``Discrete(n_actions + 1)``; ``n_actions`` on an episode's first step.
+      Families with ``Box`` actions (MetaPointCorner): a ``Box`` of the action's shape holding
+      the action as applied (clipped to the action space), zeros on an episode's first step
+      (no flag: a new episode shows in the ``episode`` key, a new trial is a reset);
     * ``prev_reward``: ``Box(-inf, inf, (1,), float32)``; 0 on an episode's first step.
 
     ## Settings
@@ -65,7 +68,8 @@ class TrialEnv(FrameRenderMixin, gym.Env):
     ## Arguments
     ``episode_env``: a family name (``"distracting_bus"``, ``"map"``, ``"cooking"``, ...) or an
     :class:`EpisodeEnv` instance; ``split`` ("train"/"test", only with a family name);
-    ``num_exploit_episodes`` (int >= 1, default 1); ``setting``; ``exploration_rewards``
+    ``num_exploit_episodes`` (int >= 1, default 1); ``setting`` (default: the family's
+    ``default_setting``, "imrl" for all but MetaPointCorner); ``exploration_rewards``
     (bool, default: False for IMRL, True for standard); ``render_mode``.
     """
 
@@ -77,7 +81,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         *,
         split: str | None = None,
         num_exploit_episodes: int = 1,
-        setting: str = "imrl",
+        setting: str | None = None,
         exploration_rewards: bool | None = None,
         render_mode: str | None = None,
     ):
@@ -88,7 +92,12 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         elif split is not None:
             raise ValueError("split is only accepted with a family name; an EpisodeEnv instance has its own")
         check_num_exploit_episodes(num_exploit_episodes)
+        if setting is None:
+            setting = episode_env.default_setting
         self.setting = check_choice("setting", setting, SETTINGS)
+        if setting in episode_env.unsupported_settings:
+            raise ValueError(f"setting={setting!r} is not supported by {episode_env.family}: "
+                             f"{episode_env.unsupported_settings[setting]}")
         if exploration_rewards is None:
             exploration_rewards = setting == "standard"
         if not isinstance(exploration_rewards, bool):
@@ -104,13 +113,21 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         self.split = episode_env.split
         self.max_trial_steps = (num_exploit_episodes + 1) * episode_env.max_episode_steps
         self._n_actions = len(episode_env.action_names)
+        self._reward_scale = episode_env.reward_scale
         self.action_space = episode_env.action_space
+        if isinstance(self.action_space, spaces.Discrete):
+            prev_action_space = spaces.Discrete(self._n_actions + 1)
+            self._no_action = self._n_actions
+        else:  # Box actions: the applied action, zeros on an episode's first step
+            prev_action_space = spaces.Box(self.action_space.low, self.action_space.high,
+                                           self.action_space.shape, self.action_space.dtype)
+            self._no_action = np.zeros(self.action_space.shape, self.action_space.dtype)
         self.observation_space = spaces.Dict(
             {
                 "observation": episode_env.state_space,
                 "instruction": episode_env.observation_space["instruction"],
                 "episode": spaces.Discrete(num_exploit_episodes + 1),
-                "prev_action": spaces.Discrete(self._n_actions + 1),
+                "prev_action": prev_action_space,
                 "prev_reward": spaces.Box(-np.inf, np.inf, (1,), np.float32),
             }
         )
@@ -125,7 +142,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         self._rewarded = True
         self._episode_return = 0  # hundredths
         self._trial_return = 0
-        self._prev_action = self._n_actions
+        self._prev_action = self._no_action
         self._prev_reward = 0.0
 
     # ------------------------------------------------------------------ reset
@@ -191,7 +208,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         self._observed_instruction = instruction if self.setting == "imrl" else None
         self._instruction_text = ep.instruction_text(instruction)
         self._episode_return = 0
-        self._prev_action = self._n_actions
+        self._prev_action = self._no_action
         self._prev_reward = 0.0
 
     def _observation(self) -> dict[str, Any]:
@@ -199,7 +216,8 @@ class TrialEnv(FrameRenderMixin, gym.Env):
             "observation": self.episode_env.state_observation(),
             "instruction": self.episode_env.instruction_observation(self._observed_instruction),
             "episode": self.episode,
-            "prev_action": self._prev_action,
+            "prev_action": self._prev_action.copy() if isinstance(self._prev_action, np.ndarray)
+            else self._prev_action,
             "prev_reward": np.array((self._prev_reward,), dtype=np.float32),
         }
 
@@ -217,8 +235,8 @@ class TrialEnv(FrameRenderMixin, gym.Env):
             reward = 0
         self._episode_return += reward
         self._trial_return += reward
-        self._prev_action = action
-        self._prev_reward = reward = reward / REWARD_SCALE
+        self._prev_action = ep.action_observation(action)
+        self._prev_reward = reward = reward / self._reward_scale
         info: dict[str, Any] = {"instruction_text": self._instruction_text, "episode_done": episode_over}
         if self._privileged:
             info["problem_id"] = self.problem_id
@@ -228,7 +246,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         else:
             final_observation = self._observation()
             info["final_observation"] = final_observation
-            info["episode_return"] = self._episode_return / REWARD_SCALE
+            info["episode_return"] = self._episode_return / self._reward_scale
             info["episode_length"] = ep.steps_taken
             info["episode_success"] = success
             info["episode_index"] = self.episode
@@ -251,7 +269,7 @@ class TrialEnv(FrameRenderMixin, gym.Env):
     # ------------------------------------------------------------------ rendering
     def render_lines(self) -> list[str]:
         """The text the rendered frames show: env, problem, episode, instruction, return."""
-        ep = self.episode_env
+        ep, scale = self.episode_env, self._reward_scale
         env_id = self.window_title()
         if self.problem_id is None:
             return [env_id, "call reset() to start a trial"]
@@ -264,13 +282,12 @@ class TrialEnv(FrameRenderMixin, gym.Env):
         text = self._instruction_text
         if text:
             task = text if self.setting == "imrl" else f"{text} (hidden)"
-        last = "" if self._prev_action == self._n_actions else (
-            f"   last: {ep.action_names[self._prev_action]} {self._prev_reward:+.2f}")
+        last = "" if ep.steps_taken == 0 else f"   last: {ep.action_text(self._prev_action)} {self._prev_reward:+.2f}"
         return [
             f"{env_id} [{self.setting}]  problem {self.problem_id}",
             f"{label}: {task}",
-            f"step {ep.steps_taken}/{ep.max_episode_steps}{last}   return {self._episode_return / REWARD_SCALE:+.2f}"
-            f"   trial {self._trial_return / REWARD_SCALE:+.2f}",
+            f"step {ep.steps_taken}/{ep.max_episode_steps}{last}   return {self._episode_return / scale:+.2f}"
+            f"   trial {self._trial_return / scale:+.2f}",
         ]
 
     def current_frame(self) -> np.ndarray:

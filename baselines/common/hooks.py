@@ -11,7 +11,8 @@ implementations as ``"module:attribute"`` strings, imported on first use.
 
 Hook contracts:
 
-* ``expert_action(episode_env: EpisodeEnv, problem_id: int, rng: np.random.Generator) -> int``:
+* ``expert_action(episode_env: EpisodeEnv, problem_id: int, rng: np.random.Generator) -> int``
+  (an array for ``Box`` actions):
   an optimal action at ``episode_env``'s current state and instruction *if the problem were
   ``problem_id``* (the oracle passes the true problem; Thompson sampling a sampled one).
   It must not change ``episode_env`` (copy it, or use ``state`` get/set and restore), and
@@ -64,6 +65,12 @@ FAMILY_BASELINES: dict[str, FamilyBaselines] = {
         no_exploration="baselines.sign3d:NoExplorationAgent",
         thompson="baselines.sign3d:ThompsonAgent",
         explore_action="baselines.sign3d:explore_action",
+    ),
+    "point_corner": FamilyBaselines(
+        expert_action="baselines.point_corner:expert_action",
+        no_exploration="baselines.point_corner:NoExplorationAgent",
+        thompson="baselines.point_corner:ThompsonAgent",
+        explore_action="baselines.point_corner:expert_action",
     ),
 }
 
