@@ -264,7 +264,7 @@ def bounds_table(bounds: Sequence[Bounds]):
     Table = require("rich.table", "report").Table
 
     methods = list(dict.fromkeys(b.method for b in bounds))
-    table = Table(title="Bounds per exploitation episode (IMRL)",
+    table = Table(title="Bounds per exploitation episode (IMRL; MetaPointCorner: standard)",
                   caption="\n".join(f"[{k + 1}] {m}" for k, m in enumerate(methods)), caption_justify="left")
     for column in ("env", "split", *Bounds.NAMES, "method", "compute s"):
         table.add_column(column, justify="left" if column in ("env", "split") else "right")
