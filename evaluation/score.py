@@ -170,7 +170,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
     .png are written at the end, so they are never partial).
     """
     env_ids = check_config(config)
-    title = config.title or f"Exploitation return per trial (IMRL, {config.split} split)"
+    setting_names = "/".join(sorted({"IMRL" if default_setting(e) == "imrl" else default_setting(e) for e in env_ids}))
+    title = config.title or f"Exploitation return per trial ({setting_names}, {config.split} split)"
     console = Console()
     if not console.is_terminal:  # logs: room for the whole table rather than 80 columns
         console = Console(width=180)

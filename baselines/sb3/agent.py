@@ -116,8 +116,9 @@ def algorithm_of(data: dict[str, Any]) -> type:
 
 @functools.cache
 def env_spaces(env_id: str, split: str = "test", num_exploit_episodes: int = 1,
-               setting: str = "imrl") -> tuple[gym.Space, gym.Space]:
-    """(observation space, action space) of ``gymnasium.make(env_id, ...)``."""
+               setting: str | None = None) -> tuple[gym.Space, gym.Space]:
+    """(observation space, action space) of ``gymnasium.make(env_id, ...)`` (``setting=None``:
+    the family's default, IMRL but for MetaPointCorner)."""
     env = gym.make(env_id, split=split, num_exploit_episodes=num_exploit_episodes, setting=setting)
     try:
         return env.observation_space, env.action_space
@@ -147,6 +148,8 @@ def fitting_env_ids(data: dict[str, Any], **env_kwargs: Any) -> list[str]:
     fits = []
     for env_id in registry.env_ids():
         try:
+            if env_kwargs.get("setting") in registry.family_class(registry.env_family(env_id)).unsupported_settings:
+                continue  # MetaPointCorner refuses IMRL
             if space_mismatch(data, env_id, **env_kwargs) is None:
                 fits.append(env_id)
         except gym.error.DependencyNotInstalled:  # an env needing an extra that is missing cannot be played
