@@ -75,6 +75,9 @@ class PointCornerEnv(EpisodeEnv):
     (Euclidean, g the goal) when g is a nearest corner of s' (s' in g's closed quadrant:
     on an axis both adjacent corners count) and |x'| + |y'| >= 0.5; otherwise 0. Progress can
     be negative (moving away from g inside its quadrant). Rewards are floats (not hundredths).
+    Stepping out of the zone towards g and back pays every other step (up to 0.2 sqrt 2 each),
+    about 14 per episode against about 2.5 for walking to the corner; ProMP's reward allows
+    it too (``docs/envs.md`` gives the bound it implies).
     Without an instruction (single-episode use with ``instruction=None``) every step pays 0.
 
     ## Episode end
