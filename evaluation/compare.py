@@ -63,7 +63,7 @@ import numpy as np
 
 from evaluation.bounds import Bounds, normalised_score
 from evaluation.report import BOUND_STYLES, CI_LEVEL
-from evaluation.sweep import RUN_JSON, SWEEP_JSON, SweepError
+from evaluation.sweep import RUN_JSON, SWEEP_JSON, SweepError, agent_label
 from meta_explore_envs.core import check_int
 from meta_explore_envs.files import atomic_path, write_json_atomic, write_text_atomic
 from meta_explore_envs.optional import require
@@ -133,6 +133,7 @@ class Run:
     seed: int
     directory: Path
     record: dict[str, Any] = field(repr=False)
+    label: str = ""  #: the name shown in figures and tables (the agent's ``TRAINING.label``, e.g. IMPORT)
 
     @property
     def status(self) -> str:
@@ -245,14 +246,16 @@ def load_runs(paths: Sequence[str | Path], merge_agents: bool = False) -> tuple[
     for sweep, runs in loaded:
         for agent, *_ in runs:
             sweeps_of.setdefault(agent, set()).add(sweep.name)
-    runs_out, where = [], {}
+    runs_out, where, labels = [], {}, {}
     for sweep, runs in loaded:
         for agent, env_id, seed, directory, record in runs:
             shared = len(sweeps_of[agent]) > 1 and not merge_agents
             if shared and sum(s.name == sweep.name for s, _ in loaded) > 1:
                 raise SweepError(f"{sweep.path}: agent {agent!r} is in several sweeps and two of them are named "
                                  f"{sweep.name!r}: rename one, or pass --merge-agents to pool them")
-            run = Run(sweep, f"{sweep.name}/{agent}" if shared else agent, env_id, seed, directory, record)
+            label = labels.setdefault(agent, agent_label(agent))
+            run = Run(sweep, f"{sweep.name}/{agent}" if shared else agent, env_id, seed, directory, record,
+                      f"{sweep.name}/{label}" if shared else label)
             if run.key in where:
                 raise SweepError(f"{directory}: {agent} on {env_id} with seed {seed} is also in "
                                  f"{where[run.key]} (--merge-agents needs distinct seeds)")
@@ -649,6 +652,7 @@ def compare(sweeps: Sequence[Sweep], runs: Sequence[Run], config: CompareConfig,
                       "library": f"rliable {_version('rliable')}",
                       "seeding": "np.random.seed(seed) before each estimate's bootstrap; global state restored"},
         "agents": agents,
+        "labels": {r.agent: r.label or r.agent for r in runs},
         "envs": envs,
         "statuses": _status_counts(runs),
         "runs": [_run_row(run, run.key in used, logs.get(run.key), gif_of_run.get(run.key)) for run in runs],
@@ -701,6 +705,13 @@ def _colours(agents: Sequence[str]) -> dict[str, str]:
     return {agent: cycle[i % len(cycle)] for i, agent in enumerate(agents)}
 
 
+def _labeller(document: dict[str, Any]) -> Callable[[str], str]:
+    """agent -> its name in figures and tables (``document["labels"]``; reports written before
+    labels existed show the agent names)."""
+    labels = document.get("labels", {})
+    return lambda agent: labels.get(agent, agent)
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
@@ -723,15 +734,16 @@ def figures(document: dict[str, Any], out: Path) -> dict[str, Any]:
     """Draw the PNGs of a report document under ``out``; return {name: relative path(s)}."""
     plt = _pyplot()
     colours = _colours(document["agents"])
+    name = _labeller(document)
     drawn: dict[str, Any] = {}
     aggregate = document["aggregate"]
     agents = [a for a in document["agents"] if "iqm" in aggregate["agents"].get(a, {})]
     if agents:
         fig, axes = plt.subplots(1, len(METRICS), figsize=(3.2 * len(METRICS), 0.6 + 0.45 * len(agents) + 1.0),
                                  squeeze=False)
-        for ax, (metric, name) in zip(axes[0], METRICS.items()):
-            _intervals(ax, agents if ax is axes[0][0] else [""] * len(agents),
-                       [aggregate["agents"][a][metric] for a in agents], [colours[a] for a in agents], name)
+        for ax, (metric, metric_name) in zip(axes[0], METRICS.items()):
+            _intervals(ax, [name(a) for a in agents] if ax is axes[0][0] else [""] * len(agents),
+                       [aggregate["agents"][a][metric] for a in agents], [colours[a] for a in agents], metric_name)
         fig.suptitle(f"Aggregate over {_plural(len(aggregate['envs']), 'env')}, normalised test score (95% CI)",
                      fontsize=10)
         _save(fig, out / AGGREGATE_PNG)
@@ -744,7 +756,8 @@ def figures(document: dict[str, Any], out: Path) -> dict[str, Any]:
         for ax, env_id in zip(axes[0], envs):
             cells = document["per_env"][env_id]["agents"]
             names = [a for a in document["agents"] if "iqm" in cells.get(a, {})]
-            _intervals(ax, names, [cells[a]["iqm"] for a in names], [colours[a] for a in names], "IQM")
+            _intervals(ax, [name(a) for a in names], [cells[a]["iqm"] for a in names], [colours[a] for a in names],
+                       "IQM")
             ax.set_title(env_id, fontsize=9)
         fig.suptitle("IQM of the normalised test score per env (95% CI)", fontsize=10)
         _save(fig, out / PER_ENV_PNG)
@@ -754,7 +767,7 @@ def figures(document: dict[str, Any], out: Path) -> dict[str, Any]:
     if profile["agents"]:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         for agent, values in profile["agents"].items():
-            ax.plot(profile["taus"], values["profile"], color=colours[agent], label=agent)
+            ax.plot(profile["taus"], values["profile"], color=colours[agent], label=name(agent))
             if values["ci_low"] is not None:
                 ax.fill_between(profile["taus"], values["ci_low"], values["ci_high"], color=colours[agent], alpha=0.2)
         ax.set_xlabel("normalised test score tau")
@@ -770,7 +783,7 @@ def figures(document: dict[str, Any], out: Path) -> dict[str, Any]:
              if document["agents"].index(p["x"]) < document["agents"].index(p["y"])]
     if pairs:
         fig, ax = plt.subplots(figsize=(6.4, 0.8 + 0.45 * len(pairs) + 0.8))
-        _intervals(ax, [f"P({p['x']} > {p['y']})" for p in pairs], pairs, [colours[p["x"]] for p in pairs],
+        _intervals(ax, [f"P({name(p['x'])} > {name(p['y'])})" for p in pairs], pairs, [colours[p["x"]] for p in pairs],
                    "probability of improvement")
         ax.axvline(0.5, color="grey", linestyle="--", linewidth=1)
         ax.set_xlim(-0.02, 1.02)
@@ -784,24 +797,25 @@ def figures(document: dict[str, Any], out: Path) -> dict[str, Any]:
         for agent, curve in env_curves.items():
             if "iqm" not in curve:
                 continue
-            ax.plot(curve["steps"], curve["iqm"], color=colours[agent], label=f"{agent} ({len(curve['seeds'])} runs)")
+            ax.plot(curve["steps"], curve["iqm"], color=colours[agent],
+                    label=f"{name(agent)} ({len(curve['seeds'])} runs)")
             if curve["ci_low"] is not None:
                 ax.fill_between(curve["steps"], curve["ci_low"], curve["ci_high"], color=colours[agent], alpha=0.2)
         bounds = document["per_env"][env_id]["bounds"]
         lines = {"optimal": 1.0, "no_exploration": 0.0,
                  "thompson": None if bounds is None else bounds["thompson_normalised"]}
-        for name, value in lines.items():
+        for bound, value in lines.items():
             if value is not None:
-                colour, style = BOUND_STYLES[name]
-                ax.axhline(value, color=colour, linestyle=style, linewidth=1.2, label=name.replace("_", " "))
+                colour, style = BOUND_STYLES[bound]
+                ax.axhline(value, color=colour, linestyle=style, linewidth=1.2, label=bound.replace("_", " "))
         ax.set_xlabel("env steps")
         ax.set_ylabel("IQM normalised test score")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         ax.set_title(f"{env_id}: sample efficiency (IQM over runs, 95% CI)", fontsize=10)
-        name = f"curves-{_safe(env_id)}.png"
-        _save(fig, out / name)
-        drawn["curves"][env_id] = name
+        png = f"curves-{_safe(env_id)}.png"
+        _save(fig, out / png)
+        drawn["curves"][env_id] = png
     return drawn
 
 
@@ -880,17 +894,18 @@ def _img(path: str, alt: str, cls: str = "") -> str:
     return f'<img src="{_e(path)}" alt="{_e(alt)}"{f" class={cls}" if cls else ""}>'
 
 
-def _poi_table(pairs: Sequence[dict[str, Any]], agents: Sequence[str]) -> str:
+def _poi_table(pairs: Sequence[dict[str, Any]], agents: Sequence[str], name: Callable[[str], str]) -> str:
     names = [a for a in agents if any(p["x"] == a for p in pairs)]
     lookup = {(p["x"], p["y"]): p for p in pairs}
-    rows = [[_e(x)] + [("—" if x == y else _num(lookup[x, y]["value"], lookup[x, y]["ci"], sign=False)
+    rows = [[_e(name(x))] + [("—" if x == y else _num(lookup[x, y]["value"], lookup[x, y]["ci"], sign=False)
                         if (x, y) in lookup else "n/a") for y in names] for x in names]
-    return _table(["P(row > column)", *names], rows)
+    return _table(["P(row > column)", *map(name, names)], rows)
 
 
 def index_html(document: dict[str, Any]) -> str:
     """The report page: tables, figures, GIFs and the per-run table, relative links only."""
     agents, envs = document["agents"], document["envs"]
+    name = _labeller(document)
     figures_ = document["figures"]
     boot = document["bootstrap"]
     parts = [f"<h1>{_e(document['title'])}</h1>",
@@ -909,7 +924,7 @@ def index_html(document: dict[str, Any]) -> str:
     parts.append(f"<p class=note>Envs: {_e(', '.join(aggregate['envs']) or 'none')}. {_e(aggregate['note'])}.</p>")
     if aggregate["agents_without_finished_runs"]:
         parts.append("<p>No finished run, so in no statistic: <b>"
-                     + _e(", ".join(aggregate["agents_without_finished_runs"])) + "</b></p>")
+                     + _e(", ".join(map(name, aggregate["agents_without_finished_runs"]))) + "</b></p>")
     if aggregate["left_out_envs"]:
         parts.append("<p>Left out of the aggregate: " + "; ".join(
             f"<b>{_e(e)}</b> ({_e(why)})" for e, why in aggregate["left_out_envs"].items()) + "</p>")
@@ -917,7 +932,7 @@ def index_html(document: dict[str, Any]) -> str:
     for agent in agents:
         entry = aggregate["agents"][agent]
         left_out = "; ".join(f"seed {s}: {why}" for s, why in entry["left_out_seeds"].items())
-        rows.append([_e(agent), _e(len(entry["seeds"])), _e(" ".join(map(str, entry["seeds"]))),
+        rows.append([_e(name(agent)), _e(len(entry["seeds"])), _e(" ".join(map(str, entry["seeds"]))),
                      *(_est(entry, m) for m in METRICS), _e(left_out)])
     parts.append(_table(["agent", "runs", "seeds", *(f"{n} [95% CI]" for n in METRICS.values()), "runs left out"],
                         rows, left=1, wrap_last=True))
@@ -927,7 +942,7 @@ def index_html(document: dict[str, Any]) -> str:
             parts.append(f"<figure>{_img(figures_[key], caption)}<figcaption>{_e(caption)}</figcaption></figure>")
     if document["probability_of_improvement"]["aggregate"]:
         parts.append("<h3>Probability of improvement, aggregate</h3>"
-                     + _poi_table(document["probability_of_improvement"]["aggregate"], agents))
+                     + _poi_table(document["probability_of_improvement"]["aggregate"], agents, name))
 
     parts.append("<h2>Per env</h2><p class=note>Every finished run of the agent and env.</p>")
     rows = []
@@ -937,7 +952,7 @@ def index_html(document: dict[str, Any]) -> str:
         thompson = None if bounds is None else bounds["thompson_normalised"]
         for agent, entry in env["agents"].items():
             statuses = ", ".join(f"{n} {s}" for s, n in entry["statuses"].items())
-            rows.append([_e(env_id), _e(agent), _e(entry["runs"]), *(_est(entry, m) for m in METRICS),
+            rows.append([_e(env_id), _e(name(agent)), _e(entry["runs"]), *(_est(entry, m) for m in METRICS),
                          _num(thompson), _e(statuses)])
     parts.append(_table(["env", "agent", "runs", *(f"{n} [95% CI]" for n in METRICS.values()),
                          "Thompson (normalised)", "runs by status"], rows, left=2))
@@ -946,7 +961,7 @@ def index_html(document: dict[str, Any]) -> str:
     for env_id in envs:
         pairs = document["probability_of_improvement"]["per_env"].get(env_id)
         if pairs:
-            parts.append(f"<h3>Probability of improvement on {_e(env_id)}</h3>" + _poi_table(pairs, agents))
+            parts.append(f"<h3>Probability of improvement on {_e(env_id)}</h3>" + _poi_table(pairs, agents, name))
 
     if figures_.get("curves"):
         parts.append("<h2>Sample efficiency</h2><p class=note>IQM over runs of the normalised test score against "
@@ -959,7 +974,7 @@ def index_html(document: dict[str, Any]) -> str:
                      "that agent and env (the lower median of an even count); exploration episode left, "
                      "exploitation right.</p>")
         for gif in document["gifs"]:
-            caption = f"{gif['agent']} on {gif['env_id']}, seed {gif['seed']}"
+            caption = f"{name(gif['agent'])} on {gif['env_id']}, seed {gif['seed']}"
             parts.append(f"<figure>{_img(gif['path'], caption, 'gif')}<figcaption>{_e(caption)}</figcaption></figure>")
 
     parts.append("<h2>Runs</h2><p class=note>Every run of the sweeps, failures beside successes; "
@@ -977,7 +992,7 @@ def index_html(document: dict[str, Any]) -> str:
             note.append(f'<a href="{_e(run["log"])}">log</a>')
         if run["gif"]:
             note.append(f'<a href="{_e(run["gif"])}">GIF</a>')
-        rows.append([_e(run["agent"]), _e(run["env_id"]), _e(run["seed"]),
+        rows.append([_e(name(run["agent"])), _e(run["env_id"]), _e(run["seed"]),
                      f'<span class=status>{_e(run["status"])}</span>',
                      _num(test.get("normalised"), test.get("normalised_ci")),
                      _num(train.get("normalised"), train.get("normalised_ci")),
@@ -1004,6 +1019,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 
 def report_md(document: dict[str, Any]) -> str:
     """The report's tables as Markdown (for docs and READMEs): per env, aggregate, every run."""
     agents, envs = document["agents"], document["envs"]
+    name = _labeller(document)
     boot = document["bootstrap"]
     metric_headers = [f"{n} [95% CI]" for n in METRICS.values()]
     parts = [f"# {document['title']}", "",
@@ -1014,18 +1030,18 @@ def report_md(document: dict[str, Any]) -> str:
         env = document["per_env"][env_id]
         for agent, entry in env["agents"].items():
             statuses = ", ".join(f"{n} {s}" for s, n in entry["statuses"].items())
-            rows.append([env_id, agent, str(entry["runs"]), *(_est(entry, m) for m in METRICS), statuses])
+            rows.append([env_id, name(agent), str(entry["runs"]), *(_est(entry, m) for m in METRICS), statuses])
     parts += [_md_table(["env", "agent", "runs", *metric_headers, "runs by status"], rows, left=2), "",
               "## Aggregate over envs", "", f"Envs: {', '.join(document['aggregate']['envs']) or 'none'}. "
               f"{document['aggregate']['note']}.", ""]
-    rows = [[agent, " ".join(map(str, entry["seeds"])), *(_est(entry, m) for m in METRICS)]
+    rows = [[name(agent), " ".join(map(str, entry["seeds"])), *(_est(entry, m) for m in METRICS)]
             for agent, entry in document["aggregate"]["agents"].items() if agent in agents]
     parts += [_md_table(["agent", "seeds", *metric_headers], rows), "", "## Runs", ""]
     rows = []
     for run in document["runs"]:
         test, train = run["test"] or {}, run["train"] or {}
         efficiency = test.get("exploitation_efficiency")
-        rows.append([run["agent"], run["env_id"], str(run["seed"]), run["status"],
+        rows.append([name(run["agent"]), run["env_id"], str(run["seed"]), run["status"],
                      _num(test.get("normalised"), test.get("normalised_ci")), _num(train.get("normalised")),
                      _num(test.get("exploration_score")), "n/a" if efficiency is None else f"{efficiency:.3f}",
                      "" if run["env_steps"] is None else f"{run['env_steps']:,}",

@@ -143,6 +143,9 @@ class Training:
     empty are skipped)."""
     threads_flag: bool = True
     """Whether the CLI takes ``--threads K`` (the sweep passes ``--cpus-per-run``)."""
+    label: str | None = None
+    """The method's name in reports (``"IMPORT"`` for ``baselines.import_``); ``None``: the
+    agent's name as given to the sweep."""
 
 
 #: The folder of a package's shipped checkpoints (see the module docstring).

@@ -159,6 +159,18 @@ def agent_module_name(agent: str) -> str:
     return agent if "." in agent else f"baselines.{agent}"
 
 
+def agent_label(agent: str) -> str:
+    """``agent``'s name in reports: its ``TRAINING.label`` (``import_`` -> ``"IMPORT"``), else
+    ``agent`` itself (also when its module cannot be imported here)."""
+    from evaluation.protocol import AgentError, import_agent_module
+
+    try:
+        training = getattr(import_agent_module(agent_module_name(agent)), "TRAINING", None)
+    except AgentError:
+        return agent
+    return getattr(training, "label", None) or agent
+
+
 def resolve_training(agent: str) -> dict[str, Any]:
     """The ``TRAINING`` entry of ``agent``'s module as a plain dict (``SweepError`` if none)."""
     from evaluation.protocol import AgentError, Training, import_agent_module

@@ -241,8 +241,12 @@ def test_cli_writes_the_report(report: Path, sweeps):
     assert not re.search(r'(src|href)="(/|[a-z]+:)', page), "index.html must use relative links only"
     # The same tables in Markdown, for docs: one row per run, the failure among them.
     markdown = (report / "report.md").read_text()
-    assert markdown.count("\n| dream | MetaMap-v0 | ") == sum(
-        1 for r in document["runs"] if (r["agent"], r["env_id"]) == ("dream", "MetaMap-v0"))
+    # Tables and figures name each method by its TRAINING.label (baselines.dream: DREAM); the
+    # keys stay the sweeps' agent names. Agents without a label keep their name.
+    assert document["labels"] == {"dream": "DREAM", "random": "random", "thompson": "thompson"}
+    assert markdown.count("\n| DREAM | MetaMap-v0 | ") == sum(
+        1 for r in document["runs"] if (r["agent"], r["env_id"]) == ("dream", "MetaMap-v0")) > 0
+    assert ">DREAM</td>" in page and "| dream |" not in markdown
     assert "| failed |" in markdown and "IQM [95% CI]" in markdown
 
 

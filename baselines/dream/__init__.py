@@ -15,6 +15,6 @@ ENV_IDS: tuple[str, ...] = tuple(sorted(p.stem for p in CHECKPOINTS.glob("*.pt")
 
 #: How ``python -m evaluation.sweep --agents dream`` trains it (see ``evaluation.protocol``).
 TRAINING = Training(cli="baselines.dream.train", checkpoint="final.pt", resume_from="checkpoint.pt",
-                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"))
+                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"), label="DREAM")
 
 __all__ = ["ENV_IDS", "TRAINING", "DreamAgent", "DreamConfig", "load_agent"]

@@ -15,6 +15,6 @@ ENV_IDS: tuple[str, ...] = shipped_env_ids(__file__)
 
 #: How ``python -m evaluation.sweep --agents erl2`` trains it (see ``evaluation.protocol``).
 TRAINING = Training(cli="baselines.erl2.train", checkpoint="final.pt", resume_from="checkpoint.pt",
-                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"))
+                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"), label="E-RL²")
 
 __all__ = ["ENV_IDS", "TRAINING", "ERL2Config", "ERL2Networks", "load_agent"]

@@ -18,6 +18,6 @@ ENV_IDS: tuple[str, ...] = shipped_env_ids(__file__)
 
 #: How ``python -m evaluation.sweep --agents import_`` trains it (see ``evaluation.protocol``).
 TRAINING = Training(cli="baselines.import_.train", checkpoint="final.pt", resume_from="checkpoint.pt",
-                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"))
+                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"), label="IMPORT")
 
 __all__ = ["ENV_IDS", "TRAINING", "ImportConfig", "ImportNetworks", "load_agent"]

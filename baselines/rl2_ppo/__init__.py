@@ -21,7 +21,7 @@ ENV_IDS: tuple[str, ...] = shipped_env_ids(__file__, ".zip")
 
 #: How ``python -m evaluation.sweep --agents rl2_ppo`` trains it (see ``evaluation.protocol``).
 TRAINING = Training(cli="baselines.rl2_ppo.train", checkpoint="final.zip", resume_from="checkpoint.zip",
-                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"))
+                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"), label="RL²-PPO")
 
 
 def checkpoint_env_ids(checkpoint: str | None) -> list[str] | None:

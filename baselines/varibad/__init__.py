@@ -17,6 +17,6 @@ ENV_IDS: tuple[str, ...] = shipped_env_ids(__file__)
 
 #: How ``python -m evaluation.sweep --agents varibad`` trains it (see ``evaluation.protocol``).
 TRAINING = Training(cli="baselines.varibad.train", checkpoint="final.pt", resume_from="checkpoint.pt",
-                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"))
+                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"), label="VariBAD")
 
 __all__ = ["ENV_IDS", "TRAINING", "VariBADConfig", "VariBADNetworks", "load_agent"]
