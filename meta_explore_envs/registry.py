@@ -147,7 +147,8 @@ BUILTIN_FAMILIES = (
     Family("cooking", "meta_explore_envs.envs.cooking:CookingEnv", {"MetaCooking-v0": {}},
            vector_entry_point=TRIAL_VECTOR_ENV),
     Family("sign3d", "meta_explore_envs.envs.sign3d:Sign3DEnv", {"MetaSign3D-v0": {}}, extra="3d"),
-    Family("point_corner", "meta_explore_envs.envs.point_corner:PointCornerEnv", {"MetaPointCorner-v0": {}}),
+    Family("point_corner", "meta_explore_envs.envs.point_corner:PointCornerEnv", {"MetaPointCorner-v0": {}},
+           vector_entry_point="meta_explore_envs.vector.point_corner:PointCornerVectorEnv"),
 )
 
 for _family in BUILTIN_FAMILIES:

@@ -45,10 +45,15 @@ def sub_env_info(infos: dict, i: int) -> dict:
     return out
 
 
-def play_both(env_id: str, num_envs: int, steps: int, seed: int, **kwargs) -> int:
+def random_discrete_actions(rng: np.random.Generator, envs: gym.vector.VectorEnv) -> np.ndarray:
+    return rng.integers(envs.single_action_space.n, size=envs.num_envs)
+
+
+def play_both(env_id: str, num_envs: int, steps: int, seed: int, draw_actions=random_discrete_actions,
+              **kwargs) -> int:
     """Step the vector env and ``num_envs`` single envs (seeds ``seed + i``) with the same random
-    actions, autoresetting the singles as NEXT_STEP does; assert every output equal. Returns
-    the number of trials that ended."""
+    actions (``draw_actions(rng, envs)``), autoresetting the singles as NEXT_STEP does; assert
+    every output equal. Returns the number of trials that ended."""
     envs = gym.make_vec(env_id, num_envs=num_envs, **kwargs)
     singles = [gym.make(env_id, **kwargs) for _ in range(num_envs)]
     observations, infos = envs.reset(seed=seed)
@@ -60,14 +65,15 @@ def play_both(env_id: str, num_envs: int, steps: int, seed: int, **kwargs) -> in
     needs_reset = [False] * num_envs
     trials = 0
     for t in range(steps):
-        actions = rng.integers(envs.single_action_space.n, size=num_envs)
+        actions = draw_actions(rng, envs)
         observations, rewards, terminated, truncated, infos = envs.step(actions)
         for i, single in enumerate(singles):
             if needs_reset[i]:
                 (observation, info), reward, term, trunc = single.reset(), 0.0, False, False
                 needs_reset[i] = False
             else:
-                observation, reward, term, trunc, info = single.step(int(actions[i]))
+                action = actions[i].item() if actions.ndim == 1 else actions[i]
+                observation, reward, term, trunc, info = single.step(action)
                 needs_reset[i] = term or trunc
                 trials += term
             where = f"step {t} sub-env {i}"

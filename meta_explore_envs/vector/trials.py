@@ -29,16 +29,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
-from meta_explore_envs.core import REWARD_SCALE, check_choice, check_int, check_options
+from meta_explore_envs.core import REWARD_SCALE, check_choice, check_int
 from meta_explore_envs.registry import FAMILIES
 from meta_explore_envs.trial import TrialEnv
+from meta_explore_envs.vector.base import TrialVectorBase
 from meta_explore_envs.vector.draws import BoundedDraws
 from meta_explore_envs.vector.tables import episode_tables
 
 
-class TrialVectorEnv(VectorEnv):
+class TrialVectorEnv(TrialVectorBase, VectorEnv):
     """``num_envs`` trials of one tabular family (see the module docstring).
 
     Arguments: ``num_envs`` and the single env's ``episode_env`` (family name), ``split``,
@@ -56,12 +56,10 @@ class TrialVectorEnv(VectorEnv):
         check_int("num_envs", num_envs, 1)
         check_int("render_envs", render_envs, 1)
         check_choice("episode_env", episode_env, sorted(FAMILIES))
-        # One single env: the spaces, the validation of reset options and the texts are its own.
-        self.single = TrialEnv(episode_env, split=split, num_exploit_episodes=num_exploit_episodes,
-                               setting=setting, exploration_rewards=exploration_rewards)
+        self._adopt_single(TrialEnv(episode_env, split=split, num_exploit_episodes=num_exploit_episodes,
+                                    setting=setting, exploration_rewards=exploration_rewards), num_envs)
         ep = self.single.episode_env
         self.tables = episode_tables(episode_env)
-        self.num_envs = num_envs
         self.render_mode = render_mode
         # Single envs mirroring the first sub-envs, for frames drawn by the single env's renderer.
         self._mirrors = [] if render_mode is None else [
@@ -69,16 +67,6 @@ class TrialVectorEnv(VectorEnv):
                      exploration_rewards=exploration_rewards, render_mode=render_mode)
             for _ in range(min(num_envs, render_envs))]
         self._mirror_needs_reset = [False] * len(self._mirrors)
-        self.spec = None
-        self.single_observation_space = self.single.observation_space
-        self.single_action_space = self.single.action_space
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.setting = self.single.setting
-        self.num_exploit_episodes = num_exploit_episodes
-        self.exploration_rewards = self.single.exploration_rewards
-        self.problem_ids = np.array(ep.problem_ids, np.int64)
-        self._privileged = self.single.split == "train"
         self._n_actions = len(ep.action_names)
         # Instruction ids: 0 is "none"; texts and observed values per id.
         self._instruction_ids: dict[Any, int] = {None: 0}
@@ -167,34 +155,12 @@ class TrialVectorEnv(VectorEnv):
     # ------------------------------------------------------------------ reset
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         envs = np.arange(self.num_envs)
-        seeds: list[int | None] = [None] * self.num_envs
         if seed is None and self._draws is None:
             # Unseeded first reset: an entropy seed, shared by the mirrors of render_mode.
             seed = int(np.random.SeedSequence().generate_state(1)[0])
-        if seed is not None:
-            seeds = [seed + i for i in envs.tolist()] if isinstance(seed, int) else list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"seed has {len(seeds)} entries; expected {self.num_envs}, one per sub-env")
-        options = check_options(options, ("instructions", "problem_id"))
-        given_problems = self._per_env(options, "problem_id")
-        given_instructions = self._per_env(options, "instructions")
-        # Validate everything before any draw, so that bad input changes nothing.
-        checked: list[tuple[int | None, list[int] | None]] = []
-        ep = self.single.episode_env
-        for i in envs.tolist():
-            problem, instructions = given_problems[i], given_instructions[i]
-            try:
-                if problem is not None:
-                    problem = ep.check_problem_id(problem)
-                if instructions is not None:
-                    if problem is None:
-                        raise ValueError("options['instructions'] needs options['problem_id'] for the same sub-env "
-                                         "(an instruction is valid only in some problems)")
-                    with ep.trying_problem(problem):
-                        instructions = [self._instruction_id(x) for x in self.single._check_instructions(instructions)]
-            except (TypeError, ValueError) as error:
-                raise type(error)(f"sub-env {i}: {error}") from error
-            checked.append((problem, instructions))
+        seeds = self._seeds(seed)
+        checked, given_instructions = self._check_reset_options(
+            options, lambda instructions: [self._instruction_id(x) for x in instructions])
         if self._draws is None:
             self._draws = BoundedDraws.seeded(seeds)
         else:
@@ -208,15 +174,6 @@ class TrialVectorEnv(VectorEnv):
             self._mirror_needs_reset[i] = False
         observation = self._observations()
         return observation, self._reset_infos(None)
-
-    def _per_env(self, options: dict[str, Any], key: str) -> list[Any]:
-        if key not in options:
-            return [None] * self.num_envs
-        values = options[key]
-        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__") or len(values) != self.num_envs:
-            raise ValueError(f"options[{key!r}] must hold one entry per sub-env ({self.num_envs}; None: drawn), "
-                             f"got {values!r}")
-        return list(values)
 
     def _begin_trials(self, envs: np.ndarray, checked: list | None = None) -> None:
         """Draw (or take from ``checked``) and start a new trial in each sub-env of ``envs``."""
@@ -381,48 +338,6 @@ class TrialVectorEnv(VectorEnv):
         for key in list(infos):
             infos[f"_{key}"] = mask.copy()
         return infos
-
-    def _step_infos(self, over: np.ndarray, done: np.ndarray, ended: dict[str, Any] | None) -> dict[str, Any]:
-        infos = self._reset_infos(None)
-        infos["episode_done"] = over
-        if ended is None:
-            return infos
-        n = self.num_envs
-        mask = np.zeros(n, bool)
-        mask[done] = True
-        for key, value in ended.items():
-            if key == "final_observation":
-                batched = {}
-                for name, part in value.items():
-                    array = np.zeros((n, *part.shape[1:]), part.dtype)
-                    array[done] = part
-                    batched[name], batched[f"_{name}"] = array, mask.copy()
-                infos[key] = batched
-            else:
-                array = np.zeros(n, value.dtype)
-                array[done] = value
-                infos[key] = array
-            infos[f"_{key}"] = mask.copy()
-        return infos
-
-    @staticmethod
-    def _merge(infos: dict[str, Any], extra: dict[str, Any], envs: np.ndarray) -> None:
-        """Overwrite ``infos`` at ``envs`` with ``extra`` (the restarted sub-envs' reset infos)."""
-        for key, value in list(infos.items()):
-            if key.startswith("_"):
-                continue
-            mask = infos[f"_{key}"]
-            if key in extra:
-                if isinstance(value, dict):
-                    continue
-                value[envs] = extra[key][envs]
-                mask[envs] = True
-            else:
-                mask[envs] = False
-                if isinstance(value, dict):
-                    for name in list(value):
-                        if name.startswith("_"):
-                            value[name][envs] = False
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         """The frames (H, W, 3) uint8 of the first ``render_envs`` sub-envs (``render_mode="rgb_array"``)."""
