@@ -351,6 +351,7 @@ class RecurrentQTrainer:
 KEEP_SAVED = -1
 
 C = TypeVar("C", bound=RecurrentQConfig)
+T = TypeVar("T")
 
 
 def resumed_config(cfg: C, saved: C) -> C:
@@ -362,11 +363,12 @@ def resumed_config(cfg: C, saved: C) -> C:
                           "resume": True})
 
 
-def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict[str, Any]:
-    """Run (or resume) a training run of ``trainer_class``; returns the final evaluation summary.
-
-    With ``cfg.resume`` the saved run's settings win except ``total_steps`` and ``threads``
-    (new values, or :data:`KEEP_SAVED`) and ``progress``."""
+def start_run(cfg: C, trainer_class: type[T]) -> tuple[C, T, Path]:
+    """A run's trainer, fresh or (``cfg.resume``) restored from ``out/checkpoint.pt`` with the
+    saved settings (:func:`resumed_config`); sets torch's thread count and writes
+    ``out/config.json``. Returns the settings in force, the trainer and the checkpoint's path.
+    Any trainer with ``load_state_dict`` and a config with ``out``, ``resume``, ``threads``,
+    ``to_dict`` and ``from_dict`` works (the gradient-based methods' too)."""
     out = Path(cfg.out)
     ckpt_path = out / "checkpoint.pt"
     if cfg.resume:
@@ -385,6 +387,16 @@ def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict
         out.mkdir(parents=True, exist_ok=True)
         trainer = trainer_class(cfg)
     write_json_atomic(out / "config.json", cfg.to_dict())
+    return cfg, trainer, ckpt_path
+
+
+def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict[str, Any]:
+    """Run (or resume) a training run of ``trainer_class``; returns the final evaluation summary.
+
+    With ``cfg.resume`` the saved run's settings win except ``total_steps`` and ``threads``
+    (new values, or :data:`KEEP_SAVED`) and ``progress``."""
+    cfg, trainer, ckpt_path = start_run(cfg, trainer_class)
+    out = Path(cfg.out)
 
     from torch.utils.tensorboard import SummaryWriter
 

@@ -1,0 +1,106 @@
+"""The settings every gradient-based method shares: one documented dataclass, parsed by ``tyro``.
+
+A method's configuration subclasses :class:`GradientConfig` and adds its own fields (each a
+flag of its training CLI). The defaults follow ProMP's point-env runs where this suite's
+trial protocol allows (see each method's ``train.py`` for the deviations).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class GradientConfig:
+    """Gradient-based meta-RL on whole trials of ``MetaPointCorner-v0`` (one trial = one task:
+    an exploration episode, the inner step(s) on it, then the exploitation episodes)."""
+
+    # ------------------------------------------------------------------ run
+    env: str = "MetaPointCorner-v0"
+    """Registered trial env id to meta-train on (train split; scored on the test split)."""
+    total_steps: int = 4_000_000
+    """Budget in env steps, counting every step of exploration and exploitation episodes
+    (one iteration: ``meta_batch x (num_exploit_episodes + 1) x 100``)."""
+    seed: int = 0
+    out: str = "runs/gradient"
+    """Output folder: config.json, progress.csv, tb/, checkpoint.pt, final.pt, result.json."""
+    resume: bool = False
+    """Continue the run saved in ``out/checkpoint.pt`` (bit for bit as if never stopped)."""
+    threads: int = 1
+    """Torch CPU threads (1 and 2 threads give different runs)."""
+    progress: bool = True
+    """Show a progress bar (``--no-progress`` for logs)."""
+    # ------------------------------------------------------------------ trials
+    meta_batch: int = 40
+    """Trials (tasks) per iteration, played at once by the native vector env (ProMP: 40 tasks)."""
+    num_exploit_episodes: int = 1
+    """Exploitation episodes per trial (all played by the adapted policy; the outer loss uses all)."""
+    # ------------------------------------------------------------------ networks and steps
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer widths of the tanh MLPs (ProMP: 64, 64)."""
+    init_std: float = 1.0
+    """Initial standard deviation of the Gaussian policies (ProMP: 1.0; actions clip at 0.2)."""
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    """GAE lambda of the outer (and inner) advantages (ProMP: 1.0)."""
+    lr: float = 1e-3
+    """Adam learning rate of the outer step (ProMP: 1e-3)."""
+    ppo_epochs: int = 5
+    """Outer PPO-clip steps per batch, each recomputing the adaptation (ProMP: 5)."""
+    clip: float = 0.2
+    """PPO clip range (ProMP, MAME: 0.2)."""
+    grad_clip: float = 0.0
+    """Global gradient-norm clip of the outer step (0: none)."""
+    # ------------------------------------------------------------------ logging
+    eval_every: int = 25
+    """Iterations between evaluations on the test split through the harness."""
+    eval_trials: int = 50
+    """Test trials per evaluation (the final one too)."""
+    normalise: bool = True
+    """Report normalised test scores (the family's cached bounds)."""
+    checkpoint_every: int = 25
+    """Iterations between checkpoints (``out/checkpoint.pt``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["hidden"] = list(self.hidden)
+        return data
+
+    @classmethod
+    def env_presets(cls) -> dict[str, dict[str, Any]]:
+        return {}
+
+    @classmethod
+    def without_removed(cls, data: dict[str, Any], source: str = "config") -> dict[str, Any]:
+        return data
+
+    @classmethod
+    def for_env(cls, env: str, **overrides: Any):
+        """The defaults with ``env`` (and ``overrides``)."""
+        return cls.from_dict({**cls().to_dict(), "env": env, **overrides})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config"):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)} in {source}")
+        data = dict(data)
+        if "hidden" in data:
+            data["hidden"] = tuple(data["hidden"])
+        return cls(**data)
+
+
+@dataclass
+class PolicyGradientConfig(GradientConfig):
+    """MAML-family settings: the inner policy-gradient step on the exploration episode."""
+
+    inner_lr: float = 0.1
+    """Step size alpha of the inner policy-gradient step (ProMP's point env: 0.1)."""
+    inner_steps: int = 1
+    """Inner gradient steps on the exploration episode (1 as in the papers)."""
+
+
+__all__ = ["GradientConfig", "PolicyGradientConfig"]
