@@ -20,9 +20,11 @@ class GradientConfig:
     # ------------------------------------------------------------------ run
     env: str = "MetaPointCorner-v0"
     """Registered trial env id to meta-train on (train split; scored on the test split)."""
-    total_steps: int = 4_000_000
+    total_steps: int = 8_000_000
     """Budget in env steps, counting every step of exploration and exploitation episodes
-    (one iteration: ``meta_batch x (num_exploit_episodes + 1) x 100``)."""
+    (one iteration: ``meta_batch x (num_exploit_episodes + 1) x 100`` = 8,000 by default, so
+    1,000 iterations: about 10 minutes on one core of our CPU, 20 with two runs per 2 cores;
+    docs/agents.md#gradient-based-meta-rl)."""
     seed: int = 0
     out: str = "runs/gradient"
     """Output folder: config.json, progress.csv, tb/, checkpoint.pt, final.pt, result.json."""
@@ -54,13 +56,13 @@ class GradientConfig:
     grad_clip: float = 0.0
     """Global gradient-norm clip of the outer step (0: none)."""
     # ------------------------------------------------------------------ logging
-    eval_every: int = 25
+    eval_every: int = 50
     """Iterations between evaluations on the test split through the harness."""
     eval_trials: int = 50
     """Test trials per evaluation (the final one too)."""
     normalise: bool = True
     """Report normalised test scores (the family's cached bounds)."""
-    checkpoint_every: int = 25
+    checkpoint_every: int = 50
     """Iterations between checkpoints (``out/checkpoint.pt``)."""
 
     def to_dict(self) -> dict[str, Any]:
