@@ -109,6 +109,24 @@ def test_lvc_surrogate_adds_the_outer_product_term_to_the_hessian():
     assert inner_surrogate(logp.detach(), advantage, "lvc").item() == pytest.approx(1.5)
 
 
+def test_several_episodes_per_task_get_advantages_and_returns_per_episode():
+    from baselines.common.gradient.rollout import group_by_task
+
+    policy = tiny_linear_policy()
+    rng = np.random.default_rng(0)
+    flat = ExplorationEpisode(rng.normal(size=(4, 5, 2)).astype(np.float32),
+                              rng.normal(size=(4, 5, 2)).astype(np.float32), rng.normal(size=(4, 5)))
+    grouped = group_by_task(flat, 2)
+    assert grouped.rewards.shape == (2, 10) and grouped.episodes == 2
+    np.testing.assert_array_equal(policy.inner_advantages(grouped).numpy().reshape(4, 5),
+                                  policy.inner_advantages(flat).numpy())
+    mame = MAMEPolicy(hidden=(4,))
+    np.testing.assert_array_equal(mame.targets(grouped).numpy().reshape(4, 5), mame.targets(flat).numpy())
+    obs, actions = grouped.tensors()
+    weights = mame.dice_weights(obs, actions, episodes=2).reshape(4, 5)
+    torch.testing.assert_close(weights, mame.dice_weights(*flat.tensors()))
+
+
 # ---------------------------------------------------------------------------- the agent
 def play_trial(agent: GradientAgent, seed: int = 3):
     """Play one trial; returns what the agent saw in its exploration episode (with the rewards
@@ -158,7 +176,8 @@ def run_train(package: str, out: Path, *extra: str, check: bool = True) -> subpr
                            "--out", str(out), *TINY, *extra], check=check, cwd=REPO, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("package, extra", [("maml", ()), ("promp", ()), ("promp", ("--e-maml",)), ("mame", ())])
+@pytest.mark.parametrize("package, extra", [("maml", ()), ("promp", ()), ("promp", ("--e-maml",)), ("mame", ()),
+                                            ("mame", ("--episodes-per-task", "2"))])
 def test_resume_trains_the_same_weights_as_a_straight_run(tmp_path, package, extra):
     steps = 4 * 200  # one iteration of 4 trials
     run_train(package, tmp_path / "straight", "--total-steps", str(4 * steps), "--checkpoint-every", "2",

@@ -51,7 +51,7 @@ class MAMEPolicy(MetaPolicy):
 
     def targets(self, episode: ExplorationEpisode) -> torch.Tensor:
         """``(N, T)`` the model's targets: ``return_scale`` x the observed return-to-go."""
-        returns = discounted_returns(np.asarray(episode.rewards, dtype=np.float64), 1.0)
+        returns = episode.join(discounted_returns(episode.split(np.asarray(episode.rewards, dtype=np.float64)), 1.0))
         return torch.as_tensor(returns * self._config["return_scale"], dtype=torch.float32)
 
     def step_losses(self, obs: torch.Tensor, actions: torch.Tensor, z: torch.Tensor,
@@ -61,14 +61,18 @@ class MAMEPolicy(MetaPolicy):
         x = torch.cat([x, z], dim=-1) if z.dim() == 3 else with_latent(x, z)
         return (self.model(x).squeeze(-1) - targets).pow(2)
 
-    def dice_weights(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``(N, T)`` DiCE weights ``magic_box(sum_{t' <= t} log mu_phi(a_t'|s_t'))`` (value 1)."""
-        return magic_box(torch.cumsum(gaussian_log_prob(*self.explorer(obs), actions), dim=-1))
+    def dice_weights(self, obs: torch.Tensor, actions: torch.Tensor, episodes: int = 1) -> torch.Tensor:
+        """``(N, T)`` DiCE weights ``magic_box(sum_{t' <= t} log mu_phi(a_t'|s_t'))`` (value 1), the
+        sum within each of the row's ``episodes`` episodes."""
+        logp = gaussian_log_prob(*self.explorer(obs), actions)
+        n, length = logp.shape
+        return magic_box(torch.cumsum(logp.reshape(n, episodes, length // episodes), dim=-1).reshape(n, length))
 
-    def inner_loss(self, obs: torch.Tensor, actions: torch.Tensor, z: torch.Tensor,
-                   targets: torch.Tensor) -> torch.Tensor:
+    def inner_loss(self, obs: torch.Tensor, actions: torch.Tensor, z: torch.Tensor, targets: torch.Tensor,
+                   episodes: int = 1) -> torch.Tensor:
         """``(N,)`` per task: ``mean_t w_t (M(s_t, a_t, z) - target_t)^2`` (:meth:`dice_weights`)."""
-        return (self.dice_weights(obs, actions) * self.step_losses(obs, actions, z, targets)).mean(-1)
+        weights = self.dice_weights(obs, actions, episodes)
+        return (weights * self.step_losses(obs, actions, z, targets)).mean(-1)
 
     def adapt(self, episode: ExplorationEpisode, create_graph: bool = False) -> Params:
         obs, actions = episode.tensors()
@@ -77,7 +81,7 @@ class MAMEPolicy(MetaPolicy):
         with torch.enable_grad():
             z = torch.zeros(len(obs), c["latent_dim"], requires_grad=True)
             for _ in range(c["inner_steps"]):
-                grad, = torch.autograd.grad(self.inner_loss(obs, actions, z, targets).sum(), z,
+                grad, = torch.autograd.grad(self.inner_loss(obs, actions, z, targets, episode.episodes).sum(), z,
                                             create_graph=create_graph)
                 z = z - c["inner_lr"] * grad
                 if not create_graph:

@@ -67,23 +67,25 @@ class Trainer(GradientTrainer):
         return MAMEPolicy(self.obs_dim, self.act_dim, cfg.hidden, cfg.init_std, cfg.latent_dim, cfg.inner_lr,
                           cfg.inner_steps, cfg.return_scale)
 
-    def outer_loss(self, observed, obs, actions, logp_old, advantages) -> tuple[torch.Tensor, torch.Tensor]:
-        """PPO-clip of the exploitation policy with the adapted latent; returns it and the latent."""
-        state = self.policy.adapt(observed, create_graph=True)
+    def outer_loss(self, rollout, obs, actions, logp_old, advantages) -> tuple[torch.Tensor, torch.Tensor]:
+        """PPO-clip of the exploitation policy with the adapted latents; returns it and each task's latent."""
+        observed = rollout.observed()
+        z = self.policy.adapt(observed, create_graph=True)["z"]
+        state = {"z": z.repeat_interleave(observed.episodes, dim=0)}
         logp = gaussian_log_prob(*self.policy.exploit_dist(state, obs), actions)
-        return ppo_clip_loss(logp, logp_old, advantages, self.cfg.clip), state["z"]
+        return ppo_clip_loss(logp, logp_old, advantages, self.cfg.clip), z
 
     def update(self, rollout: TrialRollout) -> dict[str, float]:
         cfg = self.cfg
-        observed = rollout.explore.as_observed()
+        observed = rollout.observed()
         tensor = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
         post_obs, post_actions, post_logp_old = map(tensor, (rollout.exploit.obs, rollout.exploit.actions,
                                                              rollout.exploit.logp))
         post_adv = self.outer_advantages(rollout.exploit)
         # The exploration reward: alignment of the outer gradient (at the adapted latent) and each step's inner one.
-        loss, z = self.outer_loss(observed, post_obs, post_actions, post_logp_old, post_adv)
+        loss, z = self.outer_loss(rollout, post_obs, post_actions, post_logp_old, post_adv)
         outer_grad, = torch.autograd.grad(loss, z)
-        rewards = alignment_rewards(self.policy, observed, outer_grad).numpy()
+        rewards = observed.split(alignment_rewards(self.policy, observed, outer_grad).numpy())
         scale = rewards.std() + 1e-8
         pseudo = Episodes(rollout.explore.obs, rollout.explore.actions, (rewards - rewards.mean()) / scale,
                           rollout.explore.logp)
@@ -91,7 +93,7 @@ class Trainer(GradientTrainer):
         pre_obs, pre_actions, pre_logp_old = map(tensor, (pseudo.obs, pseudo.actions, pseudo.logp))
         sums: dict[str, float] = {"alignment": float(rewards.mean())}
         for _ in range(cfg.ppo_epochs):
-            outer, _ = self.outer_loss(observed, post_obs, post_actions, post_logp_old, post_adv)
+            outer, _ = self.outer_loss(rollout, post_obs, post_actions, post_logp_old, post_adv)
             logp = gaussian_log_prob(*self.policy.explore_dist(pre_obs), pre_actions)
             explore = ppo_clip_loss(logp, pre_logp_old, pre_adv, cfg.clip)
             loss = outer + cfg.explore_coeff * explore

@@ -18,6 +18,8 @@ Deviations from the papers (ProMP's point-env runs; MAME's ablations):
   episodes) per task for the outer step, where the papers sample 20 trajectories per task
   for each: at test time the agent adapts from the one exploration episode of its trial, so
   it is meta-trained the same way; ``meta_batch`` (40) trials per iteration, one per task.
+  ``--episodes-per-task K`` trains as the papers do: K trials per task, one adaptation from
+  their K exploration episodes (``--meta-batch 800 --episodes-per-task 20``: 40 x 20).
 * **The exploration episode's last reward is unseen** (agents get no ``info``; the next
   observation starts a new episode), so it is 0 in the inner step in training as at test.
 * **Trials, not separate samplers:** pre- and post-update episodes are consecutive episodes of

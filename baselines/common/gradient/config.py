@@ -39,6 +39,11 @@ class GradientConfig:
     """Trials (tasks) per iteration, played at once by the native vector env (ProMP: 40 tasks)."""
     num_exploit_episodes: int = 1
     """Exploitation episodes per trial (all played by the adapted policy; the outer loss uses all)."""
+    episodes_per_task: int = 1
+    """Trials per task in meta-training: each task adapts once from all their exploration
+    episodes, and all their exploitation episodes count in the outer loss (1: as at test time,
+    where a trial has one exploration episode; the papers sample 20 trajectories per task).
+    ``meta_batch`` counts trials, so it must be a multiple of this."""
     # ------------------------------------------------------------------ networks and steps
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer widths of the tanh MLPs (ProMP: 64, 64)."""

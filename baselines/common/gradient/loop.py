@@ -61,6 +61,9 @@ class GradientTrainer:
         self.envs = gym.make_vec(cfg.env, num_envs=check_int("meta_batch", cfg.meta_batch, 1),
                                  vectorization_mode="vector_entry_point", split="train",
                                  num_exploit_episodes=cfg.num_exploit_episodes)
+        if cfg.meta_batch % check_int("episodes_per_task", cfg.episodes_per_task, 1):
+            raise ValueError(f"meta_batch={cfg.meta_batch} must be a multiple of episodes_per_task="
+                             f"{cfg.episodes_per_task} (it counts trials)")
         self.episode_length = self.envs.single.episode_env.max_episode_steps
         self.obs_dim = int(np.prod(self.envs.single_observation_space["observation"].shape))
         self.act_dim = int(np.prod(self.envs.single_action_space.shape))
@@ -113,7 +116,7 @@ class GradientTrainer:
         """Collect a batch of trials and update; returns the log row's statistics."""
         seed = int(self.rng.integers(2**31))
         self.policy.train()
-        rollout = collect_trials(self.envs, self.policy, seed)
+        rollout = collect_trials(self.envs, self.policy, seed, episodes_per_task=self.cfg.episodes_per_task)
         metrics = self.update(rollout)
         self.iteration += 1
         self.env_steps += self.steps_per_iteration

@@ -42,14 +42,27 @@ class ExplorationEpisode:
     ``(N, T, d)``, its own (unclipped, sampled) actions ``(N, T, a)`` and the rewards it saw
     ``(N, T)``. The reward of an episode's last step is never observed (the next observation
     starts the next episode with ``prev_reward`` 0; agents get no ``info``), so it is 0 here in
-    training as at test time (:func:`observed_rewards`)."""
+    training as at test time (:func:`observed_rewards`).
+
+    ``episodes`` > 1 (meta-training with ``episodes_per_task``): each task's row holds that
+    many exploration episodes of equal length one after another (``T = episodes x length``);
+    returns, advantages and DiCE weights are computed per episode (:meth:`split`)."""
 
     obs: np.ndarray
     actions: np.ndarray
     rewards: np.ndarray
+    episodes: int = 1
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.as_tensor(self.obs, dtype=torch.float32), torch.as_tensor(self.actions, dtype=torch.float32)
+
+    def split(self, x):
+        """``x`` of shape (N, episodes x length, ...) as (N x episodes, length, ...): one row an episode."""
+        return x.reshape(x.shape[0] * self.episodes, x.shape[1] // self.episodes, *x.shape[2:])
+
+    def join(self, x):
+        """The inverse of :meth:`split`: (N x episodes, length, ...) -> (N, episodes x length, ...)."""
+        return x.reshape(x.shape[0] // self.episodes, x.shape[1] * self.episodes, *x.shape[2:])
 
 
 def observed_rewards(rewards: np.ndarray) -> np.ndarray:
@@ -123,15 +136,16 @@ class PolicyGradientMetaPolicy(MetaPolicy):
 
     def fit_inner_baseline(self, episode: ExplorationEpisode) -> None:
         gamma = self._config["gamma"]
-        self.baseline.fit(episode.obs, discounted_returns(episode.rewards, gamma))
+        self.baseline.fit(episode.split(episode.obs), discounted_returns(episode.split(episode.rewards), gamma))
         self.baseline_coefficients.copy_(torch.as_tensor(self.baseline.coefficients))
 
     def inner_advantages(self, episode: ExplorationEpisode) -> torch.Tensor:
         """``(N, T)`` advantages of the inner step (no gradient flows through them)."""
         self.baseline.coefficients = self.baseline_coefficients.numpy()
         c = self._config
-        advantages = gae(episode.rewards, self.baseline.predict(episode.obs), c["gamma"], c["gae_lambda"])
-        if c["normalise_advantages"]:
+        values = self.baseline.predict(episode.split(episode.obs))
+        advantages = episode.join(gae(episode.split(episode.rewards), values, c["gamma"], c["gae_lambda"]))
+        if c["normalise_advantages"]:  # over each task's episodes
             advantages = normalise(advantages, axis=-1)
         return torch.as_tensor(advantages, dtype=torch.float32)
 

@@ -41,7 +41,6 @@ class PolicyGradientTrainer(GradientTrainer):
         return torch.zeros(())
 
     def update(self, rollout: TrialRollout) -> dict[str, float]:
-        observed = rollout.explore.as_observed()
         advantages = self.outer_advantages(rollout.exploit)
         obs = torch.as_tensor(rollout.exploit.obs, dtype=torch.float32)
         actions = torch.as_tensor(rollout.exploit.actions, dtype=torch.float32)
@@ -49,7 +48,7 @@ class PolicyGradientTrainer(GradientTrainer):
         self.begin_update(rollout)
         sums: dict[str, float] = {}
         for _ in range(self.cfg.ppo_epochs):
-            state = self.policy.adapt(observed, create_graph=True)
+            state = rollout.adapt(self.policy, create_graph=True)
             mean, log_std = self.policy.exploit_dist(state, obs)
             logp = gaussian_log_prob(mean, log_std, actions)
             ppo = ppo_clip_loss(logp, logp_old, advantages, self.cfg.clip)

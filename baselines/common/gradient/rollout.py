@@ -37,11 +37,36 @@ class Episodes:
 @dataclass
 class TrialRollout:
     """One batch of trials: the exploration episodes, the exploitation episodes (all of a
-    trial's, on the time axis) and the adapted state each task acted with."""
+    trial's, on the time axis) and the adapted state each trial acted with; ``episodes_per_task``
+    consecutive sub-envs share a task (and its adaptation, from all their exploration episodes)."""
 
     explore: Episodes
     exploit: Episodes
     state: Params
+    episodes_per_task: int = 1
+
+    def observed(self) -> ExplorationEpisode:
+        """What the adaptation reads: each task's exploration episodes as the agent saw them."""
+        return group_by_task(self.explore.as_observed(), self.episodes_per_task)
+
+    def adapt(self, policy: MetaPolicy, create_graph: bool = False) -> Params:
+        """Each trial's adapted state (its task's), recomputed with the policy's current parameters."""
+        return adapted_states(policy, self.observed(), create_graph)
+
+
+def group_by_task(episode: ExplorationEpisode, k: int) -> ExplorationEpisode:
+    """Rows ``i k ... i k + k - 1`` (one episode each) as task ``i``'s row of ``k`` episodes."""
+    n, length = episode.rewards.shape
+    return ExplorationEpisode(episode.obs.reshape(n // k, k * length, -1),
+                              episode.actions.reshape(n // k, k * length, -1),
+                              episode.rewards.reshape(n // k, k * length), episodes=k)
+
+
+def adapted_states(policy: MetaPolicy, observed: ExplorationEpisode, create_graph: bool = False) -> Params:
+    """``policy.adapt`` per task, repeated for each of the task's trials."""
+    state = policy.adapt(observed, create_graph=create_graph)
+    k = observed.episodes
+    return state if k == 1 else {name: value.repeat_interleave(k, dim=0) for name, value in state.items()}
 
 
 def play_episode(envs, obs: np.ndarray, dist, generator: torch.Generator | None = None
@@ -68,23 +93,33 @@ def play_episode(envs, obs: np.ndarray, dist, generator: torch.Generator | None 
 
 
 def collect_trials(envs, policy: MetaPolicy, seed: int, fit_baseline: bool = True,
-                   generator: torch.Generator | None = None) -> TrialRollout:
+                   generator: torch.Generator | None = None, episodes_per_task: int = 1) -> TrialRollout:
     """Play one trial in each sub-env of ``envs`` (reset with ``seed``): the exploration
     episode with ``policy.explore_dist``, the adaptation of every task from what it observed
     (the inner baseline refitted on this batch first when ``fit_baseline``), then the
-    exploitation episodes with ``policy.exploit_dist`` of the adapted states."""
-    observations, _ = envs.reset(seed=seed)
+    exploitation episodes with ``policy.exploit_dist`` of the adapted states.
+
+    With ``episodes_per_task`` k > 1, each run of k consecutive sub-envs plays one task (a
+    problem drawn from ``seed``) and adapts once from all k exploration episodes."""
+    k = episodes_per_task
+    options = None
+    if k > 1:
+        if envs.num_envs % k:
+            raise ValueError(f"num_envs={envs.num_envs} is not a multiple of episodes_per_task={k}")
+        problems = np.random.default_rng(seed).choice(envs.unwrapped.problem_ids, size=envs.num_envs // k)
+        options = {"problem_id": np.repeat(problems, k).tolist()}
+    observations, _ = envs.reset(seed=seed, options=options)
     explore, obs = play_episode(envs, observations["observation"], policy.explore_dist, generator)
-    observed = explore.as_observed()
+    observed = group_by_task(explore.as_observed(), k)
     if fit_baseline:
         policy.fit_inner_baseline(observed)
     with torch.no_grad():
-        state = policy.adapt(observed, create_graph=False)
+        state = adapted_states(policy, observed)
     parts = []
     for _ in range(envs.num_exploit_episodes):
         part, obs = play_episode(envs, obs, lambda x: policy.exploit_dist(state, x), generator)
         parts.append(part)
-    return TrialRollout(explore, Episodes.concatenate(parts), state)
+    return TrialRollout(explore, Episodes.concatenate(parts), state, k)
 
 
-__all__ = ["Episodes", "TrialRollout", "collect_trials", "play_episode"]
+__all__ = ["Episodes", "TrialRollout", "adapted_states", "collect_trials", "group_by_task", "play_episode"]
