@@ -16,8 +16,11 @@ from meta_explore_envs.trial import TrialEnv
 
 
 class TrialVectorBase:
-    """Reset options per sub-env and the step infos of a trial vector env: a subclass provides
-    ``num_envs`` and ``_reset_infos(envs)`` (the infos a reset of ``envs``, default all, returns)."""
+    """Reset options per sub-env, the trial bookkeeping of a step and the step infos of a trial
+    vector env: a subclass provides ``num_envs``, ``_reset_infos(envs)`` (the infos a reset of
+    ``envs``, default all, returns), ``_observations(envs)``, ``_begin_episode(envs)``,
+    ``_begin_trials(envs, checked)`` and the arrays ``_episode``, ``_steps``, ``_return``,
+    ``_needs_reset``."""
 
     num_envs: int
 
@@ -83,6 +86,42 @@ class TrialVectorBase:
             raise ValueError(f"options[{key!r}] must hold one entry per sub-env ({self.num_envs}; None: drawn), "
                              f"got {values!r}")
         return list(values)
+
+    def _end_step(self, over: np.ndarray, success: np.ndarray, restart: np.ndarray, reward_scale: int
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
+        """The trial bookkeeping after a step's dynamics (the subclass has stepped the state and
+        updated ``_steps``, ``_return`` (in ``reward_scale`` units), ``_prev_action`` and
+        ``_prev_reward``): end the episodes that are ``over``, start the next episode or end the
+        trial, restart the sub-envs in ``restart`` (ended last step: NEXT_STEP autoreset) with a
+        new trial. Returns the observations, ``terminated`` and the infos."""
+        terminated = np.zeros(self.num_envs, bool)
+        done = np.flatnonzero(over)
+        ended = finished = last = None
+        if len(done):
+            episode = self._episode[done]
+            ended = {"final_observation": self._observations(done),
+                     "episode_return": self._return[done] / reward_scale, "episode_length": self._steps[done].copy(),
+                     "episode_success": success[done], "episode_index": episode}
+            last = episode == self.num_exploit_episodes
+            finished = done[last]
+            terminated[finished] = True
+            self._needs_reset[finished] = True
+            going_on = done[~last]
+            self._episode[going_on] += 1
+            self._begin_episode(going_on)
+        observations = self._observations()
+        if finished is not None and len(finished):
+            # A finished trial's observation is its final one (the single env returns it again).
+            for key, value in observations.items():
+                value[finished] = ended["final_observation"][key][last]
+        infos = self._step_infos(over, done, ended)
+        if len(restart):
+            self._begin_trials(restart, None)
+            fresh = self._observations(restart)
+            for key, value in observations.items():
+                value[restart] = fresh[key]
+            self._merge(infos, self._reset_infos(restart), restart)
+        return observations, terminated, infos
 
     def _step_infos(self, over: np.ndarray, done: np.ndarray, ended: dict[str, Any] | None) -> dict[str, Any]:
         infos = self._reset_infos(None)

@@ -132,35 +132,8 @@ class PointCornerVectorEnv(TrialVectorBase, VectorEnv):
         self._return += reward
         self._prev_action = np.clip(actions, -MAX_STEP, MAX_STEP).astype(np.float32)
         self._prev_reward = reward.copy()
-        terminated = np.zeros(self.num_envs, bool)
-        done = np.flatnonzero(over)
-        ended = None
-        finished = last = None
-        if len(done):
-            episode = self._episode[done]
-            success = np.abs(self._position[done] - self._goal[done]).max(axis=1) <= MAX_STEP
-            ended = {"final_observation": self._observations(done), "episode_return": self._return[done].copy(),
-                     "episode_length": self._steps[done].copy(), "episode_success": success,
-                     "episode_index": episode}
-            last = episode == self.num_exploit_episodes
-            finished = done[last]
-            terminated[finished] = True
-            self._needs_reset[finished] = True
-            going_on = done[~last]
-            self._episode[going_on] += 1
-            self._begin_episode(going_on)
-        observations = self._observations()
-        if finished is not None and len(finished):
-            # A finished trial's observation is its final one (the single env returns it again).
-            for key, value in observations.items():
-                value[finished] = ended["final_observation"][key][last]
-        infos = self._step_infos(over, done, ended)
-        if len(restart):
-            self._begin_trials(restart)
-            fresh = self._observations(restart)
-            for key, value in observations.items():
-                value[restart] = fresh[key]
-            self._merge(infos, self._reset_infos(restart), restart)
+        success = np.abs(self._position - self._goal).max(axis=1) <= MAX_STEP
+        observations, terminated, infos = self._end_step(over, success, restart, 1)
         return observations, reward, terminated, np.zeros(self.num_envs, bool), infos
 
     def _check_actions(self, actions: Any) -> np.ndarray:

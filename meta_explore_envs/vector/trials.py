@@ -237,40 +237,13 @@ class TrialVectorEnv(TrialVectorBase, VectorEnv):
         self._prev_action = actions.copy()
         self._prev_reward = reward
         rewards = reward / REWARD_SCALE
-        terminated = np.zeros(self.num_envs, bool)
-
-        done = np.flatnonzero(over)
-        ended = None
-        if len(done):
-            episode = self._episode[done]
-            ended = {"final_observation": self._observations(done),
-                     "episode_return": self._return[done] / REWARD_SCALE, "episode_length": steps[done].copy(),
-                     "episode_success": success[done], "episode_index": episode}
-            last = episode == self.num_exploit_episodes
-            finished = done[last]
-            terminated[finished] = True
-            self._needs_reset[finished] = True
-            going_on = done[~last]
-            self._episode[going_on] += 1
-            self._begin_episode(going_on)
-        observations = self._observations()
-        if len(done) and len(finished):
-            # A finished trial's observation is its final one (the single env returns it again).
-            for key, value in observations.items():
-                value[finished] = ended["final_observation"][key][last]
-        infos = self._step_infos(over, done, ended)
+        observations, terminated, infos = self._end_step(over, success, restart, REWARD_SCALE)
         for i, mirror in enumerate(self._mirrors):
             if self._mirror_needs_reset[i]:
                 mirror.reset()
                 self._mirror_needs_reset[i] = False
             else:
                 self._mirror_needs_reset[i] = mirror.step(int(actions[i]))[2]
-        if len(restart):
-            self._begin_trials(restart, None)
-            fresh = self._observations(restart)
-            for key, value in observations.items():
-                value[restart] = fresh[key]
-            self._merge(infos, self._reset_infos(restart), restart)
         return observations, rewards, terminated, np.zeros(self.num_envs, bool), infos
 
     def _check_actions(self, actions: Any) -> np.ndarray:
