@@ -1,6 +1,6 @@
 """Meta-train MAME on MetaPointCorner-v0.
 
-    python -m baselines.mame.train --env MetaPointCorner-v0 --seed 0 --total-steps 8000000 --out runs/mame-0
+    python -m baselines.mame.train --env MetaPointCorner-v0 --seed 0 --total-steps 12000000 --out runs/mame-0
     python -m baselines.mame.train --out runs/mame-0 --resume
 
 MAME (Gurumurthy, Kumar, Sycara, CoRL 2019, arXiv 1911.04024): a separate exploration

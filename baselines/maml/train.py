@@ -1,6 +1,6 @@
 """Meta-train MAML on MetaPointCorner-v0.
 
-    python -m baselines.maml.train --env MetaPointCorner-v0 --seed 0 --total-steps 8000000 --out runs/maml-0
+    python -m baselines.maml.train --env MetaPointCorner-v0 --seed 0 --total-steps 12000000 --out runs/maml-0
     python -m baselines.maml.train --out runs/maml-0 --resume      # continue a stopped run
 
 MAML (Finn et al., ICML 2017) for RL as ProMP's paper analyses it: one Gaussian MLP policy

@@ -1,6 +1,6 @@
 """Meta-train ProMP (or E-MAML with ``--e-maml``) on MetaPointCorner-v0.
 
-    python -m baselines.promp.train --env MetaPointCorner-v0 --seed 0 --total-steps 8000000 --out runs/promp-0
+    python -m baselines.promp.train --env MetaPointCorner-v0 --seed 0 --total-steps 12000000 --out runs/promp-0
     python -m baselines.promp.train --e-maml --out runs/emaml-0
     python -m baselines.promp.train --out runs/promp-0 --resume
 

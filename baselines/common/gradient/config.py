@@ -20,11 +20,11 @@ class GradientConfig:
     # ------------------------------------------------------------------ run
     env: str = "MetaPointCorner-v0"
     """Registered trial env id to meta-train on (train split; scored on the test split)."""
-    total_steps: int = 8_000_000
+    total_steps: int = 12_000_000
     """Budget in env steps, counting every step of exploration and exploitation episodes
     (one iteration: ``meta_batch x (num_exploit_episodes + 1) x 100`` = 8,000 by default, so
-    1,000 iterations: about 10 minutes on one core of our CPU, 20 with two runs per 2 cores;
-    docs/agents.md#gradient-based-meta-rl)."""
+    1,500 iterations: about 9 minutes alone on one core of our CPU, under 30 with five
+    processes on its 2 cores; ``python benchmarks/gradient_speed.py``)."""
     seed: int = 0
     out: str = "runs/gradient"
     """Output folder: config.json, progress.csv, tb/, checkpoint.pt, final.pt, result.json."""
