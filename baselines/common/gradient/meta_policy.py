@@ -114,7 +114,7 @@ class PolicyGradientMetaPolicy(MetaPolicy):
     ``inner_steps`` gradient steps of size ``inner_lr`` on :func:`inner_surrogate` of the
     exploration episode, with advantages from GAE (``gamma``, ``gae_lambda``) on ProMP's
     linear feature baseline (fitted on the last training batch's exploration episodes),
-    normalised per episode when ``normalise_advantages``."""
+    normalised over each task's exploration episode(s) when ``normalise_advantages``."""
 
     def __init__(self, obs_dim: int = 2, act_dim: int = 2, hidden: Sequence[int] = (64, 64), init_std: float = 1.0,
                  inner_lr: float = 0.1, inner_steps: int = 1, estimator: str = "reinforce", gamma: float = 0.99,
