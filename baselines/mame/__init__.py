@@ -19,7 +19,7 @@ from baselines.mame.config import MAMEConfig
 ENV_IDS: tuple[str, ...] = ("MetaPointCorner-v0",)
 
 #: How ``python -m evaluation.sweep --agents mame`` trains it (see ``evaluation.protocol``).
-TRAINING = training("mame")
+TRAINING = training("mame", "MAME")
 
 
 def load_agent(env_id: str, checkpoint: str | None = None, *, seed: int = 0, deterministic: bool = False,

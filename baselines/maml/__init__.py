@@ -17,7 +17,7 @@ from baselines.maml.config import MAMLConfig
 ENV_IDS: tuple[str, ...] = ("MetaPointCorner-v0",)
 
 #: How ``python -m evaluation.sweep --agents maml`` trains it (see ``evaluation.protocol``).
-TRAINING = training("maml")
+TRAINING = training("maml", "MAML")
 
 
 def load_agent(env_id: str, checkpoint: str | None = None, *, seed: int = 0, deterministic: bool = False,

@@ -17,7 +17,7 @@ from baselines.promp.config import ProMPConfig
 ENV_IDS: tuple[str, ...] = ("MetaPointCorner-v0",)
 
 #: How ``python -m evaluation.sweep --agents promp`` trains it (see ``evaluation.protocol``).
-TRAINING = training("promp")
+TRAINING = training("promp", "ProMP")
 
 
 def load_agent(env_id: str, checkpoint: str | None = None, *, seed: int = 0, deterministic: bool = False,

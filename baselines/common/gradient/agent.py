@@ -150,12 +150,13 @@ def load_policy(checkpoint: str | Path, method: str | None = None, env_id: str |
     return policy, data
 
 
-def training(method: str):
-    """How ``python -m evaluation.sweep`` trains ``baselines.<method>`` (its ``TRAINING``)."""
+def training(method: str, label: str):
+    """How ``python -m evaluation.sweep`` trains ``baselines.<method>`` (its ``TRAINING``);
+    ``label``: its name in reports."""
     from evaluation.protocol import Training
 
     return Training(cli=f"baselines.{method}.train", checkpoint="final.pt", resume_from="checkpoint.pt",
-                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"))
+                    curve="progress.csv", curve_columns=("env_steps", "test_normalised"), label=label)
 
 
 def load_gradient_agent(method: str, env_id: str, checkpoint: str | None, *, seed: int = 0,
