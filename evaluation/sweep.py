@@ -107,6 +107,10 @@ class SweepError(ValueError):
 
 
 # ---------------------------------------------------------------------------- runs
+#: ``Training`` fields that do not change a run's results (left out of ``RunSpec.identity``).
+PRESENTATION_ONLY = frozenset({"label"})
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
     """Everything one run depends on (``identity``) and where it lives (``directory``)."""
@@ -128,7 +132,9 @@ class RunSpec:
         data = dataclasses.asdict(self)
         del data["directory"]
         data["score_seeds"] = list(self.score_seeds)
-        data["training"] = {**self.training, "curve_columns": list(self.training["curve_columns"])}
+        # ``label`` only names the method in reports, so renaming it must not orphan saved runs.
+        data["training"] = {key: value for key, value in self.training.items() if key not in PRESENTATION_ONLY}
+        data["training"]["curve_columns"] = list(self.training["curve_columns"])
         return data
 
     @property

@@ -6,6 +6,7 @@ Ray-vs-local test also trains DREAM for a few thousand steps.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -91,6 +92,18 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path):
     with pytest.raises(SweepError, match=r"other settings .*'trials': \(20, 30\)"):
         run_sweep(SweepConfig(agents=["families.open_loop"], envs=[ENV], out=tmp_path, seeds=["0"], trials=30,
                               score_seeds=[0], progress=False))
+
+
+def test_a_new_report_label_does_not_orphan_saved_runs(tmp_path):
+    """``Training.label`` only names the method in reports: a run saved before the label was
+    added (or renamed) is the same run; a change to what trains it is not."""
+    spec = plan_runs(sweep(tmp_path, seeds=["0"]))[0]
+    relabelled = dataclasses.replace(spec, training={**spec.training, "label": "Open loop (renamed)"})
+    assert relabelled.identity() == spec.identity()
+    unlabelled = dataclasses.replace(spec, training={k: v for k, v in spec.training.items() if k != "label"})
+    assert unlabelled.identity() == spec.identity()
+    other_cli = dataclasses.replace(spec, training={**spec.training, "cli": "baselines.other.train"})
+    assert other_cli.identity() != spec.identity()
 
 
 def test_a_failed_run_is_reported_and_the_others_go_on_then_it_is_retried(tmp_path, monkeypatch):
