@@ -139,7 +139,11 @@ def family_class(name: str) -> type[EpisodeEnv]:
 #: The batched vector env of the tabular (grid) families.
 TRIAL_VECTOR_ENV = "meta_explore_envs.vector.trials:TrialVectorEnv"
 
-#: The families shipped with the suite (the DREAM paper's benchmarks, then ProMP's point env).
+#: Where the MuJoCo meta-RL tasks live (one engine, one short class per task).
+_MUJOCO = "meta_explore_envs.envs.mujoco_tasks"
+
+#: The families shipped with the suite (the DREAM paper's benchmarks, ProMP's point env, then the
+#: MuJoCo tasks of MAML, ProMP and MAME).
 BUILTIN_FAMILIES = (
     Family("distracting_bus", "meta_explore_envs.envs.distracting_bus:DistractingBusEnv",
            {"MetaDistractingBus-v0": {}}, vector_entry_point=TRIAL_VECTOR_ENV),
@@ -149,6 +153,14 @@ BUILTIN_FAMILIES = (
     Family("sign3d", "meta_explore_envs.envs.sign3d:Sign3DEnv", {"MetaSign3D-v0": {}}, extra="3d"),
     Family("point_corner", "meta_explore_envs.envs.point_corner:PointCornerEnv", {"MetaPointCorner-v0": {}},
            vector_entry_point="meta_explore_envs.vector.point_corner:PointCornerVectorEnv"),
+    Family("half_cheetah_vel", f"{_MUJOCO}:HalfCheetahVelEnv", {"MetaHalfCheetahVel-v0": {}}, extra="mujoco"),
+    Family("half_cheetah_fwd_bwd", f"{_MUJOCO}:HalfCheetahFwdBwdEnv", {"MetaHalfCheetahFwdBwd-v0": {}},
+           extra="mujoco"),
+    Family("ant_fwd_bwd", f"{_MUJOCO}:AntFwdBwdEnv", {"MetaAntFwdBwd-v0": {}}, extra="mujoco"),
+    Family("walker2d_fwd_bwd", f"{_MUJOCO}:Walker2DFwdBwdEnv", {"MetaWalker2DFwdBwd-v0": {}}, extra="mujoco"),
+    Family("walker2d_rand_params", f"{_MUJOCO}:Walker2DRandParamsEnv", {"MetaWalker2DRandParams-v0": {}},
+           extra="mujoco"),
+    Family("hopper_rand_params", f"{_MUJOCO}:HopperRandParamsEnv", {"MetaHopperRandParams-v0": {}}, extra="mujoco"),
 )
 
 for _family in BUILTIN_FAMILIES:
