@@ -271,7 +271,7 @@ def test_rl2_ppo_trains_writes_its_curve_and_resumes(tmp_path):
 
 
 def test_the_sweep_plans_rl2_ppo_with_flags_its_cli_takes(tmp_path):
-    from baselines.common.recurrent_q.loop import KEEP_SAVED, parse_cli
+    from baselines.common.runs import KEEP_SAVED, parse_cli
     from baselines.rl2_ppo.config import Rl2PPOConfig
     from evaluation.sweep import SweepConfig, plan_runs, train_command
 

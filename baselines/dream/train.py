@@ -33,8 +33,9 @@ import torch
 
 from baselines.common.recurrent_q import loop
 from baselines.common.recurrent_q.collect import TrialBatch
-from baselines.common.recurrent_q.loop import KEEP_SAVED, RecurrentQTrainer, parse_cli, resumed_config
+from baselines.common.recurrent_q.loop import RecurrentQTrainer
 from baselines.common.recurrent_q.novelty import FrameHashCounter
+from baselines.common.runs import KEEP_SAVED, parse_cli, resumed_config
 from baselines.dream.agent import DreamActor, DreamAgent, policy_checkpoint
 from baselines.dream.config import DreamConfig
 from baselines.dream.networks import (

@@ -30,9 +30,10 @@ import torch
 
 from baselines.common.recurrent_q import loop
 from baselines.common.recurrent_q.agent import RecurrentAgent
-from baselines.common.recurrent_q.loop import RecurrentQTrainer, parse_cli
+from baselines.common.recurrent_q.loop import RecurrentQTrainer
 from baselines.common.recurrent_q.qlearning import double_dqn_loss
 from baselines.common.recurrent_q.whole_trial import WholeTrialActor, whole_trials
+from baselines.common.runs import parse_cli
 from baselines.erl2.agent import TRAIN_FORMAT, ERL2Networks, make_agent, policy_checkpoint
 from baselines.erl2.config import ERL2Config
 

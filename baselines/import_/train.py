@@ -28,9 +28,10 @@ import torch
 
 from baselines.common.recurrent_q import loop
 from baselines.common.recurrent_q.agent import RecurrentAgent
-from baselines.common.recurrent_q.loop import RecurrentQTrainer, parse_cli
+from baselines.common.recurrent_q.loop import RecurrentQTrainer
 from baselines.common.recurrent_q.qlearning import sequence_mask
 from baselines.common.recurrent_q.whole_trial import whole_trials
+from baselines.common.runs import parse_cli
 from baselines.erl2.train import erl2_loss
 from baselines.import_.agent import TRAIN_FORMAT, ImportActor, ImportNetworks, make_agent, policy_checkpoint
 from baselines.import_.config import ImportConfig

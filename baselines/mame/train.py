@@ -36,7 +36,7 @@ from baselines.common.gradient.estimators import ppo_clip_loss
 from baselines.common.gradient.loop import GradientTrainer, train
 from baselines.common.gradient.networks import gaussian_log_prob
 from baselines.common.gradient.rollout import Episodes, TrialRollout
-from baselines.common.recurrent_q.loop import parse_cli
+from baselines.common.runs import parse_cli
 from baselines.mame.config import MAMEConfig
 from baselines.mame.policy import MAMEPolicy
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from baselines.common.gradient.loop import train
 from baselines.common.gradient.pg_trainer import PolicyGradientTrainer
-from baselines.common.recurrent_q.loop import parse_cli
+from baselines.common.runs import parse_cli
 from baselines.maml.config import MAMLConfig
 
 

@@ -40,7 +40,7 @@ from baselines.common.gradient.loop import train
 from baselines.common.gradient.networks import gaussian_kl, gaussian_log_prob
 from baselines.common.gradient.pg_trainer import PolicyGradientTrainer
 from baselines.common.gradient.rollout import TrialRollout
-from baselines.common.recurrent_q.loop import parse_cli
+from baselines.common.runs import parse_cli
 from baselines.promp.config import ProMPConfig
 
 

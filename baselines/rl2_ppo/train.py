@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.common.recurrent_q.loop import bounds_for, git_commit, mean_ci95, parse_cli, resumed_config
+from baselines.common.runs import bounds_for, git_commit, mean_ci95, parse_cli, resumed_config
 from baselines.rl2_ppo.config import Rl2PPOConfig
 from baselines.sb3.agent import SB3Agent
 from baselines.sb3.training import ExploitationReturnCallback, make_trial_vec_env

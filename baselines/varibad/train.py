@@ -63,9 +63,10 @@ from torch.nn import functional
 
 from baselines.common.recurrent_q import loop
 from baselines.common.recurrent_q.agent import RecurrentAgent
-from baselines.common.recurrent_q.loop import RecurrentQTrainer, parse_cli
+from baselines.common.recurrent_q.loop import RecurrentQTrainer
 from baselines.common.recurrent_q.qlearning import sequence_mask
 from baselines.common.recurrent_q.whole_trial import whole_trials
+from baselines.common.runs import parse_cli
 from baselines.erl2.agent import policy_checkpoint
 from baselines.erl2.train import erl2_loss
 from baselines.varibad.agent import POLICY_FORMAT, TRAIN_FORMAT, VariBADActor, VariBADNetworks, make_agent

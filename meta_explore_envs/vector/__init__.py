@@ -2,10 +2,13 @@
 
 ``gymnasium.make_vec("MetaMap-v0", num_envs=4096)`` returns a :class:`TrialVectorEnv` for the
 grid families (their ``vector_entry_point``) and a :class:`PointCornerVectorEnv` for
-MetaPointCorner; MetaSign3D uses Gymnasium's ``AsyncVectorEnv``.
+MetaPointCorner; :class:`SyncTrialVectorEnv` steps single trial envs in turn with the same
+per-sub-env reset options, for families without a batched env (a family names it as its
+``vector_entry_point``); MetaSign3D uses Gymnasium's ``AsyncVectorEnv``.
 """
 
 from meta_explore_envs.vector.point_corner import PointCornerVectorEnv
+from meta_explore_envs.vector.sync import SyncTrialVectorEnv
 from meta_explore_envs.vector.trials import TrialVectorEnv
 
-__all__ = ["PointCornerVectorEnv", "TrialVectorEnv"]
+__all__ = ["PointCornerVectorEnv", "SyncTrialVectorEnv", "TrialVectorEnv"]

@@ -18,7 +18,6 @@ written atomically.
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import shlex
 import sys
@@ -35,11 +34,10 @@ from baselines.common.gradient.config import GradientConfig
 from baselines.common.gradient.estimators import LinearFeatureBaseline, discounted_returns, gae, normalise
 from baselines.common.gradient.meta_policy import MetaPolicy
 from baselines.common.gradient.rollout import Episodes, TrialRollout, collect_trials
-from baselines.common.recurrent_q.loop import bounds_for, git_commit, mean_ci95, start_run
+from baselines.common.runs import RunLog, bounds_for, finish_run, git_commit, mean_ci95, save_torch_atomic, start_run
 from evaluation.bounds import normalised_score
 from evaluation.harness import run_trials
 from meta_explore_envs.core import check_int
-from meta_explore_envs.files import atomic_path, write_json_atomic
 
 HEAD_COLUMNS = ("iteration", "env_steps", "wall_s", "steps_per_s", "explore_return", "exploit_return")
 TEST_COLUMNS = ("test_return", "test_ci95", "test_normalised", "test_normalised_ci95")
@@ -187,38 +185,9 @@ def train(cfg: GradientConfig, trainer_class: type[GradientTrainer]) -> dict[str
     ``cfg.resume`` the saved run's settings win except ``total_steps``, ``threads`` (new values
     or ``KEEP_SAVED``) and ``progress``."""
     cfg, trainer, ckpt_path = start_run(cfg, trainer_class)
-    out = Path(cfg.out)
-
-    from torch.utils.tensorboard import SummaryWriter
-
-    writer = SummaryWriter(str(out / "tb"))
-    csv_path = out / "progress.csv"
-    columns = (*HEAD_COLUMNS, *trainer.metric_columns, *TEST_COLUMNS)
-    exists = csv_path.exists()
-    csv_file = open(csv_path, "a", newline="")
-    csv_writer = csv.DictWriter(csv_file, fieldnames=columns, extrasaction="ignore")
-    if not exists:
-        csv_writer.writeheader()
     bounds = bounds_for(cfg.env, compute=False) if cfg.normalise else None
-    bar = None
-    if cfg.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.total_steps, initial=trainer.env_steps, unit="step", unit_scale=True,
-                   dynamic_ncols=True, desc=f"{trainer.method} {cfg.env}")
-
-    def write_row(row: dict[str, Any]) -> None:
-        csv_writer.writerow(row)
-        csv_file.flush()
-        for key, value in row.items():
-            if key != "env_steps" and isinstance(value, (int, float)) and np.isfinite(value):
-                writer.add_scalar(key, value, trainer.env_steps)
-
-    def save_checkpoint() -> None:
-        with atomic_path(ckpt_path) as tmp:
-            torch.save(trainer.state_dict(), tmp)
-
-    try:
+    with RunLog(Path(cfg.out), (*HEAD_COLUMNS, *trainer.metric_columns, *TEST_COLUMNS), total_steps=cfg.total_steps,
+                initial_steps=trainer.env_steps, desc=f"{trainer.method} {cfg.env}", progress=cfg.progress) as log:
         while not trainer.done():
             start = time.perf_counter()
             stats = trainer.train_iteration()
@@ -229,30 +198,22 @@ def train(cfg: GradientConfig, trainer_class: type[GradientTrainer]) -> dict[str
             if trainer.iteration % cfg.eval_every == 0:
                 trainer.last_test = evaluate(trainer, bounds)
                 row.update(trainer.last_test)
-            write_row(row)
-            if bar is not None:
-                bar.update(trainer.env_steps - bar.n)
-                bar.set_postfix(ret=f"{stats['exploit_return']:.2f}",
-                                test=f"{trainer.last_test.get('test_return', float('nan')):.2f}", refresh=False)
+            log.write(row, trainer.env_steps)
+            if log.bar is not None:
+                log.bar.update(trainer.env_steps - log.bar.n)
+                log.bar.set_postfix(ret=f"{stats['exploit_return']:.2f}",
+                                    test=f"{trainer.last_test.get('test_return', float('nan')):.2f}", refresh=False)
             if trainer.iteration % cfg.checkpoint_every == 0:
-                save_checkpoint()
+                save_torch_atomic(trainer.state_dict(), ckpt_path)
         final = evaluate(trainer, bounds if bounds is not None or not cfg.normalise else bounds_for(cfg.env))
         trainer.last_test = final
-        write_row({"iteration": trainer.iteration, "env_steps": trainer.env_steps,
-                   "wall_s": round(trainer.wall_s, 2), **final})
-        save_checkpoint()
-        summary = {"env": cfg.env, "seed": cfg.seed, "method": trainer.method, "env_steps": trainer.env_steps,
-                   "iterations": trainer.iteration, "wall_s": round(trainer.wall_s, 1),
-                   "eval_trials": cfg.eval_trials, **final, "git_commit": trainer.git_commit()}
-        with atomic_path(out / "final.pt") as tmp:
-            torch.save(trainer.policy_checkpoint({"final_eval": final}), tmp)
-        write_json_atomic(out / "result.json", summary)
-        return summary
-    finally:
-        if bar is not None:
-            bar.close()
-        csv_file.close()
-        writer.close()
+        log.write({"iteration": trainer.iteration, "env_steps": trainer.env_steps,
+                   "wall_s": round(trainer.wall_s, 2), **final}, trainer.env_steps)
+    save_torch_atomic(trainer.state_dict(), ckpt_path)
+    summary = {"env": cfg.env, "seed": cfg.seed, "method": trainer.method, "env_steps": trainer.env_steps,
+               "iterations": trainer.iteration, "wall_s": round(trainer.wall_s, 1),
+               "eval_trials": cfg.eval_trials, **final, "git_commit": trainer.git_commit()}
+    return finish_run(Path(cfg.out), trainer.policy_checkpoint({"final_eval": final}), summary)
 
 
 __all__ = ["GradientTrainer", "evaluate", "train"]

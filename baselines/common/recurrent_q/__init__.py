@@ -25,8 +25,9 @@ module of networks and losses on top of it. Imported by methods, never the rever
 * :mod:`.agent`: ``RecurrentAgent`` (the greedy harness agent around a method's actor),
   ``read_policy_checkpoint`` and ``check_policy_env``;
 * :mod:`.loop`: ``RecurrentQTrainer`` (training state, collection, updates, exact resume, log
-  rows), ``train`` (budget, progress bar, CSV + TensorBoard, periodic evaluation,
-  checkpoints, final outputs) and ``parse_cli``.
+  rows) and ``train`` (budget, periodic evaluation, checkpoints) on the shared run machinery
+  of :mod:`baselines.common.runs` (``start_run``, ``parse_cli``, ``RunLog``: progress bar, CSV
+  + TensorBoard; ``finish_run``: the final outputs).
 
 A method is four pieces:
 
@@ -55,7 +56,7 @@ A method is four pieces:
      draws and actor set-up around each wave), ``before_step()`` (e.g. a scheduled weight
      decay), ``update_metrics(losses)``, ``summary_fields()``.
 4. **CLI**: ``train(cfg) = loop.train(cfg, MyTrainer)`` and
-   ``main() = train(parse_cli(MyConfig))``; ``TRAINING`` in the package for sweeps.
+   ``main() = train(baselines.common.runs.parse_cli(MyConfig))``; ``TRAINING`` in the package for sweeps.
 
 What the loop guarantees every method: the random streams (numpy generator: wave seeds,
 the method's ``begin_wave`` draws, epsilon-greedy, replay sampling; torch generator:

@@ -11,24 +11,20 @@ and fills in its hooks (see the package docstring, :mod:`baselines.common.recurr
 :func:`train` runs (or resumes) a run with a method's trainer: the step budget, the
 progress bar, ``progress.csv`` and TensorBoard rows, periodic test-split evaluation through
 the harness, periodic ``checkpoint.pt`` and the final outputs (``final.pt``,
-``result.json``). :func:`parse_cli` is the training CLI of any method's config class.
+``result.json``), on the run machinery of :mod:`baselines.common.runs`.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import csv
-import dataclasses
 import json
 import shlex
-import subprocess
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,37 +34,14 @@ from baselines.common.recurrent_q.collect import Actor, TrialBatch
 from baselines.common.recurrent_q.config import RecurrentQConfig
 from baselines.common.recurrent_q.qlearning import epsilon_greedy, linear_epsilon, soft_update
 from baselines.common.recurrent_q.replay import TrialBuffer
-from evaluation.bounds import Bounds, cached_bounds, get_bounds, normalised_score
+from baselines.common.runs import RunLog, bounds_for, finish_run, git_commit, mean_ci95, save_torch_atomic, start_run
+from evaluation.bounds import normalised_score
 from evaluation.harness import run_trials
-from meta_explore_envs.core import check_int
-from meta_explore_envs.files import atomic_path, write_json_atomic
 
 #: The columns every method's ``progress.csv`` starts with, and the test columns it ends with.
 HEAD_COLUMNS = ("env_steps", "updates", "trials", "wall_s", "steps_per_s", "updates_per_s", "epsilon",
                 "explore_epsilon")
 TEST_COLUMNS = ("test_return", "test_ci95", "test_normalised", "test_normalised_ci95")
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def git_commit(*paths: str) -> str:
-    """The checked-out commit, with ``-dirty`` when ``paths`` (relative to the repository)
-    have uncommitted changes; "unknown" outside a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                             cwd=Path(__file__).resolve().parent)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", *paths], capture_output=True,
-                               text=True, cwd=ROOT).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def mean_ci95(values: np.ndarray) -> tuple[float, float]:
-    """Mean and the half-width of its normal 95% confidence interval."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float(values.mean()) if len(values) else float("nan"), float("nan")
-    return float(values.mean()), float(1.96 * values.std(ddof=1) / np.sqrt(len(values)))
 
 
 def mean(values) -> float:
@@ -76,15 +49,6 @@ def mean(values) -> float:
 
 
 # ---------------------------------------------------------------------------- evaluation
-def bounds_for(env_id: str, split: str = "test", compute: bool = True) -> Bounds | None:
-    """The harness's bounds of ``env_id`` (:func:`evaluation.bounds.get_bounds`).
-
-    With ``compute=False`` only bounds known without computing are used, else None
-    (computing the exact bounds of a family the first time can take minutes).
-    """
-    return get_bounds(env_id, split) if compute else cached_bounds(env_id, split)
-
-
 def evaluate(make_agent: Callable[[], Any], nets: nn.Module, env_id: str, num_trials: int, seed: int) -> np.ndarray:
     """Mean exploitation return of each of ``num_trials`` test-split trials of the greedy
     agent ``make_agent()`` (acting with ``nets``), played by the harness
@@ -344,80 +308,13 @@ class RecurrentQTrainer:
 
 
 # ---------------------------------------------------------------------------- the run
-#: ``total_steps`` or ``threads`` value that, with ``resume``, keeps the saved run's (what the
-#: CLI passes when ``--resume`` comes without ``--total-steps`` / ``--threads``); any other
-#: value replaces it. Keeping the thread count keeps the resumed run identical to an
-#: uninterrupted one (1 and 2 threads give different runs, see ``RecurrentQConfig.threads``).
-KEEP_SAVED = -1
-
-C = TypeVar("C", bound=RecurrentQConfig)
-T = TypeVar("T")
-
-
-def resumed_config(cfg: C, saved: C) -> C:
-    """The settings a resumed run continues with: the saved run's, except ``total_steps`` and
-    ``threads`` where ``cfg`` gives new values (not :data:`KEEP_SAVED`), and ``progress``."""
-    changeable = {name: getattr(saved, name) if getattr(cfg, name) == KEEP_SAVED else getattr(cfg, name)
-                  for name in ("total_steps", "threads")}
-    return type(saved)(**{**saved.to_dict(), **changeable, "progress": cfg.progress, "out": cfg.out,
-                          "resume": True})
-
-
-def start_run(cfg: C, trainer_class: type[T]) -> tuple[C, T, Path]:
-    """A run's trainer, fresh or (``cfg.resume``) restored from ``out/checkpoint.pt`` with the
-    saved settings (:func:`resumed_config`); sets torch's thread count and writes
-    ``out/config.json``. Returns the settings in force, the trainer and the checkpoint's path.
-    Any trainer with ``load_state_dict`` and a config with ``out``, ``resume``, ``threads``,
-    ``to_dict`` and ``from_dict`` works (the gradient-based methods' too)."""
-    out = Path(cfg.out)
-    ckpt_path = out / "checkpoint.pt"
-    if cfg.resume:
-        if not ckpt_path.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        cfg = resumed_config(cfg, type(cfg).from_dict(state["config"], source=str(ckpt_path)))
-        torch.set_num_threads(cfg.threads)
-        trainer = trainer_class(cfg)
-        trainer.load_state_dict(state)
-        del state
-    else:
-        if ckpt_path.exists():
-            raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue that run, or another --out")
-        torch.set_num_threads(check_int("threads", cfg.threads, 1))
-        out.mkdir(parents=True, exist_ok=True)
-        trainer = trainer_class(cfg)
-    write_json_atomic(out / "config.json", cfg.to_dict())
-    return cfg, trainer, ckpt_path
-
-
 def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict[str, Any]:
     """Run (or resume) a training run of ``trainer_class``; returns the final evaluation summary.
 
     With ``cfg.resume`` the saved run's settings win except ``total_steps`` and ``threads``
     (new values, or :data:`KEEP_SAVED`) and ``progress``."""
     cfg, trainer, ckpt_path = start_run(cfg, trainer_class)
-    out = Path(cfg.out)
-
-    from torch.utils.tensorboard import SummaryWriter
-
-    writer = SummaryWriter(str(out / "tb"))
-    csv_path = out / "progress.csv"
-    header = None  # a resumed run appends under its file's own header (older runs have other columns)
-    if csv_path.exists():
-        with open(csv_path, newline="") as f:
-            header = next(csv.reader(f), None)
-    csv_file = open(csv_path, "a", newline="")
-    csv_writer = csv.DictWriter(csv_file, fieldnames=header or trainer.csv_columns(), extrasaction="ignore")
-    if header is None:
-        csv_writer.writeheader()
     bounds = bounds_for(cfg.env, compute=False)
-
-    bar = None
-    if cfg.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.total_steps, initial=trainer.env_steps, unit="step", unit_scale=True,
-                   dynamic_ncols=True, desc=cfg.env)
 
     def run_eval() -> dict[str, float]:
         nonlocal bounds
@@ -432,7 +329,9 @@ def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict
 
     last_t, last_steps, last_updates = time.perf_counter(), trainer.env_steps, trainer.updates
     session_start, session_wall0 = time.perf_counter(), trainer.wall_s
-    try:
+    with RunLog(Path(cfg.out), trainer.csv_columns(), total_steps=cfg.total_steps, initial_steps=trainer.env_steps,
+                desc=cfg.env, progress=cfg.progress) as log:
+        bar = log.bar
         while not trainer.done():
             trainer.train_wave()
             now = time.perf_counter()
@@ -460,18 +359,13 @@ def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict
                 session_start += time.perf_counter() - eval_start  # evaluation time is not training time
                 last_t += time.perf_counter() - eval_start
             if row is not None:
-                csv_writer.writerow(row)
-                csv_file.flush()
-                for k, v in row.items():
-                    if k not in ("env_steps",) and isinstance(v, (int, float)) and np.isfinite(v):
-                        writer.add_scalar(k, v, trainer.env_steps)
+                log.write(row, trainer.env_steps)
                 if bar is not None:
                     bar.refresh()
             if trainer.env_steps >= trainer.next_checkpoint:
                 while trainer.next_checkpoint <= trainer.env_steps:
                     trainer.next_checkpoint += cfg.checkpoint_every
-                with atomic_path(ckpt_path) as tmp:
-                    torch.save(trainer.state_dict(), tmp)
+                save_torch_atomic(trainer.state_dict(), ckpt_path)
         # Final evaluation and outputs (the exact bounds are computed now if not cached yet).
         if bounds is None and cfg.normalise:
             bounds = bounds_for(cfg.env)
@@ -479,36 +373,9 @@ def train(cfg: RecurrentQConfig, trainer_class: type[RecurrentQTrainer]) -> dict
         trainer.last_test = final
         row = trainer.log_row(float("nan"), float("nan"))
         row.update(final)
-        csv_writer.writerow(row)
-        with atomic_path(ckpt_path) as tmp:
-            torch.save(trainer.state_dict(), tmp)
-        summary = {"env": cfg.env, "seed": cfg.seed, **trainer.summary_fields(), "env_steps": trainer.env_steps,
-                   "updates": trainer.updates, "wall_s": round(trainer.wall_s, 1), "eval_trials": cfg.eval_trials,
-                   **final, "git_commit": trainer.git_commit()}
-        with atomic_path(out / "final.pt") as tmp:
-            torch.save(trainer.policy_checkpoint({"final_eval": final}), tmp)
-        write_json_atomic(out / "result.json", summary)
-        return summary
-    finally:
-        if bar is not None:
-            bar.close()
-        csv_file.close()
-        writer.close()
-
-
-def parse_cli(config_class: type[C], argv: list[str] | None = None, description: str = "") -> C:
-    """A method's training settings from the command line: the env's preset
-    (``config_class.env_presets()``) is the base and the flags win; with ``--resume`` the
-    saved budget and thread count are kept (:data:`KEEP_SAVED`) unless their flag is given."""
-    import tyro
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("--env", default=config_class.env)
-    env = peek.parse_known_args(argv)[0].env
-    cfg = tyro.cli(config_class, args=argv, default=config_class.for_env(env), description=description)
-    if cfg.resume:
-        given = {a.split("=")[0] for a in argv}
-        cfg = dataclasses.replace(cfg, **{name: KEEP_SAVED for name in ("total_steps", "threads")
-                                          if f"--{name.replace('_', '-')}" not in given})
-    return cfg
+        log.write(row, trainer.env_steps)
+    save_torch_atomic(trainer.state_dict(), ckpt_path)
+    summary = {"env": cfg.env, "seed": cfg.seed, **trainer.summary_fields(), "env_steps": trainer.env_steps,
+               "updates": trainer.updates, "wall_s": round(trainer.wall_s, 1), "eval_trials": cfg.eval_trials,
+               **final, "git_commit": trainer.git_commit()}
+    return finish_run(Path(cfg.out), trainer.policy_checkpoint({"final_eval": final}), summary)
