@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baselines.common.hooks import family_hook
+from baselines.common.hooks import env_ids_getattr, family_hook
 from meta_explore_envs.registry import env_family
 
 
@@ -20,3 +20,7 @@ def load_agent(env_id: str, checkpoint: str | None = None, **kwargs: Any):
     if checkpoint is not None:
         raise ValueError(f"baselines.no_exploration takes no checkpoint, got {checkpoint!r}")
     return family_hook(env_family(env_id), "no_exploration")(env_id, **kwargs)
+
+
+# ENV_IDS: the envs whose family has this baseline (what evaluation.score plays without --env).
+__getattr__ = env_ids_getattr("no_exploration", __name__)

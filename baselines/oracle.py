@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.common.hooks import family_baselines, family_hook
+from baselines.common.hooks import env_ids_getattr, family_baselines, family_hook
 from meta_explore_envs.registry import env_family, family_class
 from meta_explore_envs.trial import TrialEnv
 
@@ -53,3 +53,7 @@ def load_agent(env_id: str, checkpoint: str | None = None, *, seed: int | None =
     if checkpoint is not None:
         raise ValueError(f"baselines.oracle takes no checkpoint, got {checkpoint!r}")
     return OracleAgent(env_id, seed)
+
+
+# ENV_IDS: the envs whose family has this baseline (what evaluation.score plays without --env).
+__getattr__ = env_ids_getattr("expert_action", __name__)

@@ -61,7 +61,11 @@ def single_env(env_id: str, seconds: float, sample: bool) -> float:
     env = gym.make(env_id)
     env.reset(seed=0)
     env.action_space.seed(0)
-    actions = np.random.default_rng(0).integers(0, env.action_space.n, size=2000).tolist()
+    space, rng = env.action_space, np.random.default_rng(0)
+    if isinstance(space, gym.spaces.Box):  # MetaPointCorner, the MuJoCo tasks: uniform in the box
+        actions = list(rng.uniform(space.low, space.high, (2000, *space.shape)).astype(space.dtype))
+    else:
+        actions = rng.integers(0, space.n, size=2000).tolist()
 
     def chunk() -> int:
         for action in actions:

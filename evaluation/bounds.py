@@ -115,13 +115,24 @@ def bounds_entry(family: str) -> str | BoundsFunction | None:
     return entry
 
 
+def no_bounds_reason(family: str) -> str | None:
+    """Why ``family`` has no bounds (the family's own
+    :attr:`~meta_explore_envs.core.EpisodeEnv.no_bounds_reason`, else that none are registered),
+    or ``None`` when it has them."""
+    if bounds_entry(family) is not None:
+        return None
+    return family_class(family).no_bounds_reason or (
+        f"none are registered for family {family!r} (see evaluation.bounds.register_bounds)")
+
+
 def _bounds_function(family: str) -> tuple[BoundsFunction, str]:
     entry = bounds_entry(family)
     if entry is None:
         have = sorted(f for f in FAMILIES if f in BOUND_FAMILIES or family_class(f).tabular)
+        why = family_class(family).no_bounds_reason
         raise ValueError(
-            f"no bounds are registered for family {family!r}: families with bounds are {have} "
-            "(see evaluation.bounds.register_bounds)"
+            f"no bounds are registered for family {family!r}{f' ({why})' if why else ''}: families with bounds "
+            f"are {have} (see evaluation.bounds.register_bounds)"
         )
     if isinstance(entry, str):
         module, name = entry.split(":")
@@ -372,6 +383,14 @@ def main(command: BoundsCommand) -> None:
         e for e in env_ids() if bounds_entry(env_family(e)) is not None
         and (not command.write_reference or bounds_entry(env_family(e)) == EXACT_BOUNDS)
     )
+    if not command.env:  # say which envs the default list leaves out, and why
+        reasons: dict[str, list[str]] = {}
+        for env_id in env_ids():
+            reason = no_bounds_reason(env_family(env_id))
+            if reason is not None:
+                reasons.setdefault(reason, []).append(env_id)
+        for reason, skipped in reasons.items():
+            print(f"no bounds (skipped): {', '.join(skipped)}: {reason}")
     keys = [(env_id, *_check_arguments(env_id, split, command.num_exploit_episodes))
             for env_id in chosen for split in command.split]
     computed = compute_missing(keys, command.recompute, command.workers)
@@ -388,7 +407,7 @@ def main(command: BoundsCommand) -> None:
 
 
 __all__ = ["BOUND_FAMILIES", "Bounds", "bounds_entry", "bounds_table", "cache_dir", "cached_bounds", "get_bounds",
-           "normalised_score", "register_bounds"]
+           "no_bounds_reason", "normalised_score", "register_bounds"]
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ atomically by :func:`~meta_explore_envs.files.write_json_atomic`)::
                            sha256 of the file, null when the path is not a file)
       seeds, trials_per_seed, num_trials
       bounds               {optimal, no_exploration, thompson, random, method, ...} or null
+      no_bounds            only where bounds is null: why the env has none (so no normalised
+                           score), e.g. "continuous-control MuJoCo task: ..."
       mean_return, return_ci [low, high] or null, normalised, normalised_ci (null without
                            bounds), seed_means, success_rate (exploitation episodes), seconds
       exploration_score, exploration_score_ci, exploitation_efficiency
@@ -152,6 +154,8 @@ class Score:
     success_rate: float  #: fraction of exploitation episodes that succeeded
     seconds: float  #: harness wall time over all seeds
     bounds: Bounds | None  #: None when the env's family has no registered bounds
+    #: Why there are no bounds (and so no normalised score), where ``bounds`` is None.
+    no_bounds: str | None = None
     normalised: float | None = None  #: (return - no_exploration) / (optimal - no_exploration)
     normalised_ci: tuple[float, float] | None = None
     #: Mean exploration value, normalised like the return (see :mod:`evaluation.diagnosis`).
@@ -179,6 +183,7 @@ class Score:
                       "checkpoints": [dict(c) for c in self.checkpoints]},
             "seeds": list(self.seeds), "trials_per_seed": list(self.trials_per_seed), "num_trials": self.num_trials,
             "bounds": None if self.bounds is None else self.bounds.as_dict(),
+            **({} if self.no_bounds is None else {"no_bounds": self.no_bounds}),
             "mean_return": self.mean_return, "return_ci": _pair(self.return_ci),
             "normalised": self.normalised, "normalised_ci": _pair(self.normalised_ci),
             "exploration_score": self.exploration_score, "exploration_score_ci": _pair(self.exploration_score_ci),
@@ -194,14 +199,16 @@ def _pair(ci: tuple[float, float] | None) -> list[float] | None:
 
 def score(results: Sequence[TrialResults], bounds: Bounds | None,
           checkpoints: Sequence[str | os.PathLike | None] | None = None,
-          exploration: Sequence[np.ndarray] | None = None, sign_seen: Sequence[np.ndarray] | None = None) -> Score:
+          exploration: Sequence[np.ndarray] | None = None, sign_seen: Sequence[np.ndarray] | None = None,
+          no_bounds: str | None = None) -> Score:
     """Aggregate the runs of one agent on one env (one :class:`TrialResults` per seed).
 
     ``checkpoints``: the checkpoint path of each run (None: none), recorded with its SHA-256.
     ``exploration``: each run's per-trial exploration values (:mod:`evaluation.diagnosis`),
     for the exploration score and the exploitation efficiency. ``sign_seen``: MetaSign3D, each
     run's (num_trials,) bool flags (:attr:`evaluation.diagnosis.Diagnosis.sign_seen`), for
-    ``sign_seen_fraction``.
+    ``sign_seen_fraction``. ``no_bounds``: why ``bounds`` is None (recorded and shown in place of
+    the normalised score).
     """
     if not results:
         raise ValueError("score() needs at least one TrialResults")
@@ -228,7 +235,8 @@ def score(results: Sequence[TrialResults], bounds: Bounds | None,
         trials_per_seed=[r.num_trials for r in results], num_trials=n, mean_return=mean_return,
         return_ci=None if means is None else percentile_ci(means),
         seed_means=[float(r.exploit_returns.mean()) for r in results], success_rate=float(successes.mean()),
-        seconds=float(sum(r.seconds for r in results)), bounds=bounds, checkpoints=list(distinct.values()),
+        seconds=float(sum(r.seconds for r in results)), bounds=bounds,
+        no_bounds=no_bounds if bounds is None else None, checkpoints=list(distinct.values()),
         runs=list(results), checkpoint_paths=paths,
     )
     if bounds is not None and bounds.optimal > bounds.no_exploration:
@@ -282,11 +290,13 @@ _CI = {"type": ["array", "null"], "items": {"type": "number"}, "minItems": 2, "m
 _INTS = {"type": "array", "items": {"type": "integer"}}
 
 
-def _obj(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+def _obj(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
 
-#: JSON Schema (2020-12) of ``results.json``; every listed property is required.
+#: JSON Schema (2020-12) of ``results.json``; every listed property is required but a result's
+#: ``no_bounds`` (only where it has no bounds).
 RESULTS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "meta_explore_envs score results",
@@ -316,6 +326,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
             "bounds": {"type": ["object", "null"], "required": [*Bounds.NAMES, "method"],
                        "properties": {**{name: {"type": "number"} for name in Bounds.NAMES},
                                       "method": {"type": "string"}}},
+            "no_bounds": {"type": "string"},
             "mean_return": {"type": "number"}, "return_ci": _CI,
             "normalised": _NUMBER_OR_NULL, "normalised_ci": _CI,
             "exploration_score": _NUMBER_OR_NULL, "exploration_score_ci": _CI,
@@ -332,7 +343,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "episode_successes": {"type": "array", "items": {"type": "array", "items": {"type": "boolean"}}},
                 "exploit_returns": {"type": "array", "items": {"type": "number"}},
             })},
-        })},
+        }, optional=("no_bounds",))},
     }),
 }
 
@@ -358,7 +369,8 @@ def table_rows(scores: Sequence[Score]) -> list[list[str]]:
         rows.append([
             s.env_id, _label(s), _fmt(s.mean_return, s.return_ci),
             *(_fmt(None if b is None else getattr(b, name)) for name in Bounds.NAMES),
-            _fmt(s.normalised, s.normalised_ci), _fmt(s.exploration_score, s.exploration_score_ci),
+            "no bounds" if s.no_bounds else _fmt(s.normalised, s.normalised_ci),
+            _fmt(s.exploration_score, s.exploration_score_ci),
             "n/a" if s.exploitation_efficiency is None else f"{s.exploitation_efficiency:.3f}",
             f"{s.success_rate:.2f}", str(s.num_trials), f"{s.seconds:.1f}",
         ])

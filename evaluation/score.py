@@ -8,7 +8,9 @@ For every agent and env: ``--trials`` trials on the ``--split`` split for each o
 (the seed fixes the trials and is passed to ``load_agent``), then a table of the
 exploitation return with its 95% bootstrap CI over trials and seeds (percentile bootstrap
 stratified by seed, see :mod:`evaluation.report`), the bounds (optimal, no exploration,
-Thompson, random) and the normalised score with its CI. Writes ``results.json`` (schema in
+Thompson, random) and the normalised score with its CI; an env whose family has no bounds
+(the MuJoCo tasks) gets its raw return and CI, "no bounds" in the normalised column and a note
+saying why (``no_bounds`` in results.json). Writes ``results.json`` (schema in
 :mod:`evaluation.report`: versions, command, env kwargs, seeds, agent module, checkpoint and
 its SHA-256, bounds, every trial's returns), ``results.md`` and ``results.png`` (bars with
 CIs, bounds as lines) to ``--out`` (alias ``--out-dir``; default ``results/``), and with
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-from evaluation.bounds import bounds_entry, get_bounds
+from evaluation.bounds import bounds_entry, get_bounds, no_bounds_reason
 from evaluation.diagnosis import diagnose
 from evaluation.harness import default_setting, run_trials
 from evaluation.protocol import AgentError, import_agent_module, load_agent_module, module_env_ids
@@ -207,7 +209,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
             values = [d.values for d in diagnoses] if diagnosed else None
             seen = [d.sign_seen for d in diagnoses] if diagnosed else []
             s = score(results, bounds, checkpoints, values,
-                      seen if seen and all(f is not None for f in seen) else None)
+                      seen if seen and all(f is not None for f in seen) else None,
+                      no_bounds=no_bounds_reason(env_family(env_id)) if bounds is None else None)
             for name, episodes in gifs:
                 trial_gif(episodes, config.out_dir / GIF_DIR / name)
             scores.append(s)
@@ -222,7 +225,12 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
         notes.append("MetaSign3D: the exploration value is the optimal bound where the exploration episode saw the "
                      "whole sign, else the no-exploration bound, so its exploration score is the fraction of trials "
                      "that saw the sign (results.json: sign_seen_fraction).")
+    # Envs without bounds: raw returns only, and why (the table's normalised column says "no bounds").
+    no_bounds = {s.env_id: s.no_bounds for s in scores if s.no_bounds}
+    notes += [f"{env_id}: no bounds: {reason}." for env_id, reason in no_bounds.items()]
     console.print(rich_table(scores, title))
+    for env_id, reason in no_bounds.items():
+        console.print(f"{env_id}: no bounds: {reason}.", soft_wrap=True)
     settings = {"split": config.split, "trials": config.trials, "seeds": list(config.seeds),
                 "num_exploit_episodes": config.num_exploit_episodes, "checkpoint": config.checkpoint,
                 "record": config.record}

@@ -107,6 +107,52 @@ def as_index(name: str, value: Any, n: int, what: str = "") -> int:
     raise ValueError(f"{name}={value!r} is out of range: expected an integer in [0, {n}){what}")
 
 
+def check_box_action(action: Any, shape: tuple[int, ...], valid: str) -> np.ndarray:
+    """``action`` as a float64 array if it is finite, real and of ``shape`` (integers too), else
+    raise ``TypeError``/``ValueError`` naming it, then ``valid`` (what is expected); shapes and
+    dtypes are never coerced. For families with ``Box`` actions."""
+    try:
+        array = np.asarray(action)
+    except (TypeError, ValueError) as error:  # ragged sequences
+        raise TypeError(f"action={action!r} is not an array: {valid}") from error
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"action={action!r} has dtype {array.dtype}, not a real number: {valid}")
+    if array.shape != shape:
+        raise ValueError(f"action={action!r} has shape {array.shape}: {valid}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"action={action!r} is not finite: {valid}")
+    return array.astype(np.float64)
+
+
+class OneInstruction:
+    """The instruction methods of an :class:`EpisodeEnv` whose problems have one instruction, 0
+    (:attr:`task_text`), observed as ``Discrete(2)`` with 1 meaning "no instruction": families
+    played in the standard setting, where the task is learnt from rewards (MetaPointCorner,
+    the MuJoCo tasks). List it before :class:`EpisodeEnv` among the bases."""
+
+    #: The instruction's text ("go to the goal corner").
+    task_text: ClassVar[str]
+
+    def instruction_distribution(self) -> dict[Hashable, float]:
+        return {0: 1.0}
+
+    def instruction_from_draws(self, draws: tuple[int, ...]) -> int:
+        return 0
+
+    def check_instruction(self, instruction: Any) -> int:
+        return as_index("instruction", instruction, 1, f" (0: {self.task_text})")
+
+    def instruction_text(self, instruction: Hashable | None) -> str:
+        return "" if instruction is None else self.task_text
+
+    @property
+    def instruction_sentinel(self) -> int:
+        return 1
+
+    def instruction_observation(self, instruction: Hashable | None) -> int:
+        return 1 if instruction is None else 0
+
+
 class EpisodeEnv(FrameRenderMixin, gym.Env):
     """One episode of one problem of a meta-RL problem family.
 
@@ -143,6 +189,9 @@ class EpisodeEnv(FrameRenderMixin, gym.Env):
     default_setting: ClassVar[str] = "imrl"
     #: Trial settings the family refuses, each with the reason given in the error.
     unsupported_settings: ClassVar[dict[str, str]] = {}
+    #: Why the family has no reference bounds (optimal, no exploration, ...), which the scoring
+    #: harness reports instead of a normalised score; "" for a family that has them or does not say.
+    no_bounds_reason: ClassVar[str] = ""
 
     # Set by subclasses in __init__.
     state_space: spaces.Space

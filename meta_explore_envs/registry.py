@@ -139,7 +139,13 @@ def family_class(name: str) -> type[EpisodeEnv]:
 #: The batched vector env of the tabular (grid) families.
 TRIAL_VECTOR_ENV = "meta_explore_envs.vector.trials:TrialVectorEnv"
 
-#: The families shipped with the suite (the DREAM paper's benchmarks, then ProMP's point env).
+#: Where the MuJoCo meta-RL tasks live (one engine, one short class per task).
+_MUJOCO = "meta_explore_envs.envs.mujoco_tasks"
+#: Single trial envs stepped in turn, with per-sub-env reset options (the MuJoCo tasks).
+SYNC_TRIAL_VECTOR_ENV = "meta_explore_envs.vector.sync:SyncTrialVectorEnv"
+
+#: The families shipped with the suite (the DREAM paper's benchmarks, ProMP's point env, then the
+#: MuJoCo tasks of MAML, ProMP and MAME).
 BUILTIN_FAMILIES = (
     Family("distracting_bus", "meta_explore_envs.envs.distracting_bus:DistractingBusEnv",
            {"MetaDistractingBus-v0": {}}, vector_entry_point=TRIAL_VECTOR_ENV),
@@ -149,6 +155,14 @@ BUILTIN_FAMILIES = (
     Family("sign3d", "meta_explore_envs.envs.sign3d:Sign3DEnv", {"MetaSign3D-v0": {}}, extra="3d"),
     Family("point_corner", "meta_explore_envs.envs.point_corner:PointCornerEnv", {"MetaPointCorner-v0": {}},
            vector_entry_point="meta_explore_envs.vector.point_corner:PointCornerVectorEnv"),
+    *(Family(name, f"{_MUJOCO}:{episode_env}", {env_id: {}}, extra="mujoco", vector_entry_point=SYNC_TRIAL_VECTOR_ENV)
+      for name, episode_env, env_id in (
+          ("half_cheetah_vel", "HalfCheetahVelEnv", "MetaHalfCheetahVel-v0"),
+          ("half_cheetah_fwd_bwd", "HalfCheetahFwdBwdEnv", "MetaHalfCheetahFwdBwd-v0"),
+          ("ant_fwd_bwd", "AntFwdBwdEnv", "MetaAntFwdBwd-v0"),
+          ("walker2d_fwd_bwd", "Walker2DFwdBwdEnv", "MetaWalker2DFwdBwd-v0"),
+          ("walker2d_rand_params", "Walker2DRandParamsEnv", "MetaWalker2DRandParams-v0"),
+          ("hopper_rand_params", "HopperRandParamsEnv", "MetaHopperRandParams-v0"))),
 )
 
 for _family in BUILTIN_FAMILIES:

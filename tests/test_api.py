@@ -48,7 +48,7 @@ def random_actions(n, seed=0, high=9):
 def test_env_checkers_pass_without_warnings(env_id, setting, checker):
     family = meta_explore_envs.family_class(meta_explore_envs.env_family(env_id))
     if setting in family.unsupported_settings:
-        pytest.skip(f"{env_id} refuses setting={setting!r} (tests/test_point_corner.py checks the error)")
+        pytest.skip(f"{env_id} refuses setting={setting!r} (its family's tests check the error)")
     env = gym.make(env_id, setting=setting)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

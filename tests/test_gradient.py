@@ -210,3 +210,37 @@ def test_load_agent_needs_a_checkpoint_of_its_own_method(tmp_path):
     run_train("maml", tmp_path / "run", "--total-steps", "800", "--ppo-epochs", "1")
     with pytest.raises(ValueError, match="holds a maml policy, not promp"):
         promp.load_agent(ENV_ID, str(tmp_path / "run" / "final.pt"))
+
+
+def test_the_half_cheetah_tasks_get_their_preset_and_the_command_line_wins():
+    from baselines.maml.config import MAMLConfig
+
+    cfg = MAMLConfig.for_env("MetaHalfCheetahVel-v0")
+    assert (cfg.total_steps, cfg.eval_every, cfg.eval_trials, cfg.normalise) == (16_000_000, 25, 20, False)
+    assert MAMLConfig.for_env("MetaHalfCheetahVel-v0", total_steps=32_000).total_steps == 32_000
+    assert MAMLConfig.for_env(ENV_ID).total_steps == 12_000_000  # the point env keeps the defaults
+
+
+def test_a_mujoco_task_trains_and_reports_raw_returns(tmp_path):
+    pytest.importorskip("mujoco")
+    import json
+
+    out = run_train("mame", tmp_path / "run", "--env", "MetaHalfCheetahFwdBwd-v0", "--total-steps", "1600",
+                    "--meta-batch", "4", "--ppo-epochs", "1", check=False)
+    assert out.returncode == 0, out.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["env"] == "MetaHalfCheetahFwdBwd-v0" and result["env_steps"] == 1600  # 4 trials x 2 x 200
+    assert np.isfinite(result["test_return"]) and "test_normalised" not in result
+
+
+def test_episodes_that_end_early_are_refused_not_mixed():
+    """A Walker2D that falls ends its episode early: the rollout must stop with a clear error
+    rather than index two episodes as one."""
+    pytest.importorskip("mujoco")
+    from baselines.common.gradient.rollout import play_episode
+
+    envs = gym.make_vec("MetaWalker2DFwdBwd-v0", num_envs=2, split="train")
+    obs, _ = envs.reset(seed=0)
+    falls = lambda x: (torch.zeros(len(x), 6), torch.full((len(x), 6), 1.0))  # noqa: E731  (std e: it falls)
+    with pytest.raises(ValueError, match=r"did not end after exactly 200 steps .*fixed length"):
+        play_episode(envs, obs["observation"], falls, torch.Generator().manual_seed(0))

@@ -7,7 +7,9 @@ implementations of :mod:`baselines.common.exact_agents` (the same dynamic progra
 bounds) without registering anything; another family is listed in :data:`FAMILY_BASELINES`
 (MetaSign3D) or calls :func:`register_family_baselines`. Each entry names the family's
 implementations as ``"module:attribute"`` strings, imported on first use.
-``baselines.random`` needs no hook (uniform over the family's actions).
+``baselines.random`` needs no hook (uniform over the family's actions). The three modules'
+``ENV_IDS`` are the envs whose family has their hook (:func:`env_ids_getattr`), so that
+``evaluation.score`` without ``--env`` skips the families without one (the MuJoCo tasks).
 
 Hook contracts:
 
@@ -35,11 +37,12 @@ Hook contracts:
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from meta_explore_envs.core import check_choice
-from meta_explore_envs.registry import FAMILIES, family_class
+from meta_explore_envs.registry import FAMILIES, env_family, env_ids, family_class
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,20 @@ def family_baselines(family: str) -> FamilyBaselines | None:
     return hooks
 
 
+def env_ids_getattr(hook: str, module: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` giving the module's ``ENV_IDS`` (what ``evaluation.score`` plays
+    without ``--env``): the registered envs whose family has ``hook``, computed when asked,
+    so that families registered later count and families without one (the MuJoCo tasks) are
+    left out rather than failing in ``load_agent``."""
+
+    def __getattr__(name: str) -> Any:
+        if name == "ENV_IDS":
+            return tuple(e for e in env_ids() if getattr(family_baselines(env_family(e)), hook, None) is not None)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
 def family_hook(family: str, hook: str) -> Any:
     """The object a family's hook names (``hook`` is "expert_action", "no_exploration", "thompson"
     or "explore_action")."""
@@ -108,4 +125,5 @@ def family_hook(family: str, hook: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["FAMILY_BASELINES", "FamilyBaselines", "family_baselines", "family_hook", "register_family_baselines"]
+__all__ = ["FAMILY_BASELINES", "FamilyBaselines", "env_ids_getattr", "family_baselines", "family_hook",
+           "register_family_baselines"]

@@ -22,9 +22,10 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from evaluation.bounds import Bounds, cached_bounds, get_bounds
+from evaluation.bounds import Bounds, cached_bounds, get_bounds, no_bounds_reason
 from meta_explore_envs.core import check_int
 from meta_explore_envs.files import atomic_path, write_json_atomic
+from meta_explore_envs.registry import env_family
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,12 +55,16 @@ def mean_ci95(values: np.ndarray) -> tuple[float, float]:
 
 
 def bounds_for(env_id: str, split: str = "test", compute: bool = True) -> Bounds | None:
-    """The harness's bounds of ``env_id`` (:func:`evaluation.bounds.get_bounds`).
+    """The harness's bounds of ``env_id`` (:func:`evaluation.bounds.get_bounds`); ``None`` for a
+    family without bounds (the MuJoCo tasks: runs then report raw returns only).
 
     With ``compute=False`` only bounds known without computing are used, else None
     (computing the exact bounds of a family the first time can take minutes).
     """
+    if no_bounds_reason(env_family(env_id)) is not None:
+        return None
     return get_bounds(env_id, split) if compute else cached_bounds(env_id, split)
+
 
 # ---------------------------------------------------------------------------- outputs
 def save_torch_atomic(obj: Any, path: Path) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from baselines.common.gradient.agent import GradientAgent, load_gradient_agent, training
+from baselines.common.gradient.config import GRADIENT_ENV_IDS
 from baselines.mame.config import MAMEConfig
 
 #: The envs it plays (no checkpoint is shipped yet).
-ENV_IDS: tuple[str, ...] = ("MetaPointCorner-v0",)
+ENV_IDS: tuple[str, ...] = GRADIENT_ENV_IDS
 
 #: How ``python -m evaluation.sweep --agents mame`` trains it (see ``evaluation.protocol``).
 TRAINING = training("mame", "MAME")

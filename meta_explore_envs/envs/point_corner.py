@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from meta_explore_envs.core import EpisodeEnv, as_index
+from meta_explore_envs.core import EpisodeEnv, OneInstruction, check_box_action
 
 #: The goal corners, indexed by problem ID (ProMP's order).
 CORNERS = np.array(((-2.0, -2.0), (2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)))
@@ -38,7 +38,7 @@ def corner_reward(position: np.ndarray, next_position: np.ndarray, corner: np.nd
     return np.where(paid, progress, 0.0)
 
 
-class PointCornerEnv(EpisodeEnv):
+class PointCornerEnv(OneInstruction, EpisodeEnv):
     """One episode of ProMP's 2-D point env with corner goals (registered as a trial:
     ``MetaPointCorner-v0``).
 
@@ -106,6 +106,7 @@ class PointCornerEnv(EpisodeEnv):
     """
 
     family = "point_corner"
+    task_text = "go to the goal corner"
     num_problems = len(CORNERS)
     max_episode_steps = MAX_STEPS
     action_names = ()
@@ -148,40 +149,9 @@ class PointCornerEnv(EpisodeEnv):
         """The goal corner of the current problem."""
         return CORNERS[self.problem_id]
 
-    # ------------------------------------------------------------------ instructions
-    def instruction_distribution(self) -> dict[Hashable, float]:
-        return {0: 1.0}
-
-    def instruction_from_draws(self, draws: tuple[int, ...]) -> int:
-        return 0
-
-    def check_instruction(self, instruction: Any) -> int:
-        return as_index("instruction", instruction, 1, " (0: go to the goal corner)")
-
-    def instruction_text(self, instruction: Hashable | None) -> str:
-        return "" if instruction is None else "go to the goal corner"
-
-    @property
-    def instruction_sentinel(self) -> int:
-        return 1
-
-    def instruction_observation(self, instruction: Hashable | None) -> int:
-        return 1 if instruction is None else 0
-
     # ------------------------------------------------------------------ actions
     def check_action(self, action: Any) -> np.ndarray:
-        valid = "expected a finite (dx, dy) of shape (2,), each clipped to [-0.2, 0.2]"
-        try:
-            array = np.asarray(action)
-        except (TypeError, ValueError) as error:  # ragged sequences
-            raise TypeError(f"action={action!r} is not an array: {valid}") from error
-        if array.dtype.kind not in "fiu":
-            raise TypeError(f"action={action!r} has dtype {array.dtype}, not a real number: {valid}")
-        if array.shape != (2,):
-            raise ValueError(f"action={action!r} has shape {array.shape}: {valid}")
-        if not np.isfinite(array).all():
-            raise ValueError(f"action={action!r} is not finite: {valid}")
-        return array.astype(np.float64)
+        return check_box_action(action, (2,), "expected a finite (dx, dy) of shape (2,), each clipped to [-0.2, 0.2]")
 
     def action_observation(self, action: np.ndarray) -> np.ndarray:
         return np.clip(action, -MAX_STEP, MAX_STEP).astype(np.float32)

@@ -11,6 +11,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+#: The MuJoCo tasks whose episodes never end early (the losses need fixed-length episodes).
+HALF_CHEETAH_ENV_IDS = ("MetaHalfCheetahVel-v0", "MetaHalfCheetahFwdBwd-v0")
+#: Every env the gradient-based methods train on.
+GRADIENT_ENV_IDS = ("MetaPointCorner-v0", *HALF_CHEETAH_ENV_IDS)
+#: Their settings on the HalfCheetah tasks: an iteration is 40 trials x 2 episodes x 200 steps
+#: = 16,000 env steps, so 1,000 iterations (ProMP's runs: 1,000 iterations of 40 x 20
+#: trajectories); evaluations of 20 test trials every 25 iterations; checkpoints every 10
+#: (about half a minute); raw returns (the MuJoCo tasks have no bounds).
+HALF_CHEETAH_PRESET: dict[str, Any] = {"total_steps": 16_000_000, "eval_every": 25, "eval_trials": 20,
+                                       "checkpoint_every": 10, "normalise": False}
+
 
 @dataclass
 class GradientConfig:
@@ -77,7 +88,8 @@ class GradientConfig:
 
     @classmethod
     def env_presets(cls) -> dict[str, dict[str, Any]]:
-        return {}
+        """Settings per env that differ from the point env's defaults (the command line wins)."""
+        return {env_id: HALF_CHEETAH_PRESET for env_id in HALF_CHEETAH_ENV_IDS}
 
     @classmethod
     def without_removed(cls, data: dict[str, Any], source: str = "config") -> dict[str, Any]:
@@ -85,8 +97,9 @@ class GradientConfig:
 
     @classmethod
     def for_env(cls, env: str, **overrides: Any):
-        """The defaults with ``env`` (and ``overrides``)."""
-        return cls.from_dict({**cls().to_dict(), "env": env, **overrides})
+        """The configuration for ``env``: the defaults, then the env's row of
+        :meth:`env_presets`, then ``overrides`` (what the command line sets)."""
+        return cls.from_dict({**cls().to_dict(), **cls.env_presets().get(env, {}), "env": env, **overrides})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config"):
@@ -110,4 +123,4 @@ class PolicyGradientConfig(GradientConfig):
     """Inner gradient steps on the exploration episode (1 as in the papers)."""
 
 
-__all__ = ["GradientConfig", "PolicyGradientConfig"]
+__all__ = ["GRADIENT_ENV_IDS", "GradientConfig", "HALF_CHEETAH_ENV_IDS", "HALF_CHEETAH_PRESET", "PolicyGradientConfig"]

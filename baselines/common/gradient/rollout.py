@@ -84,9 +84,17 @@ def play_episode(envs, obs: np.ndarray, dist, generator: torch.Generator | None 
             logps.append(gaussian_log_prob(mean, log_std, action).numpy())
             observations.append(obs)
             actions.append(action.numpy())
-            step_obs, reward, _, _, _ = envs.step(action.numpy().astype(np.float64))
+            step_obs, reward, _, _, infos = envs.step(action.numpy().astype(np.float64))
             rewards.append(reward)
             obs = step_obs["observation"]
+            # The losses index every episode as T consecutive steps: an episode that ends early
+            # (a fallen Walker2D) would silently mix two episodes in one row.
+            wrong = np.flatnonzero(np.asarray(infos["episode_done"]) != (len(rewards) == length))
+            if len(wrong):
+                raise ValueError(f"the episode of sub-env {int(wrong[0])} did not end after exactly {length} steps "
+                                 f"(step {len(rewards)}): the gradient-based methods need episodes of a fixed length "
+                                 "(MetaPointCorner and the HalfCheetah tasks have them; Ant, Walker2D and Hopper "
+                                 "end an episode when the robot falls)")
     stack = lambda xs: np.stack(xs, axis=1)  # noqa: E731
     assert stack(rewards).shape == (n, length)
     return Episodes(stack(observations), stack(actions), stack(rewards), stack(logps)), obs
