@@ -330,8 +330,20 @@ def _summary(results_json: Path) -> dict[str, Any]:
     """The run's score on one split, from ``evaluation.score``'s ``results.json``."""
     result = json.loads(results_json.read_text(encoding="utf-8"))["results"][0]
     summary = {key: result.get(key) for key in SCORE_KEYS}
-    summary["bounds"] = {key: result["bounds"].get(key) for key in BOUND_KEYS}
+    # A family without bounds (the MuJoCo tasks) has raw returns only: no bounds, normalised None.
+    bounds = result.get("bounds")
+    summary["bounds"] = {key: bounds.get(key) for key in BOUND_KEYS} if bounds else None
     return summary
+
+
+def score_text(split: dict[str, Any] | None, ci: bool = True) -> str:
+    """A split summary's score for tables: the normalised score (with its CI), or, for an env
+    without bounds, the mean return; "-" without a summary."""
+    if not split:
+        return "-"
+    key, label = ("normalised", "") if split.get("normalised") is not None else ("mean_return", "return ")
+    low, high = split.get(f"{'normalised' if key == 'normalised' else 'return'}_ci") or (float("nan"),) * 2
+    return f"{label}{split[key]:.3f}" + (f" [{low:.3f}, {high:.3f}]" if ci else "")
 
 
 def read_curve(spec: RunSpec) -> list[list[float]]:
@@ -596,9 +608,8 @@ class _Display:
         if status != "done":
             self.failed += 1
         if self.progress is not None:
-            score = (record.get("test") or {}).get("normalised")
             log = Path(spec.directory) / record.get("log", TRAIN_LOG)
-            note = f"normalised {score:.3f}" if score is not None else f"[red]{status}[/]: see {log}"
+            note = f"test {score_text(record.get('test'))}" if status == "done" else f"[red]{status}[/]: see {log}"
             self.progress.console.print(f"{spec.name}: {note}")
         self._refresh()
 
@@ -612,14 +623,12 @@ def print_summary(records: Sequence[dict[str, Any]]) -> None:
     rich_table = require("rich.table", "report")
     console = require("rich.console", "report").Console()
     table = rich_table.Table(title="sweep runs")
-    for column in ("agent", "env", "seed", "status", "test normalised [95% CI]", "train split", "wall (min)"):
+    for column in ("agent", "env", "seed", "status", "test normalised [95% CI] (or return)", "train split",
+                   "wall (min)"):
         table.add_column(column)
     for r in records:
-        test, train = r.get("test") or {}, r.get("train") or {}
-        ci = test.get("normalised_ci") or [float("nan")] * 2
-        table.add_row(r["agent"], r["env_id"], str(r["seed"]), r["status"],
-                      f"{test['normalised']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if test else "-",
-                      f"{train['normalised']:.3f}" if train else "-",
+        table.add_row(r["agent"], r["env_id"], str(r["seed"]), r["status"], score_text(r.get("test")),
+                      score_text(r.get("train"), ci=False),
                       f"{r['train_wall_s'] / 60:.1f}" if r.get("train_wall_s") else "-")
     console.print(table)
     for r in records:

@@ -223,3 +223,19 @@ def test_a_run_cut_by_stopping_the_sweep_is_pending_not_failed(tmp_path, monkeyp
     record = sweep_module.run_one(plan_runs(sweep(tmp_path, seeds=["0"]))[0])
     assert record["status"] == "pending" and record["error"].startswith("interrupted")
     assert read_run(plan_runs(sweep(tmp_path, seeds=["0"]))[0].directory)["status"] == "pending"
+
+
+def test_a_run_on_an_env_without_bounds_is_summarised_by_its_return(tmp_path):
+    """The MuJoCo tasks have no bounds: evaluation.score writes ``bounds: null`` and no
+    normalised score; the sweep keeps the raw return and shows it in its tables."""
+    from evaluation.sweep import _summary, score_text
+
+    results = {"results": [{"normalised": None, "normalised_ci": None, "mean_return": -60.5,
+                            "return_ci": [-77.25, -43.75], "num_trials": 6, "bounds": None}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    summary = _summary(path)
+    assert summary["bounds"] is None and summary["normalised"] is None and summary["mean_return"] == -60.5
+    assert score_text(summary) == "return -60.500 [-77.250, -43.750]"
+    assert score_text({"normalised": 0.25, "normalised_ci": [0.125, 0.5]}, ci=False) == "0.250"
+    assert score_text(None) == "-"
