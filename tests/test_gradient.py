@@ -205,8 +205,9 @@ def test_the_harness_scores_a_freshly_trained_checkpoint(tmp_path):
 def test_load_agent_needs_a_checkpoint_of_its_own_method(tmp_path):
     from baselines import maml, promp
 
-    with pytest.raises(FileNotFoundError, match="python -m baselines.maml.train"):
-        maml.load_agent(ENV_ID)
+    with pytest.raises(FileNotFoundError, match=r"no shipped maml checkpoint for MetaHalfCheetahVel-v0 \(shipped: "
+                                                r"\['MetaPointCorner-v0'\]\): .*python -m baselines.maml.train"):
+        maml.load_agent("MetaHalfCheetahVel-v0")
     run_train("maml", tmp_path / "run", "--total-steps", "800", "--ppo-epochs", "1")
     with pytest.raises(ValueError, match="holds a maml policy, not promp"):
         promp.load_agent(ENV_ID, str(tmp_path / "run" / "final.pt"))
@@ -244,3 +245,17 @@ def test_episodes_that_end_early_are_refused_not_mixed():
     falls = lambda x: (torch.zeros(len(x), 6), torch.full((len(x), 6), 1.0))  # noqa: E731  (std e: it falls)
     with pytest.raises(ValueError, match=r"did not end after exactly 200 steps .*fixed length"):
         play_episode(envs, obs["observation"], falls, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("package", ["maml", "promp", "mame"])
+def test_the_shipped_point_corner_checkpoints_load_and_name_their_env(package):
+    """Each method ships its median-train run of sweeps/gradient (python -m evaluation.ship)."""
+    import importlib
+
+    from baselines.common.gradient.agent import checkpoint_env_ids
+
+    module = importlib.import_module(f"baselines.{package}")
+    assert module.ENV_IDS == (ENV_ID,)
+    agent = module.load_agent(ENV_ID)
+    assert agent.checkpoint_path.endswith(f"baselines/{package}/checkpoints/{ENV_ID}.pt")
+    assert checkpoint_env_ids(agent.checkpoint_path) == [ENV_ID] and checkpoint_env_ids(None) is None

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from baselines.common.gradient.agent import GradientAgent, load_gradient_agent, training
-from baselines.common.gradient.config import GRADIENT_ENV_IDS
+from baselines.common.gradient.agent import GradientAgent, checkpoint_env_ids, load_gradient_agent, training
 from baselines.maml.config import MAMLConfig
+from evaluation.protocol import shipped_env_ids
 
-#: The envs it plays (no checkpoint is shipped yet).
-ENV_IDS: tuple[str, ...] = GRADIENT_ENV_IDS
+#: The envs with a shipped checkpoint (``baselines/<method>/checkpoints/``, put there by
+#: ``python -m evaluation.ship``): what ``python -m evaluation.score --agent`` scores without
+#: ``--env``; it trains on every env of ``GRADIENT_ENV_IDS``.
+ENV_IDS: tuple[str, ...] = shipped_env_ids(__file__)
 
 #: How ``python -m evaluation.sweep --agents maml`` trains it (see ``evaluation.protocol``).
 TRAINING = training("maml", "MAML")
@@ -28,4 +30,4 @@ def load_agent(env_id: str, checkpoint: str | None = None, *, seed: int = 0, det
     return load_gradient_agent("maml", env_id, checkpoint, seed=seed, deterministic=deterministic)
 
 
-__all__ = ["ENV_IDS", "MAMLConfig", "TRAINING", "load_agent"]
+__all__ = ["ENV_IDS", "checkpoint_env_ids", "MAMLConfig", "TRAINING", "load_agent"]

@@ -26,6 +26,7 @@ import torch
 
 from baselines.common.gradient.meta_policy import ExplorationEpisode, MetaPolicy
 from baselines.common.gradient.networks import Params, sample
+from evaluation.protocol import shipped_checkpoint, shipped_env_ids
 
 POLICY_FORMAT = "gradient-meta-policy-v1"
 
@@ -150,6 +151,12 @@ def load_policy(checkpoint: str | Path, method: str | None = None, env_id: str |
     return policy, data
 
 
+def checkpoint_env_ids(checkpoint: str | None) -> list[str] | None:
+    """The env a gradient-based checkpoint was trained on (``evaluation.score`` without ``--env``
+    scores it there); ``None`` without a checkpoint (the module's ``ENV_IDS`` then)."""
+    return None if checkpoint is None else [load_policy(checkpoint)[1]["env"]]
+
+
 def training(method: str, label: str):
     """How ``python -m evaluation.sweep`` trains ``baselines.<method>`` (its ``TRAINING``);
     ``label``: its name in reports."""
@@ -161,11 +168,17 @@ def training(method: str, label: str):
 
 def load_gradient_agent(method: str, env_id: str, checkpoint: str | None, *, seed: int = 0,
                         deterministic: bool = False, **kwargs: Any) -> GradientAgent:
-    """``load_agent`` of a gradient-based method's module (no checkpoint is shipped yet, so
-    ``checkpoint`` is required)."""
+    """``load_agent`` of a gradient-based method's module: ``checkpoint`` (a run's ``final.pt``),
+    else the method's shipped checkpoint for ``env_id`` (``baselines/<method>/checkpoints/``,
+    put there by ``python -m evaluation.ship``)."""
     if checkpoint is None:
-        raise FileNotFoundError(f"no shipped {method} checkpoint for {env_id}: pass --checkpoint DIR/final.pt of a "
-                                f"run of python -m baselines.{method}.train --env {env_id} --out DIR")
+        package_file = Path(__file__).resolve().parents[2] / method / "__init__.py"
+        checkpoint = shipped_checkpoint(package_file, env_id)
+        if checkpoint is None:
+            raise FileNotFoundError(
+                f"no shipped {method} checkpoint for {env_id} (shipped: {list(shipped_env_ids(package_file))}): "
+                f"pass --checkpoint DIR/final.pt of a run of python -m baselines.{method}.train --env {env_id} "
+                "--out DIR")
     if not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     policy, data = load_policy(checkpoint, method, env_id)
@@ -174,4 +187,5 @@ def load_gradient_agent(method: str, env_id: str, checkpoint: str | None, *, see
     return agent
 
 
-__all__ = ["GradientAgent", "POLICY_FORMAT", "load_gradient_agent", "load_policy", "policy_checkpoint", "training"]
+__all__ = ["GradientAgent", "POLICY_FORMAT", "checkpoint_env_ids", "load_gradient_agent", "load_policy",
+           "policy_checkpoint", "training"]
