@@ -1,19 +1,22 @@
-"""Learning curves from training runs' ``progress.csv``: test return vs env steps.
+"""Learning curves from training runs' ``progress.csv`` (any method: DREAM, the recurrent-Q
+baselines, the gradient-based family): test return vs env steps.
 
-    python -m baselines.dream.plot runs/dream-bus-s0 runs/dream-bus-s1 --out assets/dream/bus.png \\
+    python -m baselines.common.plot runs/dream-bus-s0 runs/dream-bus-s1 --out assets/dream/bus.png \\
         --title MetaDistractingBus-v0 --optimal 0.8 --no-exploration 0.3 --thompson 0.5
-    python -m baselines.dream.plot assets/dream/runs/MetaMap-v0-s*.csv --out assets/dream/MetaMap-v0.png
+    python -m baselines.common.plot assets/dream/runs/MetaMap-v0-s*.csv --out assets/dream/MetaMap-v0.png
 
 Each run (a run folder holding ``progress.csv``, or a CSV file itself) is one line (its
 label: the folder or file name unless ``--labels``); horizontal lines mark the optimal,
-Thompson-sampling and no-exploration returns when given. The train return (epsilon-greedy,
-on train problems) is drawn thin and faded.
+Thompson-sampling and no-exploration returns when given. The training return (the CSV's
+``train_return``, epsilon-greedy on train problems, or the gradient-based methods'
+``exploit_return`` of each batch) is drawn thin and faded.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 from pathlib import Path
 
@@ -45,7 +48,8 @@ def plot_runs(runs: list[str], out: str, title: str = "", labels: list[str] | No
         label = labels[i] if labels else (Path(run).stem if Path(run).is_file() else Path(run).name)
         colour = colours[i] if colours else f"C{i}"
         test = [(r["env_steps"], r["test_return"]) for r in rows if r["test_return"] == r["test_return"]]
-        train = [(r["env_steps"], r["train_return"]) for r in rows if r["train_return"] == r["train_return"]]
+        train_column = "train_return" if rows and "train_return" in rows[0] else "exploit_return"
+        train = [(r["env_steps"], r[train_column]) for r in rows if not math.isnan(r.get(train_column, math.nan))]
         if train:
             ax.plot(*zip(*train), color=colour, alpha=0.25, lw=1)
         if test:
@@ -58,7 +62,7 @@ def plot_runs(runs: list[str], out: str, title: str = "", labels: list[str] | No
         ax.axhline(no_exploration, color="grey", ls=":", lw=1.2, label="no exploration")
     ax.set_xlabel("env steps (exploration + exploitation)")
     ax.set_ylabel("exploitation return")
-    ax.set_title(title or "DREAM")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
