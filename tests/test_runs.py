@@ -61,3 +61,72 @@ def test_mean_ci95_against_hand_computed_values():
     assert mean == 2.5 and half_width == pytest.approx(1.96 * (5 / 3) ** 0.5 / 2)
     single_mean, single_half_width = mean_ci95([3.0])
     assert single_mean == 3.0 and single_half_width != single_half_width  # nan: no spread from one value
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_drop_rows_after_keeps_the_rows_up_to_the_checkpoint_and_the_files_header(tmp_path):
+    from baselines.common.runs import drop_rows_after
+
+    path = tmp_path / "progress.csv"
+    write_csv(path, ["env_steps", "old_column"], [[100, "a"], [200, "b"], [300, "c"]])
+    drop_rows_after(path, 200)
+    assert read_rows(path) == [["env_steps", "old_column"], ["100", "a"], ["200", "b"]]
+    drop_rows_after(path, 500)  # nothing after: the file is left as it is
+    assert read_rows(path) == [["env_steps", "old_column"], ["100", "a"], ["200", "b"]]
+    drop_rows_after(tmp_path / "missing.csv", 0)  # no log yet: nothing to do
+
+
+class _Config:
+    """The smallest config start_run accepts."""
+
+    def __init__(self, out, resume=False, threads=1, total_steps=10, progress=False):
+        self.out, self.resume, self.threads = out, resume, threads
+        self.total_steps, self.progress = total_steps, progress
+
+    def to_dict(self):
+        return {"out": str(self.out), "resume": self.resume, "threads": self.threads, "total_steps": self.total_steps,
+                "progress": self.progress}
+
+    @classmethod
+    def from_dict(cls, data, source=""):
+        return cls(**data)
+
+
+class _Trainer:
+    def __init__(self, cfg):
+        self.env_steps = 0
+
+    def state_dict(self):
+        return {"env_steps": self.env_steps, "config": {"out": "x", "resume": False, "threads": 1, "total_steps": 10,
+                                                         "progress": False}}
+
+    def load_state_dict(self, state):
+        self.env_steps = state["env_steps"]
+
+
+def test_a_resumed_run_drops_the_rows_it_will_log_again_and_a_fresh_one_starts_a_new_log(tmp_path):
+    from baselines.common.runs import save_torch_atomic, start_run
+
+    threads = torch.get_num_threads()
+    try:
+        write_csv(tmp_path / "progress.csv", ["env_steps"], [[100], [200], [300]])
+        trainer = _Trainer(None)
+        trainer.env_steps = 200  # the checkpoint; the row of 300 was logged after it, before the stop
+        save_torch_atomic(trainer.state_dict(), tmp_path / "checkpoint.pt")
+        _, resumed, _ = start_run(_Config(tmp_path, resume=True), _Trainer)
+        assert resumed.env_steps == 200
+        assert read_rows(tmp_path / "progress.csv") == [["env_steps"], ["100"], ["200"]]
+        # Stopped before its first checkpoint: no checkpoint, a partial log; a fresh start drops it.
+        fresh = tmp_path / "fresh"
+        fresh.mkdir()
+        write_csv(fresh / "progress.csv", ["env_steps"], [[100]])
+        start_run(_Config(fresh), _Trainer)
+        assert not (fresh / "progress.csv").exists()
+    finally:
+        torch.set_num_threads(threads)

@@ -28,6 +28,7 @@ from meta_explore_envs.files import atomic_path, write_json_atomic
 from meta_explore_envs.registry import env_family
 
 ROOT = Path(__file__).resolve().parents[2]
+PROGRESS_CSV = "progress.csv"  #: a run's log of rows, in its ``out`` folder
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -73,6 +74,23 @@ def save_torch_atomic(obj: Any, path: Path) -> None:
         torch.save(obj, tmp)
 
 
+def drop_rows_after(csv_path: Path, env_steps: int) -> None:
+    """Remove the rows of ``csv_path`` (a ``progress.csv``) logged after ``env_steps`` (the
+    checkpoint a resumed run starts from: it trains and logs them again), keeping the file's own
+    header, so that a resumed run's curve has one row per log step."""
+    if not csv_path.exists():
+        return
+    with open(csv_path, newline="") as f:
+        reader = csv.DictReader(f)
+        header, rows = reader.fieldnames, list(reader)
+    kept = [row for row in rows if float(row["env_steps"]) <= env_steps]
+    if len(kept) < len(rows):
+        with atomic_path(csv_path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(kept)
+
+
 class RunLog:
     """A run's logs: ``out/progress.csv`` (appended to; a resumed run keeps its file's own
     header, so rows of older runs with other columns stay readable), TensorBoard scalars under
@@ -84,7 +102,7 @@ class RunLog:
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(out / "tb"))
-        csv_path = out / "progress.csv"
+        csv_path = out / PROGRESS_CSV
         header = None
         if csv_path.exists():
             with open(csv_path, newline="") as f:
@@ -165,11 +183,17 @@ def start_run(cfg: C, trainer_class: type[T]) -> tuple[C, T, Path]:
         trainer = trainer_class(cfg)
         trainer.load_state_dict(state)
         del state
+        # The rows logged between the checkpoint and the stop are logged again by the resumed run.
+        drop_rows_after(out / PROGRESS_CSV, trainer.env_steps)
     else:
         if ckpt_path.exists():
             raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue that run, or another --out")
         torch.set_num_threads(check_int("threads", cfg.threads, 1))
         out.mkdir(parents=True, exist_ok=True)
+        if (out / PROGRESS_CSV).exists():  # a run stopped before its first checkpoint: it starts over
+            print(f"{out / PROGRESS_CSV}: no checkpoint to resume from, so the run starts over with a new log",
+                  file=sys.stderr)
+            (out / PROGRESS_CSV).unlink()
         trainer = trainer_class(cfg)
     write_json_atomic(out / "config.json", cfg.to_dict())
     return cfg, trainer, ckpt_path
@@ -193,5 +217,5 @@ def parse_cli(config_class: type[C], argv: list[str] | None = None, description:
     return cfg
 
 
-__all__ = ["KEEP_SAVED", "RunLog", "bounds_for", "finish_run", "git_commit", "mean_ci95", "parse_cli", "resumed_config",
-           "save_torch_atomic", "start_run"]
+__all__ = ["KEEP_SAVED", "PROGRESS_CSV", "RunLog", "bounds_for", "drop_rows_after", "finish_run", "git_commit",
+           "mean_ci95", "parse_cli", "resumed_config", "save_torch_atomic", "start_run"]

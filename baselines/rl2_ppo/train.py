@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.common.runs import bounds_for, git_commit, mean_ci95, parse_cli, resumed_config
+from baselines.common.runs import bounds_for, drop_rows_after, git_commit, mean_ci95, parse_cli, resumed_config
 from baselines.rl2_ppo.config import Rl2PPOConfig
 from baselines.sb3.agent import SB3Agent
 from baselines.sb3.training import ExploitationReturnCallback, make_trial_vec_env
@@ -161,21 +161,6 @@ class ProgressCallback(BaseCallback):
         write_json_atomic(Path(self.cfg.out) / "checkpoint.json", {"env_steps": self.num_timesteps,
                                                                    "wall_s": round(self.wall_s, 1),
                                                                    "trials": self.trials0 + self.returns.trials})
-
-
-def drop_rows_after(csv_path: Path, env_steps: int) -> None:
-    """Remove the progress.csv rows of steps after the checkpoint a resumed run starts from
-    (they are trained again), so that the curve has one row per evaluation."""
-    if not csv_path.exists():
-        return
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    kept = [row for row in rows if float(row["env_steps"]) <= env_steps]
-    if len(kept) < len(rows):
-        with atomic_path(csv_path) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(kept)
 
 
 def train(cfg: Rl2PPOConfig) -> dict[str, Any]:
