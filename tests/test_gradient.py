@@ -259,3 +259,22 @@ def test_the_shipped_point_corner_checkpoints_load_and_name_their_env(package):
     agent = module.load_agent(ENV_ID)
     assert agent.checkpoint_path.endswith(f"baselines/{package}/checkpoints/{ENV_ID}.pt")
     assert checkpoint_env_ids(agent.checkpoint_path) == [ENV_ID] and checkpoint_env_ids(None) is None
+
+
+def test_the_agent_adapts_from_the_whole_exploration_episode_of_a_200_step_task(tmp_path):
+    """load_agent takes the episode length from the env (HalfCheetah: 200 steps); an agent made
+    for shorter episodes refuses a longer one instead of adapting from a part of it."""
+    pytest.importorskip("mujoco")
+    from baselines import mame
+    from baselines.mame.policy import MAMEPolicy as Policy
+    from evaluation.harness import run_trials
+
+    run_train("mame", tmp_path / "run", "--env", "MetaHalfCheetahFwdBwd-v0", "--total-steps", "1600",
+              "--ppo-epochs", "1")
+    agent = mame.load_agent("MetaHalfCheetahFwdBwd-v0", str(tmp_path / "run" / "final.pt"))
+    assert agent.episode_length == 200
+    run_trials(agent, "MetaHalfCheetahFwdBwd-v0", num_trials=1, seed=0)
+    assert agent._steps[0] == 200  # every exploration step was recorded for the adaptation
+    short = GradientAgent(Policy(obs_dim=17, act_dim=6, hidden=(8,)), episode_length=100)
+    with pytest.raises(ValueError, match="longer than episode_length=100"):
+        run_trials(short, "MetaHalfCheetahFwdBwd-v0", num_trials=1, seed=0)

@@ -27,6 +27,7 @@ import torch
 from baselines.common.gradient.meta_policy import ExplorationEpisode, MetaPolicy
 from baselines.common.gradient.networks import Params, sample
 from evaluation.protocol import shipped_checkpoint, shipped_env_ids
+from meta_explore_envs.registry import env_family, family_class
 
 POLICY_FORMAT = "gradient-meta-policy-v1"
 
@@ -84,7 +85,12 @@ class GradientAgent:
             if len(rows):
                 state = {name: value[rows] for name, value in self._state.items()}
                 actions[rows] = self._draw(*self.policy.exploit_dist(state, x[rows]))
-        rows = np.flatnonzero(exploring & (self._steps < self.episode_length))
+        rows = np.flatnonzero(exploring)
+        too_long = rows[self._steps[rows] >= self.episode_length]
+        if len(too_long):  # the adaptation would silently see only part of the episode
+            raise ValueError(f"slot {int(too_long[0])}: the exploration episode is longer than episode_length="
+                             f"{self.episode_length}; make the agent with the env's episode length "
+                             "(load_agent does)")
         self._obs[rows, self._steps[rows]] = obs[rows]
         self._actions[rows, self._steps[rows]] = actions[rows]
         self._steps[rows] += 1
@@ -182,7 +188,10 @@ def load_gradient_agent(method: str, env_id: str, checkpoint: str | None, *, see
     if not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
     policy, data = load_policy(checkpoint, method, env_id)
-    agent = GradientAgent(policy, seed=seed, deterministic=deterministic, name=method)
+    # The adaptation reads the whole exploration episode: its length is the env's (200 steps on
+    # the HalfCheetah tasks, not the point env's 100).
+    episode_length = family_class(env_family(env_id)).max_episode_steps
+    agent = GradientAgent(policy, seed=seed, deterministic=deterministic, name=method, episode_length=episode_length)
     agent.checkpoint_path = str(checkpoint)
     return agent
 
