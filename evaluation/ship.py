@@ -92,8 +92,12 @@ def ship(config: ShipConfig) -> dict[str, dict]:
             "wall_s": chosen["train_wall_s"],
             "test_normalised": test["normalised"],
             "test_normalised_ci": test["normalised_ci"],
-            "test_normalised_ci95": (test["normalised_ci"][1] - test["normalised_ci"][0]) / 2,
+            # None on an env without bounds (the MuJoCo tasks): the returns below are its scores.
+            "test_normalised_ci95": (test["normalised_ci"][1] - test["normalised_ci"][0]) / 2
+            if test.get("normalised_ci") else None,
             "train_normalised": chosen["train"]["normalised"],
+            "test_return": test.get("mean_return"),
+            "train_return": chosen["train"].get("mean_return"),
             "git_commit": train_result.get("git_commit"),
             "selection": {
                 "sweep": str(config.sweep), "run": str(directory), "rule": config.rule,
@@ -104,8 +108,10 @@ def ship(config: ShipConfig) -> dict[str, dict]:
                     f"test scores are the sweep's evaluation.score runs ({test['num_trials']} trials)",
         }
         shipped[env_id] = meta
-        print(f"{config.agent} {env_id}: seed {chosen['seed']} (train {meta['train_normalised']:.3f}, test "
-              f"{meta['test_normalised']:.3f}) by {config.rule} among seeds "
+        scores = (f"train {meta['train_normalised']:.3f}, test {meta['test_normalised']:.3f}"
+                  if meta["test_normalised"] is not None else
+                  f"no bounds: train return {meta['train_return']:.3f}, test return {meta['test_return']:.3f}")
+        print(f"{config.agent} {env_id}: seed {chosen['seed']} ({scores}) by {config.rule} among seeds "
               f"{sorted(int(s) for s in meta['selection']['train_normalised_by_seed'])}")
         if not config.dry_run:
             suffix = Path(training["checkpoint"]).suffix

@@ -430,16 +430,22 @@ SELECTION_RULES = ("best-train", "median-train")
 def choose_run(records: Sequence[dict[str, Any]], rule: str = "best-train") -> dict[str, Any]:
     """The run ``rule`` picks among finished ``records`` (one agent and env).
 
-    ``best-train``: the highest train-split normalised score. ``median-train``: the run at the
-    lower median of the train-split scores (the middle run of an odd count). ``ValueError``
-    for an unknown rule or when no record is finished.
+    ``best-train``: the highest train-split normalised score (on an env without bounds, the
+    highest train-split mean return). ``median-train``: the run at the lower median of the
+    train-split scores (the middle run of an odd count). ``ValueError`` for an unknown rule or
+    when no record is finished.
     """
     if rule not in SELECTION_RULES:
         raise ValueError(f"rule must be one of {SELECTION_RULES}, got {rule!r}")
-    done = [r for r in records if r.get("status") == "done" and (r.get("train") or {}).get("normalised") is not None]
+
+    def train_score(record: dict[str, Any]) -> float | None:
+        train = record.get("train") or {}
+        return train["normalised"] if train.get("normalised") is not None else train.get("mean_return")
+
+    done = [r for r in records if r.get("status") == "done" and train_score(r) is not None]
     if not done:
         raise ValueError("no finished run with a train-split score to choose from")
-    ranked = sorted(done, key=lambda r: (-r["train"]["normalised"], r["seed"]))
+    ranked = sorted(done, key=lambda r: (-train_score(r), r["seed"]))
     return ranked[0] if rule == "best-train" else ranked[len(ranked) // 2]
 
 

@@ -183,6 +183,10 @@ def test_the_run_to_ship_is_chosen_on_the_train_split_only():
         choose_run(records, "best-test")
     with pytest.raises(ValueError, match="no finished run"):
         choose_run(records[4:])
+    # An env without bounds (the MuJoCo tasks): the train-split mean return decides.
+    raw = [{**_record(seed, 0.0, 0.0), "train": {"normalised": None, "mean_return": value, "bounds": None}}
+           for seed, value in ((0, 9.5), (1, 280.0), (2, 100.0))]
+    assert choose_run(raw, "best-train")["seed"] == 1 and choose_run(raw, "median-train")["seed"] == 2
 
 
 @pytest.mark.parametrize(("agent", "checkpoint", "rule", "chosen"),
