@@ -1,4 +1,4 @@
-"""DREAM's own components as small PyTorch modules, and its two special losses.
+"""DREAM's own components as small PyTorch modules, and its special losses.
 
 * :class:`ProblemEncoder`: the stochastic encoder F(z | mu) = N(f(mu), rho^2 I); ``f`` is an
   embedding over problem IDs (train split only: the ID comes from ``info`` in meta-training).
@@ -7,7 +7,8 @@
 * :class:`DreamNetworks`: the encoder, the decoder and two recurrent Q-networks of the shared
   learner (:class:`~baselines.common.recurrent_q.networks.RecurrentQ`): the exploration
   policy uses one on its own, the exploitation policy one conditioned on z (``z_dim > 0``).
-* :func:`information_gain_rewards` and :func:`bottleneck_penalty`: the exploration reward
+* :func:`decoder_loss`, :func:`information_gain_rewards` and :func:`bottleneck_penalty`:
+  the decoder's regression of f(mu), the exploration reward
   r_t = ||f(mu) - g(tau_{:t-1})||^2 - ||f(mu) - g(tau_{:t})||^2 - c and the information
   bottleneck ||f(mu)||^2 (Sections 4.2-4.3 of the paper).
 
@@ -26,7 +27,7 @@ from baselines.common.recurrent_q.qlearning import double_dqn_loss, sequence_mas
 
 __all__ = [
     "MEMORIES", "Decoder", "DreamNetworks", "GRUMemory", "MaxMemory", "ObsEmbedding", "ObsSpec", "ProblemEncoder",
-    "RecurrentQ", "bottleneck_penalty", "double_dqn_loss", "information_gain_rewards", "sequence_mask",
+    "RecurrentQ", "bottleneck_penalty", "decoder_loss", "double_dqn_loss", "information_gain_rewards", "sequence_mask",
 ]
 
 
@@ -174,6 +175,32 @@ def information_gain_rewards(f: torch.Tensor, g: torch.Tensor, lengths: torch.Te
     steps = torch.arange(d.shape[1], device=d.device).unsqueeze(0)
     gain = torch.where(steps < (lengths - 1).unsqueeze(1), gain, torch.zeros_like(gain))
     return torch.where(steps < lengths.unsqueeze(1), gain - step_cost, torch.zeros_like(gain))
+
+
+def decoder_loss(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor],
+                 partner: dict[str, torch.Tensor] | None = None, union_weight: float = 0.0
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The decoder's loss: mean over every prefix of the exploration episodes of
+    ``||g(tau_{:t}) - f(mu)||^2``, with f a fixed target (no gradient reaches the encoder).
+
+    ``f (B, z)``; ``b``: the replay batch's ``exp_ints (B, Te, F)``, ``exp_rew (B, Te)``,
+    ``exp_len (B,)`` [and ``exp_frames (B, Te, H, W, C)``]. ``partner``: for each trial,
+    another trial of the same problem; with ``union_weight > 0`` the decoder also learns to
+    estimate f from the facts of both exploration episodes together. Returns the loss, the
+    decoder's outputs ``g (B, Te, z)`` and the squared distances ``(B, Te)``.
+    """
+    exp_frames = b.get("exp_frames")  # pixel observations only
+    g = decoder(b["exp_ints"], b["exp_rew"], frames=exp_frames)
+    mask = sequence_mask(b["exp_len"], g.shape[1])
+    dist = ((g - f.detach().unsqueeze(1)) ** 2).sum(-1)
+    loss = (dist * mask).sum() / mask.sum()
+    if partner is not None and union_weight > 0:
+        facts = decoder.facts(partner["exp_ints"], partner["exp_rew"], partner.get("exp_frames"))
+        known = facts[torch.arange(len(facts)), partner["exp_len"] - 1]
+        g_union = decoder(b["exp_ints"], b["exp_rew"], h0=known, frames=exp_frames)
+        dist_union = ((g_union - f.detach().unsqueeze(1)) ** 2).sum(-1)
+        loss = loss + union_weight * (dist_union * mask).sum() / mask.sum()
+    return loss, g, dist
 
 
 def bottleneck_penalty(f: torch.Tensor) -> torch.Tensor:

@@ -41,9 +41,9 @@ from baselines.dream.config import DreamConfig
 from baselines.dream.networks import (
     DreamNetworks,
     bottleneck_penalty,
+    decoder_loss,
     double_dqn_loss,
     information_gain_rewards,
-    sequence_mask,
 )
 
 TRAIN_FORMAT = "dream-train-v1"
@@ -148,17 +148,8 @@ class Trainer(RecurrentQTrainer):
 
         # Decoder on every prefix of the exploration episodes; f is its fixed target.
         exp_frames = b.get("exp_frames")  # pixel observations only
-        g = nets.decoder(b["exp_ints"], b["exp_rew"], frames=exp_frames)  # (B, Te, z)
         exp_len = b["exp_len"]
-        mask_e = sequence_mask(exp_len, g.shape[1])
-        dist = ((g - f.detach().unsqueeze(1)) ** 2).sum(-1)
-        decoder = (dist * mask_e).sum() / mask_e.sum()
-        if partner is not None and cfg.decoder_union_weight > 0:
-            facts = nets.decoder.facts(partner["exp_ints"], partner["exp_rew"], partner.get("exp_frames"))
-            known = facts[torch.arange(len(facts)), partner["exp_len"] - 1]
-            g_union = nets.decoder(b["exp_ints"], b["exp_rew"], h0=known, frames=exp_frames)
-            dist_union = ((g_union - f.detach().unsqueeze(1)) ** 2).sum(-1)
-            decoder = decoder + cfg.decoder_union_weight * (dist_union * mask_e).sum() / mask_e.sum()
+        decoder, g, dist = decoder_loss(nets.decoder, f, b, partner, cfg.decoder_union_weight)
 
         # Exploration Q on the information gain under the current decoder.
         scale = 1.0
