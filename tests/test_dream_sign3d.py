@@ -97,8 +97,8 @@ def _read_colours(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor])
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
 def test_dream_decoder_reads_the_sign_colour_from_the_oracle_explorers_frames():
-    torch.set_num_threads(1)
     env = gym.make(ENV_ID)
     spec = ObsSpec.from_env(env)
     torch.manual_seed(1)
