@@ -42,11 +42,9 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # Lint, then the whole suite (tests/test_wheel.py builds the wheel and scores from a throw-away venv).
-# One OpenMP thread per process: the workers (and the CLIs the tests start) share the cores, and
-# two threads each would oversubscribe them; a test that needs more sets torch's count itself.
 test: setup
 	$(BIN)/python -m ruff check .
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 # DREAM on every grid env with a shipped checkpoint (baselines.dream.ENV_IDS).
 demo: setup
