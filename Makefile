@@ -42,9 +42,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # Lint, then the whole suite (tests/test_wheel.py builds the wheel and scores from a throw-away venv).
+# worksteal: a few tests take minutes, so an idle worker takes the tests still queued on the other.
 test: setup
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 # DREAM on every grid env with a shipped checkpoint (baselines.dream.ENV_IDS).
 demo: setup

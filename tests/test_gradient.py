@@ -5,6 +5,7 @@ scoring a freshly trained checkpoint."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -176,15 +177,32 @@ def run_train(package: str, out: Path, *extra: str, check: bool = True) -> subpr
                            "--out", str(out), *TINY, *extra], check=check, cwd=REPO, capture_output=True, text=True)
 
 
+def train_in_process(package: str, out: Path, *extra: str) -> None:
+    """The training CLI's ``main`` in this process (the torch thread count it sets is restored)."""
+    import importlib
+
+    threads = torch.get_num_threads()
+    try:
+        importlib.import_module(f"baselines.{package}.train").main(
+            ["--env", ENV_ID, "--seed", "0", "--out", str(out), *TINY, *extra])
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("package, extra", [("maml", ()), ("promp", ()), ("promp", ("--e-maml",)), ("mame", ()),
                                             ("mame", ("--episodes-per-task", "2"))])
 def test_resume_trains_the_same_weights_as_a_straight_run(tmp_path, package, extra):
+    """In one process (the sweep's tests resume a training in a new process): a run cut after
+    two iterations and resumed ends with the weights of a run that was never cut."""
     steps = 4 * 200  # one iteration of 4 trials
-    run_train(package, tmp_path / "straight", "--total-steps", str(4 * steps), "--checkpoint-every", "2",
-              "--eval-every", "100", "--ppo-epochs", "2", *extra)
-    run_train(package, tmp_path / "split", "--total-steps", str(2 * steps), "--checkpoint-every", "2",
-              "--eval-every", "100", "--ppo-epochs", "2", *extra)
-    run_train(package, tmp_path / "split", "--total-steps", str(4 * steps), "--resume")
+    train_in_process(package, tmp_path / "straight", "--total-steps", str(4 * steps), "--checkpoint-every", "2",
+                     "--eval-every", "100", "--ppo-epochs", "2", *extra)
+    train_in_process(package, tmp_path / "split", "--total-steps", str(2 * steps), "--checkpoint-every", "2",
+                     "--eval-every", "100", "--ppo-epochs", "2", *extra)
+    # A new process would start from other global RNG states: so does the resumed run here
+    # (what the run needs must come from its checkpoint, not from where the first half left them).
+    torch.manual_seed(12345), np.random.seed(12345), random.seed(12345)
+    train_in_process(package, tmp_path / "split", "--total-steps", str(4 * steps), "--resume")
     a = torch.load(tmp_path / "straight" / "final.pt", weights_only=True)["policy"]
     b = torch.load(tmp_path / "split" / "final.pt", weights_only=True)["policy"]
     assert a.keys() == b.keys()

@@ -79,6 +79,7 @@ def test_a_sweep_trains_scores_and_skips_finished_runs(tmp_path):
     run_dir = tmp_path / "s" / "runs" / "open_loop" / ENV / "seed0"
     result = json.loads((run_dir / "score" / "test" / "results.json").read_text())["results"][0]
     assert first["test"]["normalised"] == result["normalised"]
+    assert records[1]["test"]["normalised"] != first["test"]["normalised"]  # each seed its own trials
     assert first["gif"] and (run_dir / first["gif"]).exists()
     # Re-running the same command: nothing trains again (the attempt list is unchanged).
     again = run_sweep(sweep(tmp_path / "s"))
@@ -150,14 +151,14 @@ def test_the_cli_exits_2_with_one_line_for_bad_options(tmp_path):
 
 @pytest.mark.slow
 def test_ray_backend_gives_the_local_backend_s_scores_bit_for_bit(tmp_path):
-    """2 agents x 1 env x 2 seeds x 3,000 steps, on the local backend and on a local Ray instance."""
+    """2 agents x 1 env x 1 seed x 3,000 steps, on the local backend and on a local Ray instance
+    (seed 1: a seed that is not the configs' default)."""
     pytest.importorskip("ray")
-    kwargs = dict(agents=["dream", "families.open_loop"], seeds=["0-1"], total_steps=3000)
+    kwargs = dict(agents=["dream", "families.open_loop"], seeds=["1"], total_steps=3000)
     local = run_sweep(sweep(tmp_path / "local", **kwargs))
     ray = run_sweep(sweep(tmp_path / "ray", backend="ray", **kwargs))
-    assert [r["status"] for r in local + ray] == ["done"] * 8
+    assert [r["status"] for r in local + ray] == ["done"] * 4
     assert scores(ray) == scores(local)
-    assert len({r["test"]["normalised"] for r in local if r["agent"] == "open_loop"}) == 2  # seeds differ
     assert read_run(tmp_path / "ray" / "runs" / "dream" / ENV / "seed1")["curve"]  # DREAM logs a curve
 
 

@@ -87,10 +87,11 @@ def play_both(env_id: str, num_envs: int, steps: int, seed: int, draw_actions=ra
 @pytest.mark.parametrize("setting, split, num_exploit_episodes", [("imrl", "train", 1), ("standard", "test", 2)])
 @pytest.mark.parametrize("env_id", GRID_IDS)
 def test_each_sub_env_plays_the_trials_of_a_single_env(env_id, setting, split, num_exploit_episodes):
-    # 16 sub-envs x 6,250 steps = 100k random actions, autoresets included.
-    trials = play_both(env_id, 16, 6_250, seed=11, setting=setting, split=split,
+    # 16 sub-envs x 3,125 steps = 50k random actions, autoresets included: 100k per env over
+    # the two settings.
+    trials = play_both(env_id, 16, 3_125, seed=11, setting=setting, split=split,
                        num_exploit_episodes=num_exploit_episodes)
-    assert trials > 1_000
+    assert trials > 500
 
 
 @pytest.mark.parametrize("env_id", GRID_IDS)
