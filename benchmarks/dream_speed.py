@@ -53,7 +53,9 @@ def bench_collect(env_id: str, sizes: list[int], seconds: float) -> None:
     print(f"\n## collect: lockstep waves of whole trials ({env_id}, epsilon 0.5, untrained networks)")
     for n in sizes:
         trainer = Trainer(DreamConfig.for_env(env_id, num_envs=n, progress=False))
-        trainer.envs.envs.tabulate_all()  # the one-time tabulation of the episode kinds, untimed
+        tabulate = getattr(trainer.envs.envs, "tabulate_all", None)  # the grids' native vector envs
+        if tabulate is not None:
+            tabulate()  # the one-time tabulation of the episode kinds, untimed
         choose = epsilon_greedy(0.5, trainer.rng)
         steps, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
