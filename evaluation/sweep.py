@@ -360,6 +360,17 @@ def read_curve(spec: RunSpec) -> list[list[float]]:
                 if row.get(score_column) not in (None, "")]
 
 
+def train_wall_s(directory: Path, attempts: list[dict[str, Any]]) -> float:
+    """Wall-clock seconds the training took: the sweep's recorded attempts, or the trainer's own
+    count (``wall_s`` of its ``result.json``, kept across ``--resume``) where that is larger: an
+    attempt killed with a session is never recorded by the sweep, but its time is in the
+    trainer's checkpoint."""
+    attempts_s = sum(a["wall_s"] for a in attempts)
+    result = directory / TRAIN_DIR / "result.json"
+    trainer_s = json.loads(result.read_text()).get("wall_s") if result.exists() else None
+    return round(max(attempts_s, trainer_s or 0.0), 1)
+
+
 def run_one(spec: RunSpec) -> dict[str, Any]:
     """Train (or resume) and score one run; returns (and writes) its ``run.json``.
 
@@ -409,7 +420,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             curve = read_curve(spec)
             gifs = sorted((directory / "score" / "test" / "gifs").glob("*.gif"))
             record.update(status="done", curve=curve, env_steps=int(curve[-1][0]) if curve else None,
-                          train_wall_s=round(sum(a["wall_s"] for a in record["attempts"]), 1),
+                          train_wall_s=train_wall_s(directory, record["attempts"]),
                           gif=str(gifs[0].relative_to(directory)) if gifs else None)
         except Exception as error:  # noqa: BLE001  (a failed run is reported, the sweep goes on)
             if _STOPPING.is_set():  # the sweep was stopped: the run is unfinished, not broken

@@ -244,3 +244,17 @@ def test_a_run_on_an_env_without_bounds_is_summarised_by_its_return(tmp_path):
     assert score_text(summary) == "return -60.500 [-77.250, -43.750]"
     assert score_text({"normalised": 0.25, "normalised_ci": [0.125, 0.5]}, ci=False) == "0.250"
     assert score_text(None) == "-"
+
+
+def test_the_training_time_counts_parts_the_sweep_never_recorded(tmp_path):
+    """A training killed with a session leaves no attempt record, but its time is in the
+    trainer's own count (result.json ``wall_s``, kept across --resume)."""
+    from evaluation.sweep import TRAIN_DIR, train_wall_s
+
+    (tmp_path / TRAIN_DIR).mkdir()
+    attempts = [{"wall_s": 10.0}, {"wall_s": 5.5}]
+    assert train_wall_s(tmp_path, attempts) == 15.5  # no result.json (a trainer without one)
+    (tmp_path / TRAIN_DIR / "result.json").write_text(json.dumps({"wall_s": 100.04}))
+    assert train_wall_s(tmp_path, attempts) == 100.0  # a part killed before the recorded attempt
+    (tmp_path / TRAIN_DIR / "result.json").write_text(json.dumps({"wall_s": 12.0}))
+    assert train_wall_s(tmp_path, attempts) == 15.5  # the trainer's count leaves out start-up
