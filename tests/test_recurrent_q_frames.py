@@ -51,6 +51,21 @@ def test_frame_encoder_skips_all_zero_padding_frames_without_changing_the_others
     torch.testing.assert_close(out[0, 1], alone)
 
 
+def test_frames_converted_once_per_tensor_give_each_network_what_a_fresh_conversion_gives():
+    """Networks given the same frame tensor share one uint8-to-float conversion; a changed or
+    another tensor is converted again."""
+    torch.manual_seed(0)
+    first, second = FrameEncoder(FRAME, 8), FrameEncoder(FRAME, 8)
+    frames = torch.randint(1, 256, (4, *FRAME), dtype=torch.uint8)
+    fresh = frames.clone()
+    assert torch.equal(first(frames), first(fresh)) and torch.equal(second(frames), second(fresh.clone()))
+    frames[0] = 0  # in place: now a padding frame
+    assert torch.equal(first(frames)[0], torch.zeros(8))
+    assert torch.equal(first(frames)[1:], first(fresh)[1:])
+    again = torch.randint(1, 256, (4, *FRAME), dtype=torch.uint8)
+    assert torch.equal(second(again), second(again.clone()))
+
+
 def test_an_embedding_that_reads_frames_refuses_to_run_without_them():
     embed = ObsEmbedding((3, 5), 8, FRAME)
     ints, rewards = torch.zeros(1, 2, dtype=torch.long), torch.zeros(1)

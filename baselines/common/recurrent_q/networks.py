@@ -142,13 +142,35 @@ class FrameEncoder(nn.Module):
         skipped and get zero features, which saves the convolutions of the padded steps of a
         batch (their outputs are masked out of every loss)."""
         lead = frames.shape[:-3]
-        flat = frames.reshape(-1, *frames.shape[-3:])
-        valid = flat.flatten(1).amax(1) > 0
-        features = torch.zeros(len(flat), self.linear.out_features)
-        if bool(valid.any()):
-            x = flat[valid].permute(0, 3, 1, 2).float().div_(255.0)
+        valid, x = _conv_input(frames)
+        features = torch.zeros(len(valid), self.linear.out_features)
+        if x is not None:
             features = features.index_put((valid,), self.linear(self.conv(x)))
         return features.reshape(*lead, -1)
+
+
+#: The last frame tensors :func:`_conv_input` prepared, with what it made of them.
+_PREPARED: list[tuple[torch.Tensor, int, tuple[torch.Tensor, torch.Tensor | None]]] = []
+
+
+def _conv_input(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(valid (N,) bool, x (n_valid, C, H, W) float in [0, 1] or None)`` for ``frames (..., H, W, C)``
+    uint8, flattened to N frames.
+
+    An update passes the same frame tensors to every network (exploration Q and its target,
+    the decoder; exploitation Q and its target), and converting a batch's uint8 frames to
+    float costs about as much as the convolutions: the result for the last two tensors is
+    kept and reused while the tensor is the same object, unmodified (``_version``). The
+    entry holds the tensor itself, so its identity cannot be taken by a new one."""
+    for source, version, prepared in _PREPARED:
+        if source is frames and version == frames._version:
+            return prepared
+    flat = frames.reshape(-1, *frames.shape[-3:])
+    valid = flat.flatten(1).amax(1) > 0
+    x = flat[valid].permute(0, 3, 1, 2).float().div_(255.0) if bool(valid.any()) else None
+    _PREPARED.insert(0, (frames, frames._version, (valid, x)))
+    del _PREPARED[2:]
+    return valid, x
 
 
 class ObsEmbedding(nn.Module):
