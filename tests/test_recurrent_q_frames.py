@@ -266,3 +266,33 @@ def test_each_baseline_trains_on_frames_and_plays_the_harness(method, tmp_path):
     assert summary["updates"] > 0
     agent = package.load_agent(ENV_ID, tmp_path / "final.pt")
     assert len(run_trials(agent, ENV_ID, split="test", num_trials=2, seed=0).exploit_returns) == 2
+
+
+def test_a_wave_on_sign3d_records_the_exploration_poses_and_whether_they_saw_the_sign():
+    """The wave's ``sign_seen`` (progress.csv's ``exploration_sign_seen``) is the harness's
+    test on the poses a single env passes through: True for the oracle's walk to the sign,
+    False for an exploration episode ended at once in the start room."""
+    from baselines.sign3d import explore_action
+    from meta_explore_envs.planning.sign3d import sign_seen
+
+    seeds = np.array([5, 6])
+    end = 3
+    env = gym.make(ENV_ID)
+    env.reset(seed=int(seeds[0]))
+    trial = env.unwrapped
+    walk, poses = [], [trial.episode_env.state]
+    while trial.episode == 0:
+        walk.append(explore_action(trial.episode_env, trial.problem_id))
+        _, _, _, _, info = env.step(walk[-1])
+        if not info["episode_done"]:
+            poses.append(trial.episode_env.state)
+    env.close()
+    assert len(walk) > 10 and sign_seen(poses)
+    batch = TrialBatch(ENV_ID, 2)
+    trials, stats = batch.run_wave(_ScriptedActor([[*walk, end], [end, end]]), seeds,
+                                   lambda q, episode, slots: q.argmax(-1).numpy())
+    assert trials["exp_len"].tolist() == [len(walk), 1]
+    assert batch.envs.exploration_states[0] == poses
+    assert len(batch.envs.exploration_states[1]) == 1
+    assert stats["sign_seen"].tolist() == [True, False]
+    batch.close()

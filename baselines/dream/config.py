@@ -179,9 +179,15 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # sizes for pixels (recurrent_q.config.PIXEL_PRESETS). The paper's step cost on the 3D env
     # is 0. An epsilon-greedy explorer sees the sign in ~3e-5 of its episodes at best
     # (docs/sign3d.md "Learning it"), so a count-based novelty bonus leads it around the
-    # barrier, then fades out.
+    # barrier, then fades out. The explorer's discount is 0.99: the novel frames past the
+    # barrier are 10-17 steps away. The exploitation policy's epsilon decays over 500k steps
+    # (the paper's schedule for its baselines): the first run's, over 40k, left it at 0.01
+    # before it had touched the target more than a handful of times, and with the problem
+    # known it still returned 0.007 at 300k env steps (docs/sign3d.md "Learning it").
     "MetaSign3D-v0": {
         **PIXEL_PRESETS["MetaSign3D-v0"],
+        "explore_gamma": 0.99,
+        "epsilon_decay_steps": 500_000,
         "novelty_bonus": 0.1,
         "novelty_decay_start": 1_000_000,
         "novelty_decay_steps": 500_000,

@@ -65,7 +65,8 @@ class Trainer(RecurrentQTrainer):
     train_format = TRAIN_FORMAT
     cli = "baselines.dream.train"
     recent_columns = {"train_return": "return", "train_return_encoder_z": "return_enc",
-                      "train_return_decoder_z": "return_dec", "exploration_length": "exp_len"}
+                      "train_return_decoder_z": "return_dec", "exploration_length": "exp_len",
+                      "exploration_sign_seen": "sign_seen"}
     metric_columns = ("exploration_reward", "loss_explore_q", "loss_task_q", "loss_decoder", "decoder_error_final",
                       "f_norm_sq")
     cfg: DreamConfig

@@ -71,7 +71,8 @@ class Trainer(RecurrentQTrainer):
     train_format = TRAIN_FORMAT
     cli = "baselines.import_.train"
     recent_columns = {"train_return": "return", "train_return_informed": "return_informed",
-                      "train_return_recurrent": "return_recurrent", "exploration_length": "exp_len"}
+                      "train_return_recurrent": "return_recurrent", "exploration_length": "exp_len",
+                      "exploration_sign_seen": "sign_seen"}
     metric_columns = ("loss_q_recurrent", "loss_q_informed", "loss_aux")
     cfg: ImportConfig
     nets: ImportNetworks

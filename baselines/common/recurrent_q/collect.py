@@ -25,6 +25,7 @@ import meta_explore_envs  # noqa: F401  (registers the ids)
 from baselines.common.recurrent_q.networks import ObsSpec
 from baselines.common.recurrent_q.qlearning import ActionChooser
 from baselines.common.recurrent_q.replay import allocate_trials
+from meta_explore_envs.registry import env_family
 
 
 class Actor(Protocol):
@@ -54,6 +55,10 @@ class EnvList:
         self.envs = [gym.make(env_id, **kwargs) for _ in range(num_envs)]
         self.problem_id = np.full(num_envs, -1, dtype=np.int64)
         self._obs: dict[str, np.ndarray] | None = None
+        #: Per slot, the episode env's ``state`` at the start of the exploration episode and
+        #: after each of its steps that did not end it (what the harness records for its
+        #: diagnosis; MetaSign3D: poses, for :func:`~meta_explore_envs.planning.sign3d.sign_seen`).
+        self.exploration_states: list[list] = [[] for _ in range(num_envs)]
 
     def _store(self, i: int, obs: dict) -> None:
         if self._obs is None:
@@ -68,6 +73,7 @@ class EnvList:
             obs, info = env.reset(seed=s)
             self._store(i, obs)
             self.problem_id[i] = info["problem_id"]
+            self.exploration_states[i] = [env.unwrapped.episode_env.state]
         return self._obs, {"problem_id": self.problem_id.copy(), "_problem_id": np.ones(len(self.envs), bool)}
 
     def step(self, actions: np.ndarray, slots: np.ndarray):
@@ -75,7 +81,11 @@ class EnvList:
         reward, terminated = np.zeros(n), np.zeros(n, dtype=bool)
         info = {"episode_done": np.zeros(n, dtype=bool), "episode_return": np.zeros(n)}
         for i in slots:
+            trial = self.envs[i].unwrapped
+            exploring = trial.episode == 0
             obs, reward[i], terminated[i], _, step_info = self.envs[i].step(int(actions[i]))
+            if exploring and not step_info["episode_done"]:
+                self.exploration_states[i].append(trial.episode_env.state)
             self._store(i, obs)
             info["episode_done"][i] = step_info["episode_done"]
             info["episode_return"][i] = step_info.get("episode_return", 0.0)
@@ -114,6 +124,9 @@ class TrialBatch:
         self.max_steps = self.spec.max_episode_steps
         self.max_trial_steps = (num_exploit_episodes + 1) * self.max_steps
         self.problem_ids = np.full(num_envs, -1, dtype=np.int64)
+        # MetaSign3D: whether each exploration episode saw the sign (a privileged diagnostic
+        # for progress.csv, never a training signal).
+        self.diagnose_sign = env_family(env_id) == "sign3d"
         self._k = len(self.spec.obs_nvec)
         self._m = len(self.spec.instr_nvec)
 
@@ -195,6 +208,11 @@ class TrialBatch:
             "exploit_return": exploit_return / self.num_exploit,
             "exp_len": trials["exp_len"].copy(),
         }
+        if self.diagnose_sign:
+            # Imported here: the planner's world is only built for MetaSign3D.
+            from meta_explore_envs.planning.sign3d import sign_seen
+
+            stats["sign_seen"] = np.array([sign_seen(states) for states in self.envs.exploration_states], bool)
         return trials, stats
 
     def close(self) -> None:

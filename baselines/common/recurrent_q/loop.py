@@ -82,8 +82,11 @@ class RecurrentQTrainer:
     #: Its training CLI module (recorded in the policy checkpoint's command).
     cli = ""
     #: ``progress.csv`` column -> the recent-value window averaged there (``return``: mean
-    #: exploitation return of the last 1000 trials, ``exp_len``: exploration lengths).
-    recent_columns: Mapping[str, str] = {"train_return": "return", "exploration_length": "exp_len"}
+    #: exploitation return of the last 1000 trials, ``exp_len``: exploration lengths,
+    #: ``sign_seen``: MetaSign3D only, whether the exploration episode saw the sign, from the
+    #: privileged planner's test; blank elsewhere).
+    recent_columns: Mapping[str, str] = {"train_return": "return", "exploration_length": "exp_len",
+                                         "exploration_sign_seen": "sign_seen"}
     #: The columns of :meth:`update_metrics` (averaged over the updates since the last row).
     metric_columns: tuple[str, ...] = ()
 
@@ -192,6 +195,8 @@ class RecurrentQTrainer:
         self.trials += n
         self.recent["return"].extend(stats["exploit_return"].tolist())
         self.recent["exp_len"].extend(stats["exp_len"].tolist())
+        if "sign_seen" in stats:
+            self.recent["sign_seen"].extend(stats["sign_seen"].tolist())
         return stats["steps"]
 
     # ------------------------------------------------------------------ updates
@@ -240,7 +245,8 @@ class RecurrentQTrainer:
             "explore_epsilon": round(self.epsilon(explore=True), 4),
         }
         for column, key in self.recent_columns.items():
-            row[column] = mean(self.recent[key])
+            if self.recent[key]:  # (left blank where nothing fills it: sign_seen off MetaSign3D)
+                row[column] = mean(self.recent[key])
         for k, v in self.metric_sums.items():
             row[k] = v / max(1, self.metric_count)
         self.metric_sums, self.metric_count = {}, 0
