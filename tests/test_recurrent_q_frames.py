@@ -219,8 +219,7 @@ def test_dream_novelty_reward_of_an_action_is_the_novelty_of_the_frame_it_leads_
     views = _views()
     codes = trainer.novelty.codes(views)
     trainer.novelty.add(np.array([codes[1], codes[1], codes[1], codes[1], codes[2]]))
-    frames = torch.from_numpy(np.stack([views, views]))
-    bonus = trainer.novelty_rewards(frames, torch.tensor([4, 2]))
+    bonus = trainer.novelty_rewards(torch.from_numpy(np.stack([codes, codes])), torch.tensor([4, 2]))
     expected = [[0.5, 1.0, 1.0, 0.0], [0.5, 0.0, 0.0, 0.0]]  # frames 1 (seen 4 times), 2 (once), 3 (never)
     np.testing.assert_allclose(bonus.numpy(), expected, rtol=1e-6)
     assert DreamConfig(novelty_bonus=0.5).novelty_weight(10**7) == 0.5  # no decay
@@ -229,6 +228,53 @@ def test_dream_novelty_reward_of_an_action_is_the_novelty_of_the_frame_it_leads_
     with pytest.raises(ValueError, match="needs pixel observations"):
         Trainer(DreamConfig.for_env("MetaMap-v0", num_envs=2, novelty_bonus=0.1, progress=False,
                                     out=str(tmp_path / "grid")))
+
+
+def test_position_codes_are_the_squares_holding_the_positions():
+    from baselines.common.recurrent_q.novelty import position_codes
+
+    states = [(0.5, 0.5, 1.0, 0, 0), (1.2, 0.3, 1.0, 0, 1), (9.99, 12.5, 0.0, 3, 2), (1.9, 0.1, 2.0, 1, 3)]
+    assert position_codes(states, 1.0).tolist() == [0, 1, 9 + 12 * 2**20, 1]
+    assert position_codes(states, 2.0).tolist() == [0, 0, 4 + 6 * 2**20, 0]
+    with pytest.raises(ValueError, match="cell=0"):
+        position_codes(states, 0)
+
+
+@pytest.mark.parametrize("source", ["frames", "position"])
+def test_dream_stores_and_counts_a_novelty_code_per_exploration_step(source, tmp_path):
+    """Codes are made once per collected step (SimHash of the frame, or the square of the
+    position the env reports) and stored in the replay; an old checkpoint without them gets
+    the frames' codes back on resume."""
+    from baselines.common.recurrent_q.novelty import position_codes
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, novelty_bonus=0.5,
+                              novelty_source=source, novelty_cell=2.0, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.train_wave()
+    a, lengths = trainer.buffer.arrays, trainer.buffer.arrays["exp_len"][:3]
+    for i, n in enumerate(lengths.tolist()):
+        expected = (trainer.novelty.codes(a["exp_frames"][i, :n]) if source == "frames"
+                    else position_codes(trainer.envs.envs.exploration_states[i], 2.0))
+        assert a["exp_codes"][i, :n].tolist() == expected.tolist()
+        assert not a["exp_codes"][i, n:].any()
+    assert sum(trainer.novelty.counts.values()) == lengths.sum()
+    if source == "frames":
+        state = trainer.state_dict()
+        del state["buffer"]["arrays"]["exp_codes"]
+        restored = Trainer(cfg)
+        restored.load_state_dict(state)
+        np.testing.assert_array_equal(restored.buffer.arrays["exp_codes"], a["exp_codes"])
+
+
+def test_dream_novelty_settings_are_checked():
+    from baselines.dream import DreamConfig
+
+    with pytest.raises(ValueError, match="novelty_source='pose'"):
+        DreamConfig(novelty_source="pose")
+    with pytest.raises(ValueError, match="novelty_cell=0"):
+        DreamConfig(novelty_cell=0.0)
 
 
 def test_whole_trials_pack_each_steps_frame_beside_its_integers():

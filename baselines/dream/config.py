@@ -58,16 +58,30 @@ class DreamConfig(RecurrentQConfig):
     bus or fridge is right before the explorer has learned to reach it. 0: off."""
 
     novelty_bonus: float = 0.0
-    """beta: exploration reward beta / sqrt(n) for an action whose outcome frame has a SimHash
-    code seen n times in meta-training (``recurrent_q.novelty``; pixel observations only), on
-    top of the information gain. 0: off (the paper's DREAM). A deviation for MetaSign3D, whose
-    sign an epsilon-greedy explorer almost never sees (docs/sign3d.md "Learning it")."""
+    """beta: exploration reward beta / sqrt(n) for an action whose outcome has a novelty code
+    (``novelty_source``) seen n times in meta-training (``recurrent_q.novelty``; pixel
+    observations only), on top of the information gain. 0: off (the paper's DREAM). A
+    deviation for MetaSign3D, whose sign an epsilon-greedy explorer almost never sees
+    (docs/sign3d.md "Learning it")."""
+    novelty_source: str = "frames"
+    """What the novelty counts: "frames" (SimHash codes of the outcome frame, ``novelty_bits``)
+    or "position" (the ``novelty_cell``-metre square of the agent's position after the
+    action, read from the env in meta-training only, like the problem ID: MetaSign3D)."""
+    novelty_cell: float = 1.0
+    """Side of the position squares of ``novelty_source="position"``, metres."""
     novelty_decay_start: int = 0
     """Env steps after which beta decays linearly to 0 ..."""
     novelty_decay_steps: int = 0
     """... over this many env steps (0: beta stays constant)."""
     novelty_bits: int = 32
     """Bits of the SimHash codes (more: finer distinctions between frames)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.novelty_source not in ("frames", "position"):
+            raise ValueError(f"novelty_source={self.novelty_source!r}: expected 'frames' or 'position'")
+        if not self.novelty_cell > 0:
+            raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
 
     def novelty_weight(self, env_steps: int) -> float:
         """The effective beta after ``env_steps``."""
@@ -179,7 +193,10 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # sizes for pixels (recurrent_q.config.PIXEL_PRESETS). The paper's step cost on the 3D env
     # is 0. An epsilon-greedy explorer sees the sign in ~3e-5 of its episodes at best
     # (docs/sign3d.md "Learning it"), so a count-based novelty bonus leads it around the
-    # barrier, then fades out. The explorer's discount is 0.99: the novel frames past the
+    # barrier, then fades out. It counts the agent's position in 1 m squares (privileged, in
+    # meta-training only): SimHash codes of the 80 x 60 frames hardly tell places apart (the
+    # first run's 32-bit codes gave nearly every frame a code of its own, so the bonus was the
+    # same everywhere). The explorer's discount is 0.99: the novel frames past the
     # barrier are 10-17 steps away. The exploitation policy's epsilon decays over 500k steps
     # (the paper's schedule for its baselines): the first run's, over 40k, left it at 0.01
     # before it had touched the target more than a handful of times, and with the problem
@@ -189,6 +206,7 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
         "explore_gamma": 0.99,
         "epsilon_decay_steps": 500_000,
         "novelty_bonus": 0.1,
+        "novelty_source": "position",
         "novelty_decay_start": 1_000_000,
         "novelty_decay_steps": 500_000,
         "exploration_step_cost": 0.0,

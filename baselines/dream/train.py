@@ -34,7 +34,7 @@ import torch
 from baselines.common.recurrent_q import loop
 from baselines.common.recurrent_q.collect import TrialBatch
 from baselines.common.recurrent_q.loop import RecurrentQTrainer
-from baselines.common.recurrent_q.novelty import FrameHashCounter
+from baselines.common.recurrent_q.novelty import FrameHashCounter, position_codes
 from baselines.common.runs import KEEP_SAVED, parse_cli, resumed_config
 from baselines.dream.agent import DreamActor, DreamAgent, policy_checkpoint
 from baselines.dream.config import DreamConfig
@@ -75,11 +75,14 @@ class Trainer(RecurrentQTrainer):
 
     def __init__(self, cfg: DreamConfig):
         super().__init__(cfg)
-        #: Visit counts of the exploration frames' SimHash codes (``cfg.novelty_bonus > 0``).
+        #: Visit counts of the exploration steps' novelty codes (``cfg.novelty_bonus > 0``).
         self.novelty: FrameHashCounter | None = None
         if cfg.novelty_bonus > 0:
             if not self.spec.frame_shape:
                 raise ValueError(f"novelty_bonus={cfg.novelty_bonus} needs pixel observations; {cfg.env} has none")
+            if cfg.novelty_source == "position" and self.envs.native:
+                raise ValueError(f"novelty_source='position' reads the agent's position from single envs "
+                                 f"(MetaSign3D); {cfg.env} runs on a vector env")
             self.novelty = FrameHashCounter(self.spec.frame_shape, cfg.novelty_bits, seed=cfg.seed)
 
     # ------------------------------------------------------------------ networks
@@ -129,10 +132,14 @@ class Trainer(RecurrentQTrainer):
 
     def end_wave(self, use_decoder: np.ndarray, trials: dict[str, np.ndarray], stats: dict) -> None:
         self.actor.z_override = None
-        if self.novelty is not None:  # count the frames the exploration episodes saw
-            codes = self.novelty.codes(trials["exp_frames"])
-            seen = np.arange(codes.shape[1]) < trials["exp_len"][:, None]
-            self.novelty.add(codes[seen])
+        if self.novelty is not None:  # code and count what the exploration episodes saw
+            seen = np.arange(trials["exp_codes"].shape[1]) < trials["exp_len"][:, None]
+            if self.cfg.novelty_source == "frames":
+                trials["exp_codes"] = self.novelty.codes(trials["exp_frames"]) * seen
+            else:  # one state per stored exploration step (collect.EnvList)
+                for i, states in enumerate(stats["exploration_states"]):
+                    trials["exp_codes"][i, : len(states)] = position_codes(states, self.cfg.novelty_cell)
+            self.novelty.add(trials["exp_codes"][seen])
         self.recent["return_enc"].extend(stats["exploit_return"][~use_decoder].tolist())
         self.recent["return_dec"].extend(stats["exploit_return"][use_decoder].tolist())
 
@@ -160,7 +167,7 @@ class Trainer(RecurrentQTrainer):
         r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost, scale)
         beta = cfg.novelty_weight(self.env_steps)
         if self.novelty is not None and beta > 0:
-            r_exp = r_exp + beta * self.novelty_rewards(exp_frames, exp_len)
+            r_exp = r_exp + beta * self.novelty_rewards(b["exp_codes"], exp_len)
         q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"], frames=exp_frames)
         with torch.no_grad():
             q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"], frames=exp_frames)
@@ -194,10 +201,10 @@ class Trainer(RecurrentQTrainer):
             "exploration_reward": r_exp.sum(1).mean(),
         }
 
-    def novelty_rewards(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """``(B, T)``: for action t, the novelty ``1 / sqrt(count)`` of frame t + 1, its outcome;
-        0 for the last action (its outcome is the next episode's) and past the end."""
-        novelty = torch.from_numpy(self.novelty.novelty(self.novelty.codes(frames.numpy())))
+    def novelty_rewards(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, T)``: for action t, the novelty ``1 / sqrt(count)`` of step t + 1's code (its
+        outcome); 0 for the last action (its outcome is the next episode's) and past the end."""
+        novelty = torch.from_numpy(self.novelty.novelty(codes.numpy()))
         out = torch.zeros_like(novelty)
         out[:, :-1] = novelty[:, 1:]
         steps = torch.arange(out.shape[1]).unsqueeze(0)
@@ -213,6 +220,10 @@ class Trainer(RecurrentQTrainer):
         super().load_state_dict(state)
         if self.novelty is not None:
             self.novelty.load_state_dict(state["novelty"])
+            if "exp_codes" not in state["buffer"]["arrays"]:  # saved when codes were hashed at each update
+                a, n = self.buffer.arrays, len(self.buffer)
+                seen = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][:n, None]
+                a["exp_codes"][:n] = self.novelty.codes(a["exp_frames"][:n]) * seen
 
     def sample_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         return self.buffer.sample_with_partners(self.cfg.batch_size, self.rng)

@@ -1,15 +1,22 @@
-"""Count-based novelty of frames: SimHash codes and their visit counts.
+"""Count-based novelty: codes of what an exploration step saw, and their visit counts.
 
-A frame's code (Tang et al., "#Exploration: a study of count-based exploration for deep
-reinforcement learning", NeurIPS 2017) is the sign pattern of a fixed random Gaussian
-projection of the frame, area-averaged to a coarse grid and centred: ``bits`` bits, one
-int64 per frame. Frames that look alike (the same place and heading) share a code; the
-counter counts how often each code was seen in meta-training, and a frame's novelty is
-``1 / sqrt(max(count, 1))``.
+The counter counts how often each code was seen in meta-training, and a step's novelty is
+``1 / sqrt(max(count, 1))`` (Tang et al., "#Exploration: a study of count-based exploration
+for deep reinforcement learning", NeurIPS 2017). Two sources of codes:
+
+* :meth:`FrameHashCounter.codes`, from pixels: the sign pattern of a fixed random Gaussian
+  projection of the frame, area-averaged to a coarse grid and centred (SimHash), ``bits``
+  bits, one int64 per frame.
+* :func:`position_codes`, privileged: the cell of the agent's (x, z) position on a grid of
+  ``cell`` metres, read from the env during meta-training (as DREAM's encoder reads the
+  problem ID); the networks never see it.
 
 Used by DREAM on MetaSign3D, where an epsilon-greedy explorer never sees the sign (see
-docs/sign3d.md "Learning it"): a bonus for novel frames drives the explorer towards views it
-has not had yet until the information gain takes over.
+docs/sign3d.md "Learning it"): a bonus for novel steps drives the explorer towards places it
+has not been until the information gain takes over. On MetaSign3D's 80 x 60 first-person
+frames SimHash codes barely tell places apart (the same code for views of different rooms,
+different codes for the same place seen from starts a few centimetres apart), which is why
+its preset counts positions.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ class FrameHashCounter:
         self.counts: dict[int, int] = {}
 
     def codes(self, frames: np.ndarray) -> np.ndarray:
-        """``(..., H, W, C)`` uint8 -> int64 codes ``(...)``."""
+        """SimHash codes: ``(..., H, W, C)`` uint8 -> int64 codes ``(...)``."""
         frames = np.asarray(frames)
         lead = frames.shape[:-3]
         h, w, c = self.frame_shape
@@ -76,4 +83,15 @@ class FrameHashCounter:
         self.counts = dict(zip(state["codes"].tolist(), state["counts"].tolist(), strict=True))
 
 
-__all__ = ["FrameHashCounter"]
+def position_codes(states: list, cell: float) -> np.ndarray:
+    """int64 codes ``(len(states),)`` of the ``cell`` x ``cell`` metre squares holding the
+    positions ``states[t][:2]`` (x, z in metres, non-negative: MetaSign3D's episode-env
+    ``state``): ``floor(x / cell) + 2**20 * floor(z / cell)``."""
+    if cell <= 0:
+        raise ValueError(f"cell={cell} must be > 0 (metres)")
+    xz = np.asarray([s[:2] for s in states], dtype=np.float64).reshape(-1, 2)
+    cells = np.floor(xz / cell).astype(np.int64)
+    return cells[:, 0] + (cells[:, 1] << 20)
+
+
+__all__ = ["FrameHashCounter", "position_codes"]

@@ -34,10 +34,13 @@ FIELDS = {
     "task_rew": (("K", "T"), np.float32),
     "task_len": (("K",), np.int64),
 }
-#: The frame fields of pixel observations (``"H"``: the frame's shape).
+#: The frame fields of pixel observations (``"H"``: the frame's shape). ``exp_codes``: a
+#: novelty code per exploration step, filled by a method that counts novelty (DREAM's
+#: ``--novelty-bonus``; ``recurrent_q.novelty``), else 0.
 FRAME_FIELDS = {
     "exp_frames": (("T", "H"), np.uint8),
     "task_frames": (("K", "T", "H"), np.uint8),
+    "exp_codes": (("T",), np.int64),
 }
 
 
@@ -144,6 +147,7 @@ class TrialBuffer:
         if self.frame_shape:
             out["exp_frames"] = a["exp_frames"][index, :te]
             out["task_frames"] = a["task_frames"][index, :, :tt]
+            out["exp_codes"] = a["exp_codes"][index, :te]
         return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
 
     # ------------------------------------------------------------------ checkpoints
@@ -163,4 +167,6 @@ class TrialBuffer:
         self._by_problem = None
         for name, array in self.arrays.items():
             array[:] = 0
+            if name == "exp_codes" and name not in state["arrays"]:
+                continue  # saved before the field existed: zeros (DREAM recomputes them)
             array[: self.size] = state["arrays"][name].numpy()
