@@ -238,9 +238,15 @@ def test_position_codes_are_the_squares_holding_the_positions():
     assert position_codes(states, 2.0).tolist() == [0, 0, 4 + 6 * 2**20, 0]
     with pytest.raises(ValueError, match="cell=0"):
         position_codes(states, 0)
+    # with 8 heading sectors: heading = start + turns x 45 degrees, sectors centred on east
+    sectors = [1, 1, 3, 4]  # 57, 57, 135 (3 turns), 160 (2.0 rad + 1 turn) degrees
+    assert position_codes(states, 1.0, 8).tolist() == [c + (s << 40) for c, s in
+                                                        zip(position_codes(states, 1.0).tolist(), sectors)]
+    with pytest.raises(ValueError, match="headings=-1"):
+        position_codes(states, 1.0, -1)
 
 
-@pytest.mark.parametrize("source", ["frames", "position"])
+@pytest.mark.parametrize("source", ["frames", "position", "pose"])
 def test_dream_stores_and_counts_a_novelty_code_per_exploration_step(source, tmp_path):
     """Codes are made once per collected step (SimHash of the frame, or the square of the
     position the env reports) and stored in the replay; an old checkpoint without them gets
@@ -256,7 +262,7 @@ def test_dream_stores_and_counts_a_novelty_code_per_exploration_step(source, tmp
     a, lengths = trainer.buffer.arrays, trainer.buffer.arrays["exp_len"][:3]
     for i, n in enumerate(lengths.tolist()):
         expected = (trainer.novelty.codes(a["exp_frames"][i, :n]) if source == "frames"
-                    else position_codes(trainer.envs.envs.exploration_states[i], 2.0))
+                    else position_codes(trainer.envs.envs.exploration_states[i], 2.0, 8 if source == "pose" else 0))
         assert a["exp_codes"][i, :n].tolist() == expected.tolist()
         assert not a["exp_codes"][i, n:].any()
     assert sum(trainer.novelty.counts.values()) == lengths.sum()
@@ -271,8 +277,8 @@ def test_dream_stores_and_counts_a_novelty_code_per_exploration_step(source, tmp
 def test_dream_novelty_settings_are_checked():
     from baselines.dream import DreamConfig
 
-    with pytest.raises(ValueError, match="novelty_source='pose'"):
-        DreamConfig(novelty_source="pose")
+    with pytest.raises(ValueError, match="novelty_source=.place."):
+        DreamConfig(novelty_source="place")
     with pytest.raises(ValueError, match="novelty_cell=0"):
         DreamConfig(novelty_cell=0.0)
 

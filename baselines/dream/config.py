@@ -64,9 +64,10 @@ class DreamConfig(RecurrentQConfig):
     deviation for MetaSign3D, whose sign an epsilon-greedy explorer almost never sees
     (docs/sign3d.md "Learning it")."""
     novelty_source: str = "frames"
-    """What the novelty counts: "frames" (SimHash codes of the outcome frame, ``novelty_bits``)
-    or "position" (the ``novelty_cell``-metre square of the agent's position after the
-    action, read from the env in meta-training only, like the problem ID: MetaSign3D)."""
+    """What the novelty counts: "frames" (SimHash codes of the outcome frame, ``novelty_bits``),
+    "position" (the ``novelty_cell``-metre square of the agent's position after the action,
+    read from the env in meta-training only, like the problem ID: MetaSign3D) or "pose" (that
+    square and the heading's 45-degree sector)."""
     novelty_cell: float = 1.0
     """Side of the position squares of ``novelty_source="position"``, metres."""
     novelty_decay_start: int = 0
@@ -78,8 +79,8 @@ class DreamConfig(RecurrentQConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.novelty_source not in ("frames", "position"):
-            raise ValueError(f"novelty_source={self.novelty_source!r}: expected 'frames' or 'position'")
+        if self.novelty_source not in ("frames", "position", "pose"):
+            raise ValueError(f"novelty_source={self.novelty_source!r}: expected 'frames', 'position' or 'pose'")
         if not self.novelty_cell > 0:
             raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
 

@@ -80,8 +80,8 @@ class Trainer(RecurrentQTrainer):
         if cfg.novelty_bonus > 0:
             if not self.spec.frame_shape:
                 raise ValueError(f"novelty_bonus={cfg.novelty_bonus} needs pixel observations; {cfg.env} has none")
-            if cfg.novelty_source == "position" and self.envs.native:
-                raise ValueError(f"novelty_source='position' reads the agent's position from single envs "
+            if cfg.novelty_source != "frames" and self.envs.native:
+                raise ValueError(f"novelty_source={cfg.novelty_source!r} reads the agent's pose from single envs "
                                  f"(MetaSign3D); {cfg.env} runs on a vector env")
             self.novelty = FrameHashCounter(self.spec.frame_shape, cfg.novelty_bits, seed=cfg.seed)
 
@@ -137,8 +137,9 @@ class Trainer(RecurrentQTrainer):
             if self.cfg.novelty_source == "frames":
                 trials["exp_codes"] = self.novelty.codes(trials["exp_frames"]) * seen
             else:  # one state per stored exploration step (collect.EnvList)
+                headings = 8 if self.cfg.novelty_source == "pose" else 0
                 for i, states in enumerate(stats["exploration_states"]):
-                    trials["exp_codes"][i, : len(states)] = position_codes(states, self.cfg.novelty_cell)
+                    trials["exp_codes"][i, : len(states)] = position_codes(states, self.cfg.novelty_cell, headings)
             self.novelty.add(trials["exp_codes"][seen])
         self.recent["return_enc"].extend(stats["exploit_return"][~use_decoder].tolist())
         self.recent["return_dec"].extend(stats["exploit_return"][use_decoder].tolist())

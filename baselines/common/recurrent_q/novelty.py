@@ -8,8 +8,8 @@ for deep reinforcement learning", NeurIPS 2017). Two sources of codes:
   projection of the frame, area-averaged to a coarse grid and centred (SimHash), ``bits``
   bits, one int64 per frame.
 * :func:`position_codes`, privileged: the cell of the agent's (x, z) position on a grid of
-  ``cell`` metres, read from the env during meta-training (as DREAM's encoder reads the
-  problem ID); the networks never see it.
+  ``cell`` metres (and optionally its heading's sector), read from the env during
+  meta-training (as DREAM's encoder reads the problem ID); the networks never see it.
 
 Used by DREAM on MetaSign3D, where an epsilon-greedy explorer never sees the sign (see
 docs/sign3d.md "Learning it"): a bonus for novel steps drives the explorer towards places it
@@ -83,15 +83,24 @@ class FrameHashCounter:
         self.counts = dict(zip(state["codes"].tolist(), state["counts"].tolist(), strict=True))
 
 
-def position_codes(states: list, cell: float) -> np.ndarray:
+def position_codes(states: list, cell: float, headings: int = 0) -> np.ndarray:
     """int64 codes ``(len(states),)`` of the ``cell`` x ``cell`` metre squares holding the
-    positions ``states[t][:2]`` (x, z in metres, non-negative: MetaSign3D's episode-env
-    ``state``): ``floor(x / cell) + 2**20 * floor(z / cell)``."""
+    positions of MetaSign3D's episode-env ``state`` s, ``(x, z, start_heading, turns, steps)``
+    (metres, radians, 45-degree turns): ``floor(x / cell) + 2**20 * floor(z / cell)``, and
+    with ``headings`` > 0 also the heading's sector of ``2 pi / headings`` (centred on
+    east), ``+ 2**40 * sector``."""
     if cell <= 0:
         raise ValueError(f"cell={cell} must be > 0 (metres)")
-    xz = np.asarray([s[:2] for s in states], dtype=np.float64).reshape(-1, 2)
-    cells = np.floor(xz / cell).astype(np.int64)
-    return cells[:, 0] + (cells[:, 1] << 20)
+    if headings < 0:
+        raise ValueError(f"headings={headings} must be >= 0 (0: position only)")
+    array = np.asarray([s[:4] for s in states], dtype=np.float64).reshape(-1, 4)
+    cells = np.floor(array[:, :2] / cell).astype(np.int64)
+    codes = cells[:, 0] + (cells[:, 1] << 20)
+    if headings:
+        heading = array[:, 2] + array[:, 3] * (np.pi / 4)
+        sector = np.floor(np.mod(heading, 2 * np.pi) / (2 * np.pi / headings) + 0.5).astype(np.int64) % headings
+        codes = codes + (sector << 40)
+    return codes
 
 
 __all__ = ["FrameHashCounter", "position_codes"]
