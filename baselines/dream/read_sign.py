@@ -1,0 +1,126 @@
+"""Does a DREAM decoder read MetaSign3D's sign? Its guesses on the oracle explorer's episodes.
+
+    python -m baselines.dream.read_sign --checkpoint runs/dream-sign3d/checkpoint.pt [--starts 8]
+
+DREAM's exploration reward is the information its decoder g(tau) recovers about the problem
+(the sign's colour), so an explorer can only learn to read the sign once g tells the colours
+apart from episodes that look at it. This plays the privileged oracle explorer's episodes
+(:func:`baselines.sign3d.explore_action`: the shortest path to where the sign is legible)
+from ``--starts`` start poses (reset seeds 100, 101, ...) in each of the three problems,
+and prints how often the nearest problem encoding f(mu) to g after the episode is the right
+one (chance: 1/3) and the fraction of f's spread that g explains there (0: it guesses f's
+mean). It reads a run's ``checkpoint.pt`` (the training state: the policy checkpoint
+``final.pt`` leaves the encoder f out). ``tests/test_dream_sign3d.py`` trains a decoder on
+such episodes with the same helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import meta_explore_envs  # noqa: F401  (registers the ids)
+from baselines.common.recurrent_q.networks import ObsSpec
+from baselines.dream.networks import Decoder, decoder_loss
+from meta_explore_envs.envs.sign3d_layout import END_EPISODE
+
+ENV_ID = "MetaSign3D-v0"
+NUM_PROBLEMS = 3
+
+
+def oracle_script(env: gym.Env, seed: int) -> list[int]:
+    """The oracle explorer's actions from the start pose of reset ``seed`` (the path to a
+    legible view of the sign does not depend on what the sign says)."""
+    from baselines.sign3d import explore_action
+
+    env.reset(seed=seed, options={"problem_id": 0})
+    trial = env.unwrapped
+    actions: list[int] = []
+    while not actions or actions[-1] != END_EPISODE:
+        actions.append(explore_action(trial.episode_env, 0))
+        env.step(actions[-1])
+    return actions
+
+
+def episodes(env: gym.Env, spec: ObsSpec, starts: Iterable[int], script_of: Callable[[int], list[int]]
+             ) -> dict[str, torch.Tensor]:
+    """Exploration episodes in the replay's fields (``exp_ints``, ``exp_rew``, ``exp_frames``:
+    the observation each action was chosen at; ``exp_len``: actions; ``problem_id``), every
+    start pose of ``starts`` (reset seeds) in every problem, playing ``script_of(seed)``."""
+    rows = []
+    for seed in starts:
+        script = script_of(seed)
+        for problem in range(NUM_PROBLEMS):
+            obs, _ = env.reset(seed=seed, options={"problem_id": problem})
+            ints, rewards, frames = [], [], []
+            for action in script:
+                batch = {key: np.asarray(value)[None] for key, value in obs.items()}
+                i, r = spec.encode_batch(batch)
+                ints.append(i[0]), rewards.append(r[0]), frames.append(spec.encode_frames(batch)[0])
+                obs, *_ = env.step(action)
+            rows.append((problem, np.stack(ints), np.array(rewards, np.float32), np.stack(frames)))
+    longest = max(len(r[1]) for r in rows)
+    b = {"problem_id": torch.tensor([r[0] for r in rows]), "exp_len": torch.tensor([len(r[1]) for r in rows]),
+         "exp_ints": torch.zeros(len(rows), longest, spec.num_ints, dtype=torch.long),
+         "exp_rew": torch.zeros(len(rows), longest),
+         "exp_frames": torch.zeros(len(rows), longest, *spec.frame_shape, dtype=torch.uint8)}
+    for k, (_, ints, rewards, frames) in enumerate(rows):
+        n = len(ints)
+        b["exp_ints"][k, :n], b["exp_rew"][k, :n] = torch.from_numpy(ints), torch.from_numpy(rewards)
+        b["exp_frames"][k, :n] = torch.from_numpy(frames)
+    return b
+
+
+@torch.no_grad()
+def read_colours(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor]) -> tuple[float, float]:
+    """Accuracy of the nearest f(mu) to g(tau) after the whole episode, and the fraction of
+    f's spread the decoder explains there (1 - error / spread). ``f (3, z_dim)``."""
+    _, g, dist = decoder_loss(decoder, f[b["problem_id"]], b)
+    final = g[torch.arange(len(g)), b["exp_len"] - 1]
+    guess = torch.cdist(final, f).argmin(1)
+    spread = ((f - f.mean(0)) ** 2).sum(-1).mean()
+    error = dist[torch.arange(len(g)), b["exp_len"] - 1].mean()
+    return (guess == b["problem_id"]).float().mean().item(), (1 - error / spread).item()
+
+
+@dataclass
+class Args:
+    checkpoint: str
+    """A DREAM MetaSign3D run's ``checkpoint.pt``."""
+    starts: int = 8
+    """Start poses (reset seeds 100, 101, ...), each played in the three problems."""
+
+
+def main(args: Args) -> None:
+    from baselines.dream.config import DreamConfig
+    from baselines.dream.networks import DreamNetworks
+
+    torch.set_num_threads(1)
+    state = torch.load(args.checkpoint, weights_only=True, map_location="cpu")
+    if "nets" not in state:
+        raise ValueError(f"{args.checkpoint} is not a DREAM training checkpoint (checkpoint.pt); a policy "
+                         f"checkpoint (final.pt) has no encoder f to compare the decoder with")
+    cfg = DreamConfig.from_dict(state["config"], source=args.checkpoint)
+    if cfg.env != ENV_ID:
+        raise ValueError(f"{args.checkpoint} was trained on {cfg.env}; this reads {ENV_ID}'s sign")
+    env = gym.make(ENV_ID)
+    spec = ObsSpec.from_env(env)
+    nets = DreamNetworks(spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling, cfg.id_encoding)
+    nets.load_state_dict(state["nets"])
+    b = episodes(env, spec, range(100, 100 + args.starts), lambda seed: oracle_script(env, seed))
+    env.close()
+    f = nets.encoder(torch.arange(NUM_PROBLEMS)).detach()
+    accuracy, explained = read_colours(nets.decoder, f, b)
+    print(f"{args.checkpoint} ({state['counters']['env_steps']:,} env steps): on {len(b['exp_len'])} oracle "
+          f"exploration episodes the decoder names the sign's colour in {accuracy:.0%} (chance 33%) and explains "
+          f"{explained:+.2f} of f's spread after the episode")
+
+
+if __name__ == "__main__":
+    import tyro
+
+    main(tyro.cli(Args))
