@@ -208,13 +208,14 @@ class TrialBatch:
             "exploit_return": exploit_return / self.num_exploit,
             "exp_len": trials["exp_len"].copy(),
         }
-        if not self.native:  # (MetaSign3D: poses, for novelty by position and the diagnosis below)
-            stats["exploration_states"] = [list(states) for states in self.envs.exploration_states]
+        if not self.native:  # (MetaSign3D: poses, for novelty by position and the diagnosis below;
+            # each reset gives a slot a new list, so the wave's lists are not changed after it)
+            stats["exploration_states"] = list(self.envs.exploration_states)
         if self.diagnose_sign:
             # Imported here: the planner's world is only built for MetaSign3D.
             from meta_explore_envs.planning.sign3d import sign_seen
 
-            stats["sign_seen"] = np.array([sign_seen(states) for states in self.envs.exploration_states], bool)
+            stats["sign_seen"] = np.array([sign_seen(states) for states in stats["exploration_states"]], bool)
         return trials, stats
 
     def close(self) -> None:
