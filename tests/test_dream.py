@@ -750,3 +750,20 @@ def test_no_end_fraction_lengthens_exploration_episodes():
     assert (exp_len == trainer.spec.max_episode_steps).all()
     with pytest.raises(ValueError, match=r"explore_no_end_fraction=1.5 must be in \[0, 1\]"):
         DreamConfig(explore_no_end_fraction=1.5)
+
+
+def test_random_end_action_false_keeps_epsilon_from_ending_episodes():
+    """At epsilon 1 every action is random: with ``random_end_action=False`` no collected
+    action is ``end episode`` and every episode runs to its limit or a touch/goal."""
+    from meta_explore_envs.grid.world import END_ACTION
+
+    trainer = Trainer(DreamConfig(env="MetaMap-v0", seed=0, random_end_action=False, **SMALL))
+    trainer.collect()
+    arrays, n = trainer.buffer.arrays, len(trainer.buffer)
+    exp_steps = np.arange(arrays["exp_act"].shape[1]) < arrays["exp_len"][:n, None]
+    task_steps = np.arange(arrays["task_act"].shape[2]) < arrays["task_len"][:n, :, None]
+    assert exp_steps.sum() > 0 and not (arrays["exp_act"][:n][exp_steps] == END_ACTION).any()
+    assert not (arrays["task_act"][:n][task_steps] == END_ACTION).any()
+    default = Trainer(DreamConfig(env="MetaMap-v0", seed=0, **SMALL))
+    default.collect()
+    assert (default.buffer.arrays["exp_act"][: len(default.buffer)] == END_ACTION).any()

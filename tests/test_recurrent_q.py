@@ -8,12 +8,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from baselines.common.recurrent_q.loop import RecurrentQTrainer
-from baselines.common.recurrent_q.qlearning import linear_epsilon, soft_update
+from baselines.common.recurrent_q.qlearning import epsilon_greedy, linear_epsilon, soft_update
 from baselines.dream import DreamConfig
 
 TIMING_COLUMNS = {"wall_s", "steps_per_s", "updates_per_s"}
@@ -103,6 +104,27 @@ def test_linear_epsilon_decays_then_stays():
     assert linear_epsilon(0, 1.0, 0.1, 100) == 1.0
     assert linear_epsilon(50, 1.0, 0.1, 100) == pytest.approx(0.55)
     assert linear_epsilon(100, 1.0, 0.1, 100) == linear_epsilon(10**6, 1.0, 0.1, 100) == pytest.approx(0.1)
+
+
+def test_random_end_false_draws_random_actions_from_the_other_actions():
+    """``random_end=False``: epsilon's uniform actions never end the episode (either episode
+    type) and cover every other action; a greedy ``end`` is kept; the default draws all."""
+    end = 3
+    q = torch.zeros(4, 4)
+    q[2:, end] = 1.0  # rows 2 and 3: greedy action is end
+    episode = np.array([0, 1, 0, 1])
+    no_end = epsilon_greedy(1.0, np.random.default_rng(0), end_action=end, random_end=False)
+    greedy_end = epsilon_greedy(0.0, np.random.default_rng(0), end_action=end, random_end=False)
+    default = epsilon_greedy(1.0, np.random.default_rng(0))
+    drawn, drawn_default = np.concatenate([no_end(q, episode) for _ in range(300)]), set()
+    for _ in range(300):
+        drawn_default.update(default(q, episode).tolist())
+        assert (greedy_end(q, episode)[2:] == end).all()
+    assert set(drawn.tolist()) == {0, 1, 2}
+    assert np.bincount(drawn, minlength=4)[:3].min() > 300  # uniform: ~400 each of 1,200
+    assert drawn_default == {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="end_action"):
+        epsilon_greedy(1.0, np.random.default_rng(0), random_end=False)
 
 
 def test_soft_update_moves_targets_tau_of_the_way():

@@ -187,7 +187,8 @@ class RecurrentQTrainer:
         if cfg.explore_no_end_fraction > 0:  # (no draw otherwise: earlier runs replay exactly)
             no_end = self.rng.random(n) < cfg.explore_no_end_fraction
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
-                                no_end_slots=no_end, end_action=self.envs.end_action)
+                                no_end_slots=no_end, end_action=self.envs.end_action,
+                                random_end=cfg.random_end_action)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose)
         self.end_wave(wave, trials, stats)
         self.buffer.add(trials)

@@ -71,7 +71,8 @@ def linear_epsilon(env_steps: int, start: float, end: float, decay_steps: int) -
 
 
 def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
-                   no_end_slots: np.ndarray | None = None, end_action: int | None = None) -> ActionChooser:
+                   no_end_slots: np.ndarray | None = None, end_action: int | None = None,
+                   random_end: bool = True) -> ActionChooser:
     """Greedy actions, each replaced by a uniform one with probability ``epsilon``
     (``explore_epsilon`` in exploration episodes, when given).
 
@@ -79,16 +80,25 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
     episodes ``end_action`` is never taken; where it would be, a uniformly random other
     action is taken instead, so the episode runs to its step limit past the point where the
     explorer would stop (see ``DreamConfig.explore_no_end_fraction``).
+
+    ``random_end=False`` (with ``end_action``): the uniform replacement is drawn from every
+    action but ``end_action``, in both episode types (``RecurrentQConfig.random_end_action``);
+    greedy actions are left as they are.
     """
-    if no_end_slots is not None and end_action is None:
-        raise ValueError("no_end_slots needs end_action")
+    if (no_end_slots is not None or not random_end) and end_action is None:
+        raise ValueError("no_end_slots and random_end=False need end_action")
 
     def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         actions = q.argmax(-1).numpy()
         b, n_actions = q.shape
         eps = epsilon if explore_epsilon is None else np.where(episode == 0, explore_epsilon, epsilon)
         explore = rng.random(b) < eps
-        actions = np.where(explore, rng.integers(n_actions, size=b), actions)
+        if random_end:
+            uniform = rng.integers(n_actions, size=b)
+        else:
+            uniform = rng.integers(n_actions - 1, size=b)
+            uniform += uniform >= end_action  # every action but end_action
+        actions = np.where(explore, uniform, actions)
         if no_end_slots is not None:
             slots = np.arange(b) if slots is None else slots
             blocked = no_end_slots[slots] & (episode == 0) & (actions == end_action)
