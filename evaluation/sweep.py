@@ -78,6 +78,10 @@ class SweepConfig:
     """Training seeds: integers and inclusive ranges, e.g. ``0-9`` or ``0 3 5-7``."""
     total_steps: int | None = None
     """Training budget in env steps for every run; default: each agent's own per-env default."""
+    train_args: str = ""
+    """Extra options for every run's training CLI, as one string (a hyperparameter sweep:
+    ``--train-args="--epsilon-decay-steps 100000"``; write it with ``=``, since the value starts
+    with a dash). Part of a run's identity; the CLI rejects an option it does not know."""
     backend: Literal["local", "ray"] = "local"
     """``local``: a pool of ``--workers`` on this machine; ``ray``: Ray tasks."""
     address: str | None = None
@@ -126,6 +130,7 @@ class RunSpec:
     record: int
     training: dict[str, Any]
     directory: str
+    train_args: tuple[str, ...] = ()
 
     def identity(self) -> dict[str, Any]:
         """The settings that determine the run's results (``run.json`` ``spec``)."""
@@ -135,6 +140,9 @@ class RunSpec:
         # ``label`` only names the method in reports, so renaming it must not orphan saved runs.
         data["training"] = {key: value for key, value in self.training.items() if key not in PRESENTATION_ONLY}
         data["training"]["curve_columns"] = list(self.training["curve_columns"])
+        data["train_args"] = list(self.train_args)
+        if not self.train_args:  # (sweeps saved before the option keep their identity)
+            del data["train_args"]
         return data
 
     @property
@@ -210,12 +218,16 @@ def plan_runs(config: SweepConfig) -> list[RunSpec]:
         raise SweepError(f"--envs: unknown env id(s) {unknown}; registered: {env_ids()}")
     if not config.score_seeds or min(config.score_seeds) < 0:
         raise SweepError(f"--score-seeds must be one or more seeds >= 0, got {config.score_seeds}")
+    try:
+        train_args = tuple(shlex.split(config.train_args))
+    except ValueError as error:
+        raise SweepError(f"--train-args {config.train_args!r}: {error}") from None
     trainings = {agent: resolve_training(agent) for agent in dict.fromkeys(config.agents)}
     root = Path(config.out).resolve() / "runs"
     return [RunSpec(agent=agent.rpartition(".")[2], agent_module=agent_module_name(agent), env_id=env_id, seed=seed,
                     total_steps=config.total_steps, threads=config.cpus_per_run, trials=config.trials,
                     score_seeds=tuple(config.score_seeds), record=config.record, training=trainings[agent],
-                    directory=str(root / agent.rpartition(".")[2] / env_id / f"seed{seed}"))
+                    train_args=train_args, directory=str(root / agent.rpartition(".")[2] / env_id / f"seed{seed}"))
             for seed in parse_seeds(config.seeds) for env_id in dict.fromkeys(config.envs) for agent in trainings]
 
 
@@ -313,7 +325,7 @@ def train_command(spec: RunSpec, resume: bool) -> list[str]:
         command += ["--total-steps", str(spec.total_steps)]
     if training["threads_flag"]:
         command += ["--threads", str(spec.threads)]
-    return command + (["--resume"] if resume else [])
+    return command + list(spec.train_args) + (["--resume"] if resume else [])
 
 
 def score_command(spec: RunSpec, split: str) -> list[str]:

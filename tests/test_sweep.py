@@ -258,3 +258,20 @@ def test_the_training_time_counts_parts_the_sweep_never_recorded(tmp_path):
     assert train_wall_s(tmp_path, attempts) == 100.0  # a part killed before the recorded attempt
     (tmp_path / TRAIN_DIR / "result.json").write_text(json.dumps({"wall_s": 12.0}))
     assert train_wall_s(tmp_path, attempts) == 15.5  # the trainer's count leaves out start-up
+
+
+def test_train_args_reach_the_training_cli_and_are_part_of_a_runs_identity(tmp_path):
+    """``--train-args`` (a hyperparameter sweep) is appended to every run's training command,
+    changes the runs' identity (a sweep saved without it keeps its own), and a bad value is
+    refused: unbalanced quotes before anything runs, an unknown option by the CLI's own error."""
+    from evaluation.sweep import train_command
+
+    plain = plan_runs(sweep(tmp_path, seeds=["0"]))[0]
+    tuned = plan_runs(sweep(tmp_path, seeds=["0"], train_args="--epsilon-decay-steps 100000 --lr '1e-3'"))[0]
+    assert "train_args" not in plain.identity()
+    assert tuned.identity()["train_args"] == ["--epsilon-decay-steps", "100000", "--lr", "1e-3"]
+    assert train_command(tuned, resume=True)[-5:] == ["--epsilon-decay-steps", "100000", "--lr", "1e-3", "--resume"]
+    with pytest.raises(SweepError, match=r"--train-args \"--lr '1e-3\": No closing quotation"):
+        plan_runs(sweep(tmp_path, train_args="--lr '1e-3"))
+    records = run_sweep(sweep(tmp_path / "bad", seeds=["0"], train_args="--nope 1"))
+    assert records[0]["status"] == "failed" and "unrecognized arguments: --nope 1" in records[0]["error"]
