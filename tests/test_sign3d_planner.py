@@ -85,17 +85,19 @@ def test_bound_values_from_one_start(planner, graph):
     assert -0.1 < values["random"] < 0.0  # five wrong objects for one right one
 
 
-def test_random_value_matches_simulation(planner, graph):
-    exact = planner.random_value(graph, 1, 0)
+@pytest.mark.parametrize("with_end", [True, False])
+def test_random_value_matches_simulation(planner, graph, with_end):
+    """Uniform over the 4 actions (``end episode`` = 3 stops the walk) or the 3 moves."""
+    exact = planner.random_value(graph, 1, 0, with_end=with_end)
     env = Sign3DEnv()
     env.reset(seed=0, options={"problem_id": 1, "instruction": 0})
     rng = np.random.default_rng(0)
     returns = []
-    for _ in range(4000):
+    for _ in range(4000 if with_end else 2000):  # (3-move walks last longer)
         env.state = (*START, 0, 0)
         total, over = 0, False
         while not over:
-            reward, over, _ = env.transition(int(rng.integers(4)))
+            reward, over, _ = env.transition(int(rng.integers(4 if with_end else 3)))
             total += reward
         returns.append(total / 100)
     stderr = np.std(returns) / math.sqrt(len(returns))

@@ -226,7 +226,8 @@ class SearchGraph:
     #: instruction) -> Bayes-optimal value.
     observation_classes: dict[int, tuple[frozenset[int], ...]] = field(default_factory=dict)
     values: dict[tuple[int, int, frozenset[int], int], float] = field(default_factory=dict)
-    random_touch: list[float] | None = None
+    #: ``with_end`` -> :meth:`Sign3DPlanner.random_touch_probabilities`.
+    random_touch: dict[bool, list[float]] = field(default_factory=dict)
     #: The node that stopped the search (see ``Sign3DPlanner.search``), if any.
     found: int | None = None
 
@@ -484,29 +485,32 @@ class Sign3DPlanner:
                     belief = belief & group
         return belief
 
-    def random_value(self, graph: SearchGraph, problem: int, instruction: int) -> float:
-        """Exact expected return of uniformly random actions (``end episode`` included)."""
-        touch = self.random_touch_probabilities(graph)
+    def random_value(self, graph: SearchGraph, problem: int, instruction: int, with_end: bool = True) -> float:
+        """Exact expected return of uniformly random actions (``end episode`` included, or with
+        ``with_end=False`` the 3 moves only)."""
+        touch = self.random_touch_probabilities(graph, with_end)
         right = touch[target_object(problem, instruction)]
         return right - (sum(touch) - right)
 
-    def random_touch_probabilities(self, graph: SearchGraph) -> list[float]:
-        """Object -> probability that uniformly random actions touch it within the episode."""
-        if graph.random_touch is None:
+    def random_touch_probabilities(self, graph: SearchGraph, with_end: bool = True) -> list[float]:
+        """Object -> probability that uniformly random actions touch it within the episode:
+        uniform over the 4 actions (``end episode`` stops the walk), or with ``with_end=False``
+        over the 3 moves (the random actions of ``--no-random-end-action`` training)."""
+        if with_end not in graph.random_touch:
             touch = [0.0] * len(layout.OBJECTS)
             mass = {0: 1.0}
-            quarter = 1.0 / 4  # each of left, right, forward; end episode stops
+            share = 1.0 / (4 if with_end else 3)  # each of left, right, forward
             for _ in range(layout.MAX_STEPS):
                 nxt: dict[int, float] = {}
                 for node, p in mass.items():
                     for successor in graph.succ[node]:
                         if successor < 0:
-                            touch[-1 - successor] += quarter * p
+                            touch[-1 - successor] += share * p
                         else:
-                            nxt[successor] = nxt.get(successor, 0.0) + quarter * p
+                            nxt[successor] = nxt.get(successor, 0.0) + share * p
                 mass = nxt
-            graph.random_touch = touch
-        return graph.random_touch
+            graph.random_touch[with_end] = touch
+        return graph.random_touch[with_end]
 
     # ------------------------------------------------------------------ oracle paths
     def legible(self, graph: SearchGraph, node: int, min_pixels: int = 100, whole_word: bool = True) -> bool:
