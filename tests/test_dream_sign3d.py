@@ -74,9 +74,10 @@ def test_read_sign_cli_reports_a_training_checkpoints_decoder_and_refuses_other_
                               out=str(tmp_path))
     path = tmp_path / "checkpoint.pt"
     torch.save(Trainer(cfg).state_dict(), path)
-    main(Args(str(path), starts=1))
+    main(Args(str(path), starts=1, fetch_waves=1))
     out = capsys.readouterr().out
     assert "on 3 oracle exploration episodes the decoder names the sign's colour in" in out and "(0 env steps)" in out
+    assert "handed the encoder's z, the greedy exploitation policy returns" in out and "over 2 trials" in out
     torch.save({"policy": {}}, tmp_path / "final.pt")
     with pytest.raises(ValueError, match="not a DREAM training checkpoint"):
         main(Args(str(tmp_path / "final.pt")))

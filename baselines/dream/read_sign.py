@@ -12,6 +12,11 @@ one (chance: 1/3) and the fraction of f's spread that g explains there (0: it gu
 mean). It reads a run's ``checkpoint.pt`` (the training state: the policy checkpoint
 ``final.pt`` leaves the encoder f out). ``tests/test_dream_sign3d.py`` trains a decoder on
 such episodes with the same helpers.
+
+With ``--fetch-waves K`` it also plays K waves of the run's trials greedily with the
+exploitation policy handed the encoder's z (the problem given, as in meta-training) and
+prints its return and how often it touched the right object, a wrong one or none: the other
+half of what DREAM needs (an exploitation policy that fetches once it knows the colour).
 """
 
 from __future__ import annotations
@@ -93,6 +98,33 @@ class Args:
     """A DREAM MetaSign3D run's ``checkpoint.pt``."""
     starts: int = 8
     """Start poses (reset seeds 100, 101, ...), each played in the three problems."""
+    fetch_waves: int = 0
+    """Waves of the run's ``num_envs`` trials played with the encoder's z (0: skip)."""
+
+
+def fetch_returns(state: dict, waves: int, seed: int = 7) -> np.ndarray:
+    """Exploitation returns of ``waves`` x ``num_envs`` trials (reset seeds from ``seed``) of
+    the training state ``state`` acting greedily, every exploitation episode on the encoder's
+    z ~ F(z | mu) of the trial's problem (no decoder, no novelty)."""
+    import dataclasses
+
+    from baselines.common.recurrent_q.qlearning import epsilon_greedy
+    from baselines.dream.config import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = dataclasses.replace(DreamConfig.from_dict(state["config"]), decoder_z_fraction=0.0, novelty_bonus=0.0,
+                              buffer_trials=1, resume=False, progress=False)
+    trainer = Trainer(cfg)
+    trainer.nets.load_state_dict(state["nets"])
+    rng, returns = np.random.default_rng(seed), []
+    for _ in range(waves):
+        trainer.begin_wave(cfg.num_envs)
+        _, stats = trainer.envs.run_wave(trainer.actor, rng.integers(2**31, size=cfg.num_envs),
+                                              epsilon_greedy(0.0, rng))
+        trainer.actor.z_override = None
+        returns.append(stats["exploit_return"])
+    trainer.envs.close()
+    return np.concatenate(returns)
 
 
 def main(args: Args) -> None:
@@ -118,6 +150,11 @@ def main(args: Args) -> None:
     print(f"{args.checkpoint} ({state['counters']['env_steps']:,} env steps): on {len(b['exp_len'])} oracle "
           f"exploration episodes the decoder names the sign's colour in {accuracy:.0%} (chance 33%) and explains "
           f"{explained:+.2f} of f's spread after the episode")
+    if args.fetch_waves:
+        returns = fetch_returns(state, args.fetch_waves)
+        print(f"handed the encoder's z, the greedy exploitation policy returns {returns.mean():+.3f} over "
+              f"{len(returns)} trials: right object {np.mean(returns > 0):.0%}, wrong {np.mean(returns < 0):.0%}, "
+              f"none {np.mean(returns == 0):.0%}")
 
 
 if __name__ == "__main__":
