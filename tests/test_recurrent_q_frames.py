@@ -274,6 +274,48 @@ def test_dream_stores_and_counts_a_novelty_code_per_exploration_step(source, tmp
         np.testing.assert_array_equal(restored.buffer.arrays["exp_codes"], a["exp_codes"])
 
 
+def test_dream_collection_information_rewards_are_made_once_before_training_on_the_trial(tmp_path):
+    """``information_rewards="collection"``: each exploration action's information gain is
+    computed when its wave is collected, by the decoder of that moment (per trial they sum to
+    (d_0 - d_last) / spread of f), stored in the replay and used, less the step cost, by the
+    exploration Q-loss unchanged after the decoder trains; grids have no field for them."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+                              env_steps_per_update=1000.0, information_rewards="collection",
+                              exploration_step_cost=0.01, novelty_bonus=0.0, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    nets = trainer.nets
+    before = {k: v.clone() for k, v in nets.state_dict().items()}
+    trainer.collect()
+    b = trainer.buffer.gather(np.arange(3))
+    with torch.no_grad():
+        f = nets.encoder(b["problem_id"])
+        g = nets.decoder(b["exp_ints"], b["exp_rew"], frames=b["exp_frames"])
+    d = ((g - f.unsqueeze(1)) ** 2).sum(-1) / ((f - f.mean(0)) ** 2).sum(-1).mean()
+    last = b["exp_len"] - 1
+    torch.testing.assert_close(b["exp_info"].sum(1), d[:, 0] - d[torch.arange(3), last])
+    assert (b["exp_info"][torch.arange(3), last] == 0).all()  # the last action's outcome is never seen
+    stored = trainer.buffer.arrays["exp_info"][:3].copy()
+    trainer.update()  # the decoder (and everything else) trains ...
+    assert any(not torch.equal(before[k], v) for k, v in nets.state_dict().items() if k.startswith("decoder"))
+    np.testing.assert_array_equal(trainer.buffer.arrays["exp_info"][:3], stored)  # ... the rewards stay
+    steps = torch.arange(b["exp_info"].shape[1]).unsqueeze(0) < b["exp_len"].unsqueeze(1)
+    losses = trainer.compute_losses(b, b)
+    expected = ((b["exp_info"] - 0.01) * steps).sum(1).mean()
+    torch.testing.assert_close(losses["exploration_reward"], expected)
+    state = trainer.state_dict()  # a checkpoint saved before the field existed loads zeros
+    del state["buffer"]["arrays"]["exp_info"]
+    restored = Trainer(cfg)
+    restored.load_state_dict(state)
+    assert not restored.buffer.arrays["exp_info"].any()
+    with pytest.raises(ValueError, match="information_rewards='collection' stores the rewards with the frames"):
+        Trainer(DreamConfig(env="MetaMap-v0", information_rewards="collection", progress=False))
+    with pytest.raises(ValueError, match="information_rewards='later'"):
+        DreamConfig(information_rewards="later")
+
+
 def test_dream_novelty_settings_are_checked():
     from baselines.dream import DreamConfig
 

@@ -48,6 +48,16 @@ class DreamConfig(RecurrentQConfig):
     """Divide the information terms of the exploration reward by the spread of the encodings
     in the batch (mean ||f(mu) - mean f||^2), so that ``c`` is a fraction of the problem's
     information: the bottleneck changes the scale of f several-fold during training."""
+    information_rewards: str = "replay"
+    """When the information-gain rewards are computed: "replay" (the paper: on every replayed
+    batch, with the current decoder) or "collection" (pixel observations only: once, when
+    the trial is collected, with the decoder of that moment, which has not trained on it yet;
+    stored in the replay as ``exp_info``). A decoder of frames memorises its training
+    trials (each start pose gives views of its own), and on replayed trials it then "gains
+    information" the frames do not hold: on MetaSign3D, before any replayed exploration
+    episode showed the sign, it explained 46% of f's spread on its replay and -15% on fresh
+    episodes that read the sign (docs/sign3d.md, fourth run). Rewards from a decoder that has
+    not seen the trial carry no such bias; they are as old as the trial."""
     decoder_z_fraction: float = 0.5
     """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
     instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""
@@ -81,6 +91,8 @@ class DreamConfig(RecurrentQConfig):
         super().__post_init__()
         if self.novelty_source not in ("frames", "position", "pose"):
             raise ValueError(f"novelty_source={self.novelty_source!r}: expected 'frames', 'position' or 'pose'")
+        if self.information_rewards not in ("replay", "collection"):
+            raise ValueError(f"information_rewards={self.information_rewards!r}: expected 'replay' or 'collection'")
         if not self.novelty_cell > 0:
             raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
 

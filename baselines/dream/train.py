@@ -75,6 +75,9 @@ class Trainer(RecurrentQTrainer):
 
     def __init__(self, cfg: DreamConfig):
         super().__init__(cfg)
+        if cfg.information_rewards == "collection" and not self.spec.frame_shape:
+            raise ValueError(f"information_rewards='collection' stores the rewards with the frames; {cfg.env} has "
+                             "no pixel observations (use 'replay')")
         #: Visit counts of the exploration steps' novelty codes (``cfg.novelty_bonus > 0``).
         self.novelty: FrameHashCounter | None = None
         if cfg.novelty_bonus > 0:
@@ -141,6 +144,8 @@ class Trainer(RecurrentQTrainer):
                 for i, states in enumerate(stats["exploration_states"]):
                     trials["exp_codes"][i, : len(states)] = position_codes(states, self.cfg.novelty_cell, headings)
             self.novelty.add(trials["exp_codes"][seen])
+        if self.cfg.information_rewards == "collection":
+            trials["exp_info"] = self.collection_information_rewards(trials)
         self.recent["return_enc"].extend(stats["exploit_return"][~use_decoder].tolist())
         self.recent["return_dec"].extend(stats["exploit_return"][use_decoder].tolist())
 
@@ -165,7 +170,12 @@ class Trainer(RecurrentQTrainer):
         if cfg.normalise_information:  # mean ||f - mean f||^2 over the batch's problems
             fd = f.detach()
             scale = ((fd - fd.mean(0)) ** 2).sum(-1).mean().clamp(min=1e-6)
-        r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost, scale)
+        if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them
+            steps = torch.arange(b["exp_info"].shape[1]).unsqueeze(0)
+            r_exp = torch.where(steps < exp_len.unsqueeze(1), b["exp_info"] - cfg.exploration_step_cost,
+                                torch.zeros_like(b["exp_info"]))
+        else:
+            r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost, scale)
         beta = cfg.novelty_weight(self.env_steps)
         if self.novelty is not None and beta > 0:
             r_exp = r_exp + beta * self.novelty_rewards(b["exp_codes"], exp_len)
@@ -201,6 +211,21 @@ class Trainer(RecurrentQTrainer):
             "decoder_error_final": dist.detach()[torch.arange(batch), exp_len - 1].mean(),
             "exploration_reward": r_exp.sum(1).mean(),
         }
+
+    @torch.no_grad()
+    def collection_information_rewards(self, trials: dict[str, np.ndarray]) -> np.ndarray:
+        """``(n, T)`` float32: the information gain (step cost left out) of each exploration
+        action of a freshly collected wave, under the current decoder and encoder, normalised
+        as in :meth:`compute_losses` (by the wave's spread of f)."""
+        nets = self.nets
+        b = {key: torch.from_numpy(trials[key]) for key in ("problem_id", "exp_rew", "exp_len", "exp_frames")}
+        b["exp_ints"] = torch.from_numpy(trials["exp_ints"].astype(np.int64))
+        f = nets.encoder(b["problem_id"])
+        _, g, _ = decoder_loss(nets.decoder, f, b)
+        scale = 1.0
+        if self.cfg.normalise_information:
+            scale = ((f - f.mean(0)) ** 2).sum(-1).mean().clamp(min=1e-6)
+        return information_gain_rewards(f, g, b["exp_len"], 0.0, scale).numpy().astype(np.float32)
 
     def novelty_rewards(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``(B, T)``: for action t, the novelty ``1 / sqrt(count)`` of step t + 1's code (its

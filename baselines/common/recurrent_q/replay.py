@@ -36,11 +36,14 @@ FIELDS = {
 }
 #: The frame fields of pixel observations (``"H"``: the frame's shape). ``exp_codes``: a
 #: novelty code per exploration step, filled by a method that counts novelty (DREAM's
-#: ``--novelty-bonus``; ``recurrent_q.novelty``), else 0.
+#: ``--novelty-bonus``; ``recurrent_q.novelty``), else 0. ``exp_info``: each exploration
+#: action's information-gain reward computed when the trial was collected (DREAM's
+#: ``--information-rewards collection``), else 0.
 FRAME_FIELDS = {
     "exp_frames": (("T", "H"), np.uint8),
     "task_frames": (("K", "T", "H"), np.uint8),
     "exp_codes": (("T",), np.int64),
+    "exp_info": (("T",), np.float32),
 }
 
 
@@ -148,6 +151,7 @@ class TrialBuffer:
             out["exp_frames"] = a["exp_frames"][index, :te]
             out["task_frames"] = a["task_frames"][index, :, :tt]
             out["exp_codes"] = a["exp_codes"][index, :te]
+            out["exp_info"] = a["exp_info"][index, :te]
         return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
 
     # ------------------------------------------------------------------ checkpoints
@@ -167,6 +171,6 @@ class TrialBuffer:
         self._by_problem = None
         for name, array in self.arrays.items():
             array[:] = 0
-            if name == "exp_codes" and name not in state["arrays"]:
-                continue  # saved before the field existed: zeros (DREAM recomputes them)
+            if name in ("exp_codes", "exp_info") and name not in state["arrays"]:
+                continue  # saved before the field existed: zeros (DREAM recomputes the codes)
             array[: self.size] = state["arrays"][name].numpy()
