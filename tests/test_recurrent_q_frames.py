@@ -278,13 +278,16 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
     """``information_rewards="collection"``: each exploration action's information gain is
     computed when its wave is collected, by the decoder of that moment (per trial they sum to
     (d_0 - d_last) / spread of f), stored in the replay and used, less the step cost, by the
-    exploration Q-loss unchanged after the decoder trains; grids have no field for them."""
+    exploration Q-loss unchanged after the decoder trains; grids have no field for them.
+    ``decoder_trials=2``: the decoder's loss is that of the batch's first two trials."""
     from baselines.dream import DreamConfig
+    from baselines.dream.networks import decoder_loss
     from baselines.dream.train import Trainer
 
     cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
                               env_steps_per_update=1000.0, information_rewards="collection",
-                              exploration_step_cost=0.01, novelty_bonus=0.0, progress=False, out=str(tmp_path))
+                              exploration_step_cost=0.01, novelty_bonus=0.0, decoder_trials=2, progress=False,
+                              out=str(tmp_path))
     trainer = Trainer(cfg)
     nets = trainer.nets
     before = {k: v.clone() for k, v in nets.state_dict().items()}
@@ -305,6 +308,10 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
     losses = trainer.compute_losses(b, b)
     expected = ((b["exp_info"] - 0.01) * steps).sum(1).mean()
     torch.testing.assert_close(losses["exploration_reward"], expected)
+    first_two = {k: v[:2] for k, v in b.items()}
+    expected_decoder, _, _ = decoder_loss(nets.decoder, nets.encoder(b["problem_id"][:2]), first_two, first_two,
+                                          cfg.decoder_union_weight)
+    torch.testing.assert_close(losses["decoder"], expected_decoder)
     state = trainer.state_dict()  # a checkpoint saved before the field existed loads zeros
     del state["buffer"]["arrays"]["exp_info"]
     restored = Trainer(cfg)
@@ -314,6 +321,10 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
         Trainer(DreamConfig(env="MetaMap-v0", information_rewards="collection", progress=False))
     with pytest.raises(ValueError, match="information_rewards='later'"):
         DreamConfig(information_rewards="later")
+    with pytest.raises(ValueError, match=r"decoder_trials=40 must be in \[0, batch_size=32\]"):
+        DreamConfig(batch_size=32, decoder_trials=40, information_rewards="collection")
+    with pytest.raises(ValueError, match="decoder_trials=4 needs information_rewards='collection'"):
+        DreamConfig(decoder_trials=4)
 
 
 def test_dream_novelty_settings_are_checked():

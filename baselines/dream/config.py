@@ -58,6 +58,11 @@ class DreamConfig(RecurrentQConfig):
     episode showed the sign, it explained 46% of f's spread on its replay and -15% on fresh
     episodes that read the sign (docs/sign3d.md, fourth run). Rewards from a decoder that has
     not seen the trial carry no such bias; they are as old as the trial."""
+    decoder_trials: int = 0
+    """Trials of each batch the decoder learns from (0: all of them). Fewer: fewer passes
+    over each replayed trial (a trial stays for ~3,750 updates of 16 trials in the MetaSign3D
+    preset: about 20 passes, 40 with the union pass), so less to memorise. Needs
+    ``information_rewards="collection"`` (the replay's rewards need g on every trial)."""
     decoder_z_fraction: float = 0.5
     """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
     instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""
@@ -93,6 +98,11 @@ class DreamConfig(RecurrentQConfig):
             raise ValueError(f"novelty_source={self.novelty_source!r}: expected 'frames', 'position' or 'pose'")
         if self.information_rewards not in ("replay", "collection"):
             raise ValueError(f"information_rewards={self.information_rewards!r}: expected 'replay' or 'collection'")
+        if not 0 <= self.decoder_trials <= self.batch_size:
+            raise ValueError(f"decoder_trials={self.decoder_trials} must be in [0, batch_size={self.batch_size}]")
+        if self.decoder_trials and self.information_rewards != "collection":
+            raise ValueError(f"decoder_trials={self.decoder_trials} needs information_rewards='collection' (the "
+                             "replay's rewards need the decoder on every trial of the batch)")
         if not self.novelty_cell > 0:
             raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
 

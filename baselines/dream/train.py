@@ -163,7 +163,13 @@ class Trainer(RecurrentQTrainer):
         # Decoder on every prefix of the exploration episodes; f is its fixed target.
         exp_frames = b.get("exp_frames")  # pixel observations only
         exp_len = b["exp_len"]
-        decoder, g, dist = decoder_loss(nets.decoder, f, b, partner, cfg.decoder_union_weight)
+        if cfg.decoder_trials:  # the decoder learns from the batch's first trials only
+            k = cfg.decoder_trials
+            decoder, g, dist = decoder_loss(nets.decoder, f[:k], {key: v[:k] for key, v in b.items()},
+                                            None if partner is None else {key: v[:k] for key, v in partner.items()},
+                                            cfg.decoder_union_weight)
+        else:
+            decoder, g, dist = decoder_loss(nets.decoder, f, b, partner, cfg.decoder_union_weight)
 
         # Exploration Q on the information gain under the current decoder.
         scale = 1.0
@@ -208,7 +214,7 @@ class Trainer(RecurrentQTrainer):
             "total": total,  # what backward() sees; the bottleneck's gradient is applied decoupled
             "objective": total + lam * bottleneck,
             "explore_q": explore_q, "task_q": task_q, "decoder": decoder, "bottleneck": bottleneck,
-            "decoder_error_final": dist.detach()[torch.arange(batch), exp_len - 1].mean(),
+            "decoder_error_final": dist.detach()[torch.arange(len(dist)), exp_len[: len(dist)] - 1].mean(),
             "exploration_reward": r_exp.sum(1).mean(),
         }
 
