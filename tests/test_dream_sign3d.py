@@ -12,6 +12,7 @@ classifies episodes from start poses it never saw by the nearest problem encodin
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 
@@ -86,3 +87,26 @@ def test_read_sign_cli_reports_a_training_checkpoints_decoder_and_refuses_other_
     torch.save(grid.state_dict(), tmp_path / "grid.pt")
     with pytest.raises(ValueError, match="trained on MetaMap-v0"):
         main(Args(str(tmp_path / "grid.pt")))
+
+
+def test_square_visits_count_each_trial_once_per_square_from_the_position_codes():
+    from baselines.common.recurrent_q.novelty import position_codes
+    from baselines.dream.read_sign import square_visits
+
+    # Trial 0 walks (4.5, 5.2) -> (4.5, 5.9) -> (3.2, 7.1) and its padding repeats a square it
+    # never reached; trial 1 stays at (9.9, 12.5), facing two ways (pose codes: heading bits).
+    walk = position_codes([(4.5, 5.2, 0, 0), (4.5, 5.9, 0, 0), (3.2, 7.1, 0, 0)], 1.0)
+    still = position_codes([(9.9, 12.5, 0.0, 0), (9.9, 12.5, 0.0, 2)], 1.0, headings=8)
+    codes = torch.zeros(2, 4, dtype=torch.long)
+    codes[0, :3], codes[0, 3] = torch.from_numpy(walk), int(position_codes([(0.5, 0.5, 0, 0)], 1.0)[0])
+    codes[1, :2] = torch.from_numpy(still)
+    state = {"config": {"novelty_bonus": 0.1, "novelty_source": "pose", "novelty_cell": 1.0},
+             "buffer": {"arrays": {"exp_codes": codes, "exp_len": torch.tensor([3, 2])}}}
+    grid = square_visits(state)
+    assert grid.shape == (13, 10)
+    expected = np.zeros((13, 10), dtype=np.int64)
+    expected[5, 4] = expected[7, 3] = expected[12, 9] = 1
+    np.testing.assert_array_equal(grid, expected)
+    state["config"]["novelty_source"] = "frames"
+    with pytest.raises(ValueError, match="novelty_source='frames'"):
+        square_visits(state)

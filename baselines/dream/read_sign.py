@@ -17,6 +17,10 @@ With ``--fetch-waves K`` it also plays K waves of the run's trials greedily with
 exploitation policy handed the encoder's z (the problem given, as in meta-training) and
 prints its return and how often it touched the right object, a wrong one or none: the other
 half of what DREAM needs (an exploitation policy that fetches once it knows the colour).
+
+With ``--visits`` it prints where the explorer went: for each 1 m square of the world, how
+many of the replay's trials (the last ``buffer_trials``) visited it in their exploration
+episode, from the position codes a ``--novelty-source position`` (or ``pose``) run stores.
 """
 
 from __future__ import annotations
@@ -100,6 +104,32 @@ class Args:
     """Start poses (reset seeds 100, 101, ...), each played in the three problems."""
     fetch_waves: int = 0
     """Waves of the run's ``num_envs`` trials played with the encoder's z (0: skip)."""
+    visits: bool = False
+    """Print the replay's exploration visits per 1 m square (position-novelty runs)."""
+
+
+def square_visits(state: dict) -> np.ndarray:
+    """``(rows z, columns x)`` int: how many of the replay's trials visited each 1 m square
+    of the world in their exploration episode, decoded from the stored position codes
+    (``recurrent_q.novelty.position_codes``; the run must count positions in 1 m squares)."""
+    from meta_explore_envs.envs.sign3d_layout import ROOMS
+
+    cfg = state["config"]
+    if cfg.get("novelty_bonus", 0) <= 0 or cfg.get("novelty_source") not in ("position", "pose") \
+            or cfg.get("novelty_cell") != 1.0:
+        raise ValueError("--visits reads the position codes of a run with --novelty-source position (or pose) and "
+                         f"--novelty-cell 1; this run has novelty_bonus={cfg.get('novelty_bonus')}, novelty_source="
+                         f"{cfg.get('novelty_source')!r}, novelty_cell={cfg.get('novelty_cell')}")
+    arrays = state["buffer"]["arrays"]
+    codes, lengths = arrays["exp_codes"].numpy(), arrays["exp_len"].numpy()
+    depth, width = max(room[3] for room in ROOMS), max(room[1] for room in ROOMS)  # (x0, x1, z0, z1) rooms
+    grid = np.zeros((int(np.ceil(depth)), int(np.ceil(width))), dtype=np.int64)
+    for trial_codes, n in zip(codes, lengths):
+        for code in np.unique(trial_codes[:n] & ((1 << 40) - 1)):  # (the heading sector dropped)
+            x, z = int(code & ((1 << 20) - 1)), int(code >> 20)
+            if 0 <= z < grid.shape[0] and 0 <= x < grid.shape[1]:
+                grid[z, x] += 1
+    return grid
 
 
 def fetch_returns(state: dict, waves: int, seed: int = 7) -> np.ndarray:
@@ -150,6 +180,13 @@ def main(args: Args) -> None:
     print(f"{args.checkpoint} ({state['counters']['env_steps']:,} env steps): on {len(b['exp_len'])} oracle "
           f"exploration episodes the decoder names the sign's colour in {accuracy:.0%} (chance 33%) and explains "
           f"{explained:+.2f} of f's spread after the episode")
+    if args.visits:
+        grid = square_visits(state)
+        print(f"trials of the replay ({len(state['buffer']['arrays']['exp_len'])}) whose exploration episode visited "
+              "each 1 m square (rows: z from 0, north; columns: x from 0, west):")
+        print("     " + "".join(f"{x:>6}" for x in range(grid.shape[1])))
+        for z, row in enumerate(grid):
+            print(f"z={z:<3}" + "".join(f"{v:>6}" for v in row))
     if args.fetch_waves:
         returns = fetch_returns(state, args.fetch_waves)
         print(f"handed the encoder's z, the greedy exploitation policy returns {returns.mean():+.3f} over "
