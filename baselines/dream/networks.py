@@ -174,7 +174,19 @@ def information_gain_rewards(f: torch.Tensor, g: torch.Tensor, lengths: torch.Te
     gain[:, :-1] = d[:, :-1] - d[:, 1:]
     steps = torch.arange(d.shape[1], device=d.device).unsqueeze(0)
     gain = torch.where(steps < (lengths - 1).unsqueeze(1), gain, torch.zeros_like(gain))
+    return with_step_cost(gain, lengths, step_cost)
+
+
+def with_step_cost(gain: torch.Tensor, lengths: torch.Tensor, step_cost: float) -> torch.Tensor:
+    """``(B, T)``: ``gain - step_cost`` for each action of the episodes, 0 past their ``lengths``."""
+    steps = torch.arange(gain.shape[1], device=gain.device).unsqueeze(0)
     return torch.where(steps < lengths.unsqueeze(1), gain - step_cost, torch.zeros_like(gain))
+
+
+def encoding_spread(f: torch.Tensor) -> torch.Tensor:
+    """Mean ``||f - mean f||^2`` over the rows of ``f (N, z)``: the squared error of guessing
+    the mean encoding, i.e. how much there is to know about the problem."""
+    return ((f - f.mean(0)) ** 2).sum(-1).mean()
 
 
 def decoder_loss(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor],

@@ -34,7 +34,7 @@ import torch
 
 import meta_explore_envs  # noqa: F401  (registers the ids)
 from baselines.common.recurrent_q.networks import ObsSpec
-from baselines.dream.networks import Decoder, decoder_loss
+from baselines.dream.networks import Decoder, decoder_loss, encoding_spread
 from meta_explore_envs.envs.sign3d_layout import END_EPISODE
 
 ENV_ID = "MetaSign3D-v0"
@@ -91,7 +91,7 @@ def read_colours(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor]) 
     _, g, dist = decoder_loss(decoder, f[b["problem_id"]], b)
     final = g[torch.arange(len(g)), b["exp_len"] - 1]
     guess = torch.cdist(final, f).argmin(1)
-    spread = ((f - f.mean(0)) ** 2).sum(-1).mean()
+    spread = encoding_spread(f)
     error = dist[torch.arange(len(g)), b["exp_len"] - 1].mean()
     return (guess == b["problem_id"]).float().mean().item(), (1 - error / spread).item()
 
@@ -112,6 +112,7 @@ def square_visits(state: dict) -> np.ndarray:
     """``(rows z, columns x)`` int: how many of the replay's trials visited each 1 m square
     of the world in their exploration episode, decoded from the stored position codes
     (``recurrent_q.novelty.position_codes``; the run must count positions in 1 m squares)."""
+    from baselines.common.recurrent_q.novelty import position_cells
     from meta_explore_envs.envs.sign3d_layout import ROOMS
 
     cfg = state["config"]
@@ -125,10 +126,10 @@ def square_visits(state: dict) -> np.ndarray:
     depth, width = max(room[3] for room in ROOMS), max(room[1] for room in ROOMS)  # (x0, x1, z0, z1) rooms
     grid = np.zeros((int(np.ceil(depth)), int(np.ceil(width))), dtype=np.int64)
     for trial_codes, n in zip(codes, lengths):
-        for code in np.unique(trial_codes[:n] & ((1 << 40) - 1)):  # (the heading sector dropped)
-            x, z = int(code & ((1 << 20) - 1)), int(code >> 20)
-            if 0 <= z < grid.shape[0] and 0 <= x < grid.shape[1]:
-                grid[z, x] += 1
+        x, z = position_cells(trial_codes[:n])
+        inside = (0 <= z) & (z < grid.shape[0]) & (0 <= x) & (x < grid.shape[1])
+        for row, column in set(zip(z[inside].tolist(), x[inside].tolist())):  # each square once per trial
+            grid[row, column] += 1
     return grid
 
 
@@ -149,8 +150,8 @@ def fetch_returns(state: dict, waves: int, seed: int = 7) -> np.ndarray:
     rng, returns = np.random.default_rng(seed), []
     for _ in range(waves):
         trainer.begin_wave(cfg.num_envs)
-        _, stats = trainer.envs.run_wave(trainer.actor, rng.integers(2**31, size=cfg.num_envs),
-                                              epsilon_greedy(0.0, rng))
+        seeds = rng.integers(2**31, size=cfg.num_envs)
+        _, stats = trainer.envs.run_wave(trainer.actor, seeds, epsilon_greedy(0.0, rng))
         trainer.actor.z_override = None
         returns.append(stats["exploit_return"])
     trainer.envs.close()

@@ -43,7 +43,9 @@ from baselines.dream.networks import (
     bottleneck_penalty,
     decoder_loss,
     double_dqn_loss,
+    encoding_spread,
     information_gain_rewards,
+    with_step_cost,
 )
 
 TRAIN_FORMAT = "dream-train-v1"
@@ -172,16 +174,11 @@ class Trainer(RecurrentQTrainer):
             decoder, g, dist = decoder_loss(nets.decoder, f, b, partner, cfg.decoder_union_weight)
 
         # Exploration Q on the information gain under the current decoder.
-        scale = 1.0
-        if cfg.normalise_information:  # mean ||f - mean f||^2 over the batch's problems
-            fd = f.detach()
-            scale = ((fd - fd.mean(0)) ** 2).sum(-1).mean().clamp(min=1e-6)
         if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them
-            steps = torch.arange(b["exp_info"].shape[1]).unsqueeze(0)
-            r_exp = torch.where(steps < exp_len.unsqueeze(1), b["exp_info"] - cfg.exploration_step_cost,
-                                torch.zeros_like(b["exp_info"]))
+            r_exp = with_step_cost(b["exp_info"], exp_len, cfg.exploration_step_cost)
         else:
-            r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost, scale)
+            r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost,
+                                             self.information_scale(f.detach()))
         beta = cfg.novelty_weight(self.env_steps)
         if self.novelty is not None and beta > 0:
             r_exp = r_exp + beta * self.novelty_rewards(b["exp_codes"], exp_len)
@@ -228,10 +225,12 @@ class Trainer(RecurrentQTrainer):
         b["exp_ints"] = torch.from_numpy(trials["exp_ints"].astype(np.int64))
         f = nets.encoder(b["problem_id"])
         _, g, _ = decoder_loss(nets.decoder, f, b)
-        scale = 1.0
-        if self.cfg.normalise_information:
-            scale = ((f - f.mean(0)) ** 2).sum(-1).mean().clamp(min=1e-6)
-        return information_gain_rewards(f, g, b["exp_len"], 0.0, scale).numpy().astype(np.float32)
+        return information_gain_rewards(f, g, b["exp_len"], 0.0, self.information_scale(f)).numpy().astype(np.float32)
+
+    def information_scale(self, f: torch.Tensor) -> float | torch.Tensor:
+        """What the information terms are divided by: the spread of the encodings ``f`` of a
+        batch's (or wave's) trials with ``normalise_information``, else 1."""
+        return encoding_spread(f).clamp(min=1e-6) if self.cfg.normalise_information else 1.0
 
     def novelty_rewards(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``(B, T)``: for action t, the novelty ``1 / sqrt(count)`` of step t + 1's code (its

@@ -103,4 +103,11 @@ def position_codes(states: list, cell: float, headings: int = 0) -> np.ndarray:
     return codes
 
 
-__all__ = ["FrameHashCounter", "position_codes"]
+def position_cells(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The squares ``(x index, z index)`` of :func:`position_codes`' codes (any heading
+    sector dropped): ``floor(x / cell)`` and ``floor(z / cell)``."""
+    codes = np.asarray(codes, dtype=np.int64) & ((1 << 40) - 1)
+    return codes & ((1 << 20) - 1), codes >> 20
+
+
+__all__ = ["FrameHashCounter", "position_cells", "position_codes"]
