@@ -327,6 +327,58 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
         DreamConfig(decoder_trials=4)
 
 
+def test_random_shift_moves_each_frame_by_its_own_offset_with_the_edges_repeated():
+    from baselines.common.recurrent_q.networks import random_shift
+
+    frames = torch.from_numpy(np.random.default_rng(3).integers(1, 256, size=(2, 3, 6, 5, 3), dtype=np.uint8))
+    frames[1, 2] = 0  # a padding frame
+    shifted = random_shift(frames, 2, np.random.default_rng(7))
+    assert shifted.shape == frames.shape and shifted.dtype == torch.uint8
+    offsets = np.random.default_rng(7).integers(-2, 3, size=(6, 2))  # the same draws, frame by frame
+    for n, (dy, dx) in enumerate(offsets):  # reference: replicate-pad by 2, crop at the offset
+        padded = np.pad(frames.reshape(6, 6, 5, 3)[n].numpy(), ((2, 2), (2, 2), (0, 0)), mode="edge")
+        np.testing.assert_array_equal(shifted.reshape(6, 6, 5, 3)[n].numpy(), padded[2 + dy: 8 + dy, 2 + dx: 7 + dx])
+    assert len({tuple(o) for o in offsets}) > 1  # the frames moved differently
+    assert not shifted[1, 2].any()
+    assert torch.equal(random_shift(frames, 0, np.random.default_rng(0)), frames)
+    with pytest.raises(ValueError, match="pad=-1 must be >= 0"):
+        random_shift(frames, -1, np.random.default_rng(0))
+
+
+def test_dream_decoder_shift_trains_the_decoder_on_shifted_frames_and_nothing_else(tmp_path):
+    """``decoder_shift``: the decoder's loss is its loss on the batch's frames shifted with the
+    trainer's generator (the partner's after the batch's); the Q-networks see them unshifted."""
+    from baselines.common.recurrent_q.networks import random_shift
+    from baselines.dream import DreamConfig
+    from baselines.dream.networks import decoder_loss
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+                              env_steps_per_update=1000.0, information_rewards="collection", novelty_bonus=0.0,
+                              decoder_shift=3, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.collect()
+    b = trainer.buffer.gather(np.arange(3))
+    partner = {k: v.flip(0) for k, v in b.items()}
+    state = trainer.rng.bit_generator.state
+    losses = trainer.compute_losses(b, partner)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    shifted, shifted_partner = dict(b), dict(partner)
+    shifted["exp_frames"] = random_shift(b["exp_frames"], 3, rng)
+    shifted_partner["exp_frames"] = random_shift(partner["exp_frames"], 3, rng)
+    f = trainer.nets.encoder(b["problem_id"])
+    expected, _, _ = decoder_loss(trainer.nets.decoder, f, shifted, shifted_partner, cfg.decoder_union_weight)
+    torch.testing.assert_close(losses["decoder"], expected)
+    plain, _, _ = decoder_loss(trainer.nets.decoder, f, b, partner, cfg.decoder_union_weight)
+    assert not torch.equal(losses["decoder"], plain)  # the shift changed what the decoder saw
+    torch.testing.assert_close(b["exp_frames"], trainer.buffer.gather(np.arange(3))["exp_frames"])  # unmoved
+    with pytest.raises(ValueError, match="decoder_shift=-2 must be >= 0"):
+        DreamConfig(decoder_shift=-2)
+    with pytest.raises(ValueError, match="decoder_shift=4 shifts frames; MetaMap-v0 has no pixel observations"):
+        Trainer(DreamConfig(env="MetaMap-v0", decoder_shift=4, progress=False))
+
+
 def test_dream_novelty_settings_are_checked():
     from baselines.dream import DreamConfig
 

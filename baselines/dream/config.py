@@ -63,6 +63,14 @@ class DreamConfig(RecurrentQConfig):
     over each replayed trial (a trial stays for ~3,750 updates of 16 trials in the MetaSign3D
     preset: about 20 passes, 40 with the union pass), so less to memorise. Needs
     ``information_rewards="collection"`` (the replay's rewards need g on every trial)."""
+    decoder_shift: int = 0
+    """Random-shift augmentation of the frames the decoder learns from (DrQ; Yarats et al.,
+    2021): in its loss each frame moves by its own offset of up to this many pixels along
+    each axis (edges repeated; ``recurrent_q.networks.random_shift``). 0: off. Pixel
+    observations only. Meant against memorising: views of one start pose shifted by a few
+    pixels look like those of nearby poses, but a sign's word still reads the same. The
+    information-gain rewards of ``information_rewards="collection"`` see unshifted frames (those
+    of "replay" come from the same decoder pass as its loss: shifted)."""
     decoder_z_fraction: float = 0.5
     """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
     instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""
@@ -103,6 +111,8 @@ class DreamConfig(RecurrentQConfig):
         if self.decoder_trials and self.information_rewards != "collection":
             raise ValueError(f"decoder_trials={self.decoder_trials} needs information_rewards='collection' (the "
                              "replay's rewards need the decoder on every trial of the batch)")
+        if self.decoder_shift < 0:
+            raise ValueError(f"decoder_shift={self.decoder_shift} must be >= 0 (pixels)")
         if not self.novelty_cell > 0:
             raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
 

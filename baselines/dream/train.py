@@ -34,6 +34,7 @@ import torch
 from baselines.common.recurrent_q import loop
 from baselines.common.recurrent_q.collect import TrialBatch
 from baselines.common.recurrent_q.loop import RecurrentQTrainer
+from baselines.common.recurrent_q.networks import random_shift
 from baselines.common.recurrent_q.novelty import FrameHashCounter, position_codes
 from baselines.common.runs import KEEP_SAVED, parse_cli, resumed_config
 from baselines.dream.agent import DreamActor, DreamAgent, policy_checkpoint
@@ -77,6 +78,8 @@ class Trainer(RecurrentQTrainer):
 
     def __init__(self, cfg: DreamConfig):
         super().__init__(cfg)
+        if cfg.decoder_shift and not self.spec.frame_shape:
+            raise ValueError(f"decoder_shift={cfg.decoder_shift} shifts frames; {cfg.env} has no pixel observations")
         if cfg.information_rewards == "collection" and not self.spec.frame_shape:
             raise ValueError(f"information_rewards='collection' stores the rewards with the frames; {cfg.env} has "
                              "no pixel observations (use 'replay')")
@@ -165,13 +168,15 @@ class Trainer(RecurrentQTrainer):
         # Decoder on every prefix of the exploration episodes; f is its fixed target.
         exp_frames = b.get("exp_frames")  # pixel observations only
         exp_len = b["exp_len"]
-        if cfg.decoder_trials:  # the decoder learns from the batch's first trials only
-            k = cfg.decoder_trials
-            decoder, g, dist = decoder_loss(nets.decoder, f[:k], {key: v[:k] for key, v in b.items()},
-                                            None if partner is None else {key: v[:k] for key, v in partner.items()},
-                                            cfg.decoder_union_weight)
-        else:
-            decoder, g, dist = decoder_loss(nets.decoder, f, b, partner, cfg.decoder_union_weight)
+        k = cfg.decoder_trials or len(f)  # the decoder learns from the batch's first k trials
+        decoder_batch = {key: v[:k] for key, v in b.items()}
+        decoder_partner = None if partner is None else {key: v[:k] for key, v in partner.items()}
+        if cfg.decoder_shift:  # each network keeps the frames as they are; the decoder's move
+            decoder_batch["exp_frames"] = random_shift(decoder_batch["exp_frames"], cfg.decoder_shift, self.rng)
+            if decoder_partner is not None:
+                decoder_partner["exp_frames"] = random_shift(decoder_partner["exp_frames"], cfg.decoder_shift,
+                                                             self.rng)
+        decoder, g, dist = decoder_loss(nets.decoder, f[:k], decoder_batch, decoder_partner, cfg.decoder_union_weight)
 
         # Exploration Q on the information gain under the current decoder.
         if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them

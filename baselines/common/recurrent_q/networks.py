@@ -173,6 +173,24 @@ def _conv_input(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None
     return valid, x
 
 
+def random_shift(frames: torch.Tensor, pad: int, rng: np.random.Generator) -> torch.Tensor:
+    """Random-shift augmentation (DrQ; Yarats et al., 2021): each frame of ``frames (..., H, W, C)``
+    uint8 moved by its own whole-pixel offset in ``[-pad, pad]`` along each axis, the edge
+    pixels repeated into the gap (as padding by replication, then cropping back to H x W).
+    Same shape and dtype; exact (pixels are copied, not interpolated); an all-zero padding
+    frame stays all zero. Offsets are drawn from ``rng``, so a run stays reproducible."""
+    if pad < 0:
+        raise ValueError(f"pad={pad} must be >= 0 (pixels)")
+    lead = frames.shape[:-3]
+    height, width = frames.shape[-3:-1]
+    flat = frames.reshape(-1, *frames.shape[-3:])
+    offsets = torch.from_numpy(rng.integers(-pad, pad + 1, size=(len(flat), 2)))
+    rows = (torch.arange(height).unsqueeze(0) + offsets[:, :1]).clamp_(0, height - 1)  # (N, H)
+    cols = (torch.arange(width).unsqueeze(0) + offsets[:, 1:]).clamp_(0, width - 1)  # (N, W)
+    shifted = flat[torch.arange(len(flat))[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return shifted.reshape(*lead, *shifted.shape[-3:])
+
+
 class ObsEmbedding(nn.Module):
     """Linear layer on the concatenated one-hots of the integer inputs (as a summed
     embedding lookup) plus the float reward (plus, with ``frame_shape``, a
