@@ -29,6 +29,7 @@ from baselines.dream.networks import (
     ObsSpec,
     ProblemEncoder,
     bottleneck_penalty,
+    decoder_loss,
     double_dqn_loss,
     information_gain_rewards,
 )
@@ -70,6 +71,48 @@ def test_information_gain_rewards_penalise_lost_information_and_batch_lengths():
     r = information_gain_rewards(f, g, torch.tensor([3, 1]), step_cost=0.0)
     # Episode 0: d = 1, 4, 0 -> moving away costs 3, then gaining 4; episode 1 has one action.
     assert r.tolist() == [[-3.0, 4.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+class _FixedDecoder(torch.nn.Module):
+    """Returns the same outputs g for any batch (the loss's arithmetic, not a network's)."""
+
+    def __init__(self, g: torch.Tensor):
+        super().__init__()
+        self.g = g
+
+    def forward(self, ints, rewards, h0=None, frames=None):
+        return self.g
+
+
+def test_decoder_loss_averages_every_prefix_or_each_whole_episode_once():
+    # f = (1, 0) and (0, 1); episode 0 has 3 steps (d = 1, 0.25, 0), episode 1 has 2 (d = 1, 1);
+    # the padded positions hold anything.
+    f = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    g = torch.tensor([[[0.0, 0.0], [0.5, 0.0], [1.0, 0.0], [9.0, 9.0]],
+                      [[0.0, 0.0], [0.0, 2.0], [5.0, 5.0], [5.0, 5.0]]])
+    b = {"exp_ints": torch.zeros(2, 4, 1, dtype=torch.long), "exp_rew": torch.zeros(2, 4),
+         "exp_len": torch.tensor([3, 2])}
+    loss, out, dist = decoder_loss(_FixedDecoder(g), f, b)
+    assert loss.item() == pytest.approx((1 + 0.25 + 0 + 1 + 1) / 5)
+    assert torch.equal(out, g) and dist[:, :2].tolist() == [[1.0, 0.25], [1.0, 1.0]]
+    final, out_final, _ = decoder_loss(_FixedDecoder(g), f, b, prefixes="final")
+    assert final.item() == pytest.approx((0 + 1) / 2)  # the paper's E ||z - g(tau_exp)||^2
+    assert torch.equal(out_final, g)  # g is still given after every prefix (for the rewards)
+    with pytest.raises(ValueError, match="prefixes='last': expected one of"):
+        decoder_loss(_FixedDecoder(g), f, b, prefixes="last")
+    with pytest.raises(ValueError, match="decoder_prefixes='some'"):
+        DreamConfig(decoder_prefixes="some")
+
+
+def test_decoder_lr_gives_the_decoder_a_group_of_its_own_and_is_off_by_default():
+    trainer = Trainer(DreamConfig(env="MetaMap-v0", decoder_lr=1e-3, lr=3e-3, **SMALL))
+    groups = trainer.optimizer.param_groups
+    assert [g["lr"] for g in groups] == [3e-3, 3e-3, 1e-3]
+    assert {id(p) for p in groups[2]["params"]} == {id(p) for p in trainer.nets.decoder.parameters()}
+    assert sum(len(g["params"]) for g in groups) == len(list(trainer.nets.parameters()))
+    assert len(Trainer(DreamConfig(env="MetaMap-v0", **SMALL)).optimizer.param_groups) == 2  # saved form kept
+    with pytest.raises(ValueError, match=r"decoder_lr=-0.1 must be >= 0"):
+        DreamConfig(decoder_lr=-0.1)
 
 
 # ---------------------------------------------------------------------------- bottleneck

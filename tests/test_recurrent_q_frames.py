@@ -345,9 +345,11 @@ def test_random_shift_moves_each_frame_by_its_own_offset_with_the_edges_repeated
         random_shift(frames, -1, np.random.default_rng(0))
 
 
-def test_dream_decoder_shift_trains_the_decoder_on_shifted_frames_and_nothing_else(tmp_path):
+@pytest.mark.parametrize("prefixes", ["all", "final"])
+def test_dream_decoder_shift_trains_the_decoder_on_shifted_frames_and_nothing_else(prefixes, tmp_path):
     """``decoder_shift``: the decoder's loss is its loss on the batch's frames shifted with the
-    trainer's generator (the partner's after the batch's); the Q-networks see them unshifted."""
+    trainer's generator (the partner's after the batch's); the Q-networks see them unshifted.
+    ``decoder_prefixes`` reaches the loss."""
     from baselines.common.recurrent_q.networks import random_shift
     from baselines.dream import DreamConfig
     from baselines.dream.networks import decoder_loss
@@ -355,7 +357,7 @@ def test_dream_decoder_shift_trains_the_decoder_on_shifted_frames_and_nothing_el
 
     cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
                               env_steps_per_update=1000.0, information_rewards="collection", novelty_bonus=0.0,
-                              decoder_shift=3, progress=False, out=str(tmp_path))
+                              decoder_shift=3, decoder_prefixes=prefixes, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
     trainer.collect()
     b = trainer.buffer.gather(np.arange(3))
@@ -368,9 +370,10 @@ def test_dream_decoder_shift_trains_the_decoder_on_shifted_frames_and_nothing_el
     shifted["exp_frames"] = random_shift(b["exp_frames"], 3, rng)
     shifted_partner["exp_frames"] = random_shift(partner["exp_frames"], 3, rng)
     f = trainer.nets.encoder(b["problem_id"])
-    expected, _, _ = decoder_loss(trainer.nets.decoder, f, shifted, shifted_partner, cfg.decoder_union_weight)
+    expected, _, _ = decoder_loss(trainer.nets.decoder, f, shifted, shifted_partner, cfg.decoder_union_weight,
+                                  prefixes)
     torch.testing.assert_close(losses["decoder"], expected)
-    plain, _, _ = decoder_loss(trainer.nets.decoder, f, b, partner, cfg.decoder_union_weight)
+    plain, _, _ = decoder_loss(trainer.nets.decoder, f, b, partner, cfg.decoder_union_weight, prefixes)
     assert not torch.equal(losses["decoder"], plain)  # the shift changed what the decoder saw
     torch.testing.assert_close(b["exp_frames"], trainer.buffer.gather(np.arange(3))["exp_frames"])  # unmoved
     with pytest.raises(ValueError, match="decoder_shift=-2 must be >= 0"):

@@ -13,6 +13,9 @@ from typing import Any
 
 from baselines.common.recurrent_q.config import PIXEL_PRESETS, RecurrentQConfig
 
+#: What DREAM's decoder loss averages over (``DreamConfig.decoder_prefixes``).
+DECODER_PREFIXES = ("all", "final")
+
 
 @dataclass
 class DreamConfig(RecurrentQConfig):
@@ -71,6 +74,21 @@ class DreamConfig(RecurrentQConfig):
     pixels look like those of nearby poses, but a sign's word still reads the same. The
     information-gain rewards of ``information_rewards="collection"`` see unshifted frames (those
     of "replay" come from the same decoder pass as its loss: shifted)."""
+    decoder_prefixes: str = "all"
+    """What the decoder's loss ||g(tau_{:t}) - f(mu)||^2 averages over: "all" (every prefix of
+    the exploration episodes, weighted alike) or "final" (each whole episode once: the paper's
+    Equation 4, E ||z - g(tau_exp)||^2). Where one frame late in an episode holds the
+    problem (MetaSign3D's sign, first legible at the oracle's last step), "all" gives it
+    1 / length of its episode's weight: offline, on a replay with 4% sign-reading episodes,
+    the decoder stayed at f's mean for 6,000 updates with "all" and named the colour of 67%
+    of held-out oracle episodes after 4,000 with "final" (docs/sign3d.md). g is still read
+    after every prefix for the information-gain rewards: with the max-pooling decoder a
+    prefix's state is that of a shorter episode."""
+    decoder_lr: float = 0.0
+    """The decoder's learning rate (0: ``lr``, the one every network shares). Offline, a
+    decoder of MetaSign3D frames learning from a replay with 4% sign-reading episodes kept
+    40-70% of its units alive and learned to read at 1e-3; at 3e-3 four in five units died
+    and it stayed at f's mean (docs/sign3d.md)."""
     decoder_z_fraction: float = 0.5
     """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
     instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""
@@ -111,6 +129,10 @@ class DreamConfig(RecurrentQConfig):
         if self.decoder_trials and self.information_rewards != "collection":
             raise ValueError(f"decoder_trials={self.decoder_trials} needs information_rewards='collection' (the "
                              "replay's rewards need the decoder on every trial of the batch)")
+        if self.decoder_prefixes not in DECODER_PREFIXES:
+            raise ValueError(f"decoder_prefixes={self.decoder_prefixes!r}: expected one of {DECODER_PREFIXES}")
+        if self.decoder_lr < 0:
+            raise ValueError(f"decoder_lr={self.decoder_lr} must be >= 0 (0: lr)")
         if self.decoder_shift < 0:
             raise ValueError(f"decoder_shift={self.decoder_shift} must be >= 0 (pixels)")
         if not self.novelty_cell > 0:

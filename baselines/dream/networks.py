@@ -24,10 +24,12 @@ from torch import nn
 
 from baselines.common.recurrent_q.networks import MEMORIES, GRUMemory, MaxMemory, ObsEmbedding, ObsSpec, RecurrentQ
 from baselines.common.recurrent_q.qlearning import double_dqn_loss, sequence_mask
+from baselines.dream.config import DECODER_PREFIXES
 
 __all__ = [
-    "MEMORIES", "Decoder", "DreamNetworks", "GRUMemory", "MaxMemory", "ObsEmbedding", "ObsSpec", "ProblemEncoder",
-    "RecurrentQ", "bottleneck_penalty", "decoder_loss", "double_dqn_loss", "information_gain_rewards", "sequence_mask",
+    "DECODER_PREFIXES", "MEMORIES", "Decoder", "DreamNetworks", "GRUMemory", "MaxMemory", "ObsEmbedding", "ObsSpec",
+    "ProblemEncoder", "RecurrentQ", "bottleneck_penalty",
+    "decoder_loss", "double_dqn_loss", "information_gain_rewards", "sequence_mask",
 ]
 
 
@@ -190,20 +192,28 @@ def encoding_spread(f: torch.Tensor) -> torch.Tensor:
 
 
 def decoder_loss(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor],
-                 partner: dict[str, torch.Tensor] | None = None, union_weight: float = 0.0
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The decoder's loss: mean over every prefix of the exploration episodes of
-    ``||g(tau_{:t}) - f(mu)||^2``, with f a fixed target (no gradient reaches the encoder).
+                 partner: dict[str, torch.Tensor] | None = None, union_weight: float = 0.0,
+                 prefixes: str = "all") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The decoder's loss: the mean of ``||g(tau_{:t}) - f(mu)||^2`` over every prefix of the
+    exploration episodes (``prefixes="all"``) or over the whole episodes only (``"final"``:
+    t = the episode's last step; the paper's Equation 4), with f a fixed target (no gradient
+    reaches the encoder).
 
     ``f (B, z)``; ``b``: the replay batch's ``exp_ints (B, Te, F)``, ``exp_rew (B, Te)``,
     ``exp_len (B,)`` [and ``exp_frames (B, Te, H, W, C)``]. ``partner``: for each trial,
     another trial of the same problem; with ``union_weight > 0`` the decoder also learns to
     estimate f from the facts of both exploration episodes together. Returns the loss, the
-    decoder's outputs ``g (B, Te, z)`` and the squared distances ``(B, Te)``.
+    decoder's outputs ``g (B, Te, z)`` (every prefix, whatever ``prefixes``) and the squared
+    distances ``(B, Te)``.
     """
+    if prefixes not in DECODER_PREFIXES:
+        raise ValueError(f"prefixes={prefixes!r}: expected one of {DECODER_PREFIXES}")
     exp_frames = b.get("exp_frames")  # pixel observations only
     g = decoder(b["exp_ints"], b["exp_rew"], frames=exp_frames)
     mask = sequence_mask(b["exp_len"], g.shape[1])
+    if prefixes == "final":  # one term per episode: its last prefix
+        mask = torch.zeros_like(mask)
+        mask[torch.arange(len(mask)), b["exp_len"] - 1] = 1.0
     dist = ((g - f.detach().unsqueeze(1)) ** 2).sum(-1)
     loss = (dist * mask).sum() / mask.sum()
     if partner is not None and union_weight > 0:

@@ -113,12 +113,16 @@ class Trainer(RecurrentQTrainer):
     def make_optimizer(self) -> torch.optim.Optimizer:
         # One AdamW: the encoder's group carries the bottleneck as decoupled weight decay
         # (see before_step()); every other group has none.
+        # With ``decoder_lr`` the decoder has a third group (only then, so that the optimiser
+        # state of runs without it keeps its form).
         encoder = self.nets.encoder.bottleneck_parameters()
-        decayed = {id(p) for p in encoder}
-        others = [p for p in self.nets.parameters() if id(p) not in decayed]
-        return torch.optim.AdamW(
-            [{"params": others, "weight_decay": 0.0}, {"params": encoder, "weight_decay": 0.0}], lr=self.cfg.lr
-        )
+        decoder = list(self.nets.decoder.parameters()) if self.cfg.decoder_lr else []
+        apart = {id(p) for p in encoder + decoder}
+        others = [p for p in self.nets.parameters() if id(p) not in apart]
+        groups = [{"params": others, "weight_decay": 0.0}, {"params": encoder, "weight_decay": 0.0}]
+        if decoder:
+            groups.append({"params": decoder, "weight_decay": 0.0, "lr": self.cfg.decoder_lr})
+        return torch.optim.AdamW(groups, lr=self.cfg.lr)
 
     def make_actor(self) -> DreamActor:
         return DreamActor(self.nets, self.cfg.num_envs)
@@ -176,7 +180,8 @@ class Trainer(RecurrentQTrainer):
             if decoder_partner is not None:
                 decoder_partner["exp_frames"] = random_shift(decoder_partner["exp_frames"], cfg.decoder_shift,
                                                              self.rng)
-        decoder, g, dist = decoder_loss(nets.decoder, f[:k], decoder_batch, decoder_partner, cfg.decoder_union_weight)
+        decoder, g, dist = decoder_loss(nets.decoder, f[:k], decoder_batch, decoder_partner, cfg.decoder_union_weight,
+                                        cfg.decoder_prefixes)
 
         # Exploration Q on the information gain under the current decoder.
         if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them
