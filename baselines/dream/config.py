@@ -80,15 +80,16 @@ class DreamConfig(RecurrentQConfig):
     Equation 4, E ||z - g(tau_exp)||^2). Where one frame late in an episode holds the
     problem (MetaSign3D's sign, first legible at the oracle's last step), "all" gives it
     1 / length of its episode's weight: offline, on a replay with 4% sign-reading episodes,
-    the decoder stayed at f's mean for 6,000 updates with "all" and named the colour of 67%
-    of held-out oracle episodes after 4,000 with "final" (docs/sign3d.md). g is still read
+    the decoder stayed at f's mean through 4,000 updates with "all" and named the colour of
+    58% of held-out oracle episodes after 3,500 with "final"
+    (``benchmarks/sign3d_decoder_mix.py``, docs/sign3d.md). g is still read
     after every prefix for the information-gain rewards: with the max-pooling decoder a
     prefix's state is that of a shorter episode."""
     decoder_lr: float = 0.0
     """The decoder's learning rate (0: ``lr``, the one every network shares). Offline, a
-    decoder of MetaSign3D frames learning from a replay with 4% sign-reading episodes kept
-    40-70% of its units alive and learned to read at 1e-3; at 3e-3 four in five units died
-    and it stayed at f's mean (docs/sign3d.md)."""
+    decoder of MetaSign3D frames learning from a replay with 4% sign-reading episodes learned
+    to read at 1e-3 and stayed at f's mean at the shared 3e-3
+    (``benchmarks/sign3d_decoder_mix.py``, docs/sign3d.md)."""
     decoder_z_fraction: float = 0.5
     """Fraction of meta-training trials whose exploitation episodes act on the decoder's z
     instead of z ~ F(z | mu) (Algorithm 1, line 7: every other episode)."""

@@ -55,15 +55,16 @@ def oracle_script(env: gym.Env, seed: int) -> list[int]:
     return actions
 
 
-def episodes(env: gym.Env, spec: ObsSpec, starts: Iterable[int], script_of: Callable[[int], list[int]]
-             ) -> dict[str, torch.Tensor]:
+def episodes(env: gym.Env, spec: ObsSpec, starts: Iterable[int], script_of: Callable[[int], list[int]],
+             problems_of: Callable[[int], Iterable[int]] | None = None) -> dict[str, torch.Tensor]:
     """Exploration episodes in the replay's fields (``exp_ints``, ``exp_rew``, ``exp_frames``:
     the observation each action was chosen at; ``exp_len``: actions; ``problem_id``), every
-    start pose of ``starts`` (reset seeds) in every problem, playing ``script_of(seed)``."""
+    start pose of ``starts`` (reset seeds) in every problem (or in ``problems_of(seed)``),
+    playing ``script_of(seed)``."""
     rows = []
     for seed in starts:
         script = script_of(seed)
-        for problem in range(NUM_PROBLEMS):
+        for problem in range(NUM_PROBLEMS) if problems_of is None else problems_of(seed):
             obs, _ = env.reset(seed=seed, options={"problem_id": problem})
             ints, rewards, frames = [], [], []
             for action in script:
