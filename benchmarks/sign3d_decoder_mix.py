@@ -42,6 +42,8 @@ class Args:
     """The decoder loss's ``prefixes``: "all" or "final" (DreamConfig.decoder_prefixes)."""
     lr: float = 1e-3
     """Adam's learning rate."""
+    weight_decay: float = 0.0
+    """AdamW's decoupled weight decay (0: plain Adam)."""
     shift: int = 0
     """Random-shift augmentation of the frames, pixels (DreamConfig.decoder_shift)."""
     batch: int = 16
@@ -129,11 +131,12 @@ def main(args: Args) -> None:
     rng = np.random.default_rng(args.seed)
     f = ProblemEncoder(NUM_PROBLEMS, args.z_dim, init_std=args.f_std)(torch.arange(NUM_PROBLEMS)).detach()
     decoder = Decoder(spec, args.hidden, args.z_dim)
-    optimiser = torch.optim.Adam(decoder.parameters(), lr=args.lr)
+    optimiser = (torch.optim.AdamW(decoder.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+                 if args.weight_decay else torch.optim.Adam(decoder.parameters(), lr=args.lr))
     walks = {key: v[:300] for key, v in data["walks"].items()}
     by_problem = [np.flatnonzero(replay["problem_id"].numpy() == p) for p in range(NUM_PROBLEMS)]
-    print(f"prefixes={args.prefixes} lr={args.lr} shift={args.shift} batch={args.batch} "
-          f"union_weight={args.union_weight}")
+    print(f"prefixes={args.prefixes} lr={args.lr} weight_decay={args.weight_decay} shift={args.shift} "
+          f"batch={args.batch} union_weight={args.union_weight}")
     print(f"{'updates':>8} {'seconds':>8} {'held-out named':>15} {'explained':>10} {'train named':>12} "
           f"{'walks explained':>16}")
     began = time.perf_counter()
