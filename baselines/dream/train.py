@@ -169,13 +169,19 @@ class Trainer(RecurrentQTrainer):
         cfg, nets = self.cfg, self.nets
         f = nets.encoder(b["problem_id"])  # (B, z)
 
-        # Decoder on every prefix of the exploration episodes; f is its fixed target.
+        # Decoder on the exploration episodes (every prefix, or each whole episode: decoder_prefixes);
+        # f is its fixed target.
         exp_frames = b.get("exp_frames")  # pixel observations only
         exp_len = b["exp_len"]
         k = cfg.decoder_trials or len(f)  # the decoder learns from the batch's first k trials
-        decoder_batch = {key: v[:k] for key, v in b.items()}
-        decoder_partner = None if partner is None else {key: v[:k] for key, v in partner.items()}
-        if cfg.decoder_shift:  # each network keeps the frames as they are; the decoder's move
+        # Whole batches are passed as they are: the Q-networks' converted frames are cached by
+        # tensor identity (networks._conv_input), and a slice would be a new tensor.
+        decoder_batch, decoder_partner = b, partner
+        if k < len(f):
+            decoder_batch = {key: v[:k] for key, v in b.items()}
+            decoder_partner = None if partner is None else {key: v[:k] for key, v in partner.items()}
+        if cfg.decoder_shift:  # the decoder's frames only; the Q-networks see them unshifted
+            decoder_batch, decoder_partner = dict(decoder_batch), None if partner is None else dict(decoder_partner)
             decoder_batch["exp_frames"] = random_shift(decoder_batch["exp_frames"], cfg.decoder_shift, self.rng)
             if decoder_partner is not None:
                 decoder_partner["exp_frames"] = random_shift(decoder_partner["exp_frames"], cfg.decoder_shift,
