@@ -107,6 +107,39 @@ def test_replay_stores_one_frame_per_step_and_gathers_them_cut_to_the_longest_ep
     np.testing.assert_array_equal(restored.arrays["task_frames"], buffer.arrays["task_frames"])
 
 
+def test_a_checkpoint_without_frames_renders_them_again_and_resumes_exactly(tmp_path):
+    """``checkpoint_frames=False`` (the pixel preset): the replay's frames are left out of
+    ``checkpoint.pt`` and rendered again on load from each trial's seed and actions; the
+    restored trainer's replay, and its next update, equal the original's. Frames that do not
+    match their saved CRC are refused."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+                              env_steps_per_update=1000.0, progress=False, out=str(tmp_path))
+    assert cfg.checkpoint_frames is False
+    trainer = Trainer(cfg)
+    trainer.collect()
+    trainer.collect()  # 6 trials into 4 slots: the ring has wrapped
+    torch.save(trainer.state_dict(), tmp_path / "checkpoint.pt")
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    saved = state["buffer"]["arrays"]
+    assert "exp_frames" not in saved and "task_frames" not in saved and len(saved["frames_crc32"]) == 4
+    assert trainer.buffer.arrays["exp_frames"][:4].any()
+    restored = Trainer(cfg)
+    torch.set_rng_state(state["rng"]["torch"])  # (the global generator: constructing drew from it)
+    expected = trainer.update()
+    restored.load_state_dict(state)
+    for name, array in trainer.buffer.arrays.items():
+        np.testing.assert_array_equal(restored.buffer.arrays[name], array, err_msg=name)
+    assert restored.update() == expected
+    state["buffer"]["arrays"]["frames_crc32"][2] += 1
+    with pytest.raises(ValueError, match="rendered again for 1 of 4 replayed trials .the first: slot 2"):
+        Trainer(cfg).load_state_dict(state)
+    with pytest.raises(ValueError, match="has no exp_frames or task_frames: loading it needs a render"):
+        TrialBuffer(4, 1, 20, trainer.spec.num_ints, FRAME).load_state_dict(state["buffer"])
+
+
 class _ScriptedActor:
     """Acts from a fixed table: action ``script[slot][t]`` at the slot's t-th step of the trial."""
 
@@ -325,6 +358,43 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
         DreamConfig(batch_size=32, decoder_trials=40, information_rewards="collection")
     with pytest.raises(ValueError, match="decoder_trials=4 needs information_rewards='collection'"):
         DreamConfig(decoder_trials=4)
+
+
+def test_dream_decoder_priority_draws_the_decoders_trials_by_their_rarest_code(tmp_path):
+    """``decoder_priority``: the decoder learns from ``decoder_trials`` trials of its own, drawn
+    from the replay with probability proportional to (1 / m) ** priority, m the fewest visits of
+    any code its exploration episode reached; the Q-batch is drawn as before."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.networks import decoder_loss
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+                              env_steps_per_update=1000.0, information_rewards="collection", novelty_bonus=0.5,
+                              novelty_source="position", decoder_trials=2, decoder_priority=1.0, progress=False,
+                              out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.collect()
+    a, n = trainer.buffer.arrays, len(trainer.buffer)
+    a["exp_codes"][0, 0] = 12345  # a code only trial 0 reached, seen once; every other one 100 times
+    trainer.novelty.counts = {**{c: 100 for c in trainer.novelty.counts}, 12345: 1}
+    trainer._decoder_probabilities = None
+    weights = np.array([1.0] + [0.01] * (n - 1))
+    np.testing.assert_allclose(trainer.decoder_probabilities(), weights / weights.sum())
+    trainer.cfg.decoder_priority, trainer._decoder_probabilities = 4.0, None  # (1/1)^4 against (1/100)^4
+    batch, partner, decoder_b, decoder_partner = trainer.sample_batch()
+    assert len(batch["exp_len"]) == cfg.batch_size and len(decoder_b["exp_len"]) == 2
+    for key in ("problem_id", "exp_len"):
+        assert decoder_b[key].tolist() == [a[key][0]] * 2
+    assert (decoder_partner["problem_id"] == decoder_b["problem_id"]).all()
+    losses = trainer.compute_losses(batch, partner, decoder_b, decoder_partner)
+    expected, _, _ = decoder_loss(trainer.nets.decoder, trainer.nets.encoder(decoder_b["problem_id"]), decoder_b,
+                                  decoder_partner, cfg.decoder_union_weight)
+    torch.testing.assert_close(losses["decoder"], expected)
+    trainer.update()  # and a whole update runs on them
+    with pytest.raises(ValueError, match="decoder_priority=-1.0 must be >= 0"):
+        DreamConfig(decoder_priority=-1.0)
+    with pytest.raises(ValueError, match="decoder_priority=1.0 needs decoder_trials > 0 .got 0. and novelty_bonus"):
+        DreamConfig(decoder_priority=1.0, novelty_bonus=0.1)
 
 
 def test_random_shift_moves_each_frame_by_its_own_offset_with_the_edges_repeated():

@@ -66,6 +66,16 @@ class DreamConfig(RecurrentQConfig):
     over each replayed trial (a trial stays for ~3,750 updates of 16 trials in the MetaSign3D
     preset: about 20 passes, 40 with the union pass), so less to memorise. Needs
     ``information_rewards="collection"`` (the replay's rewards need g on every trial)."""
+    decoder_priority: float = 0.0
+    """With ``decoder_trials`` K > 0 and a novelty bonus: the decoder learns from K trials of
+    its own, drawn from the whole replay with probability proportional to ``(1 / m) **
+    decoder_priority``, m the fewest meta-training visits (novelty counts) of any code its
+    exploration episode reached, instead of the Q-batch's first K (0: off). Trials that went
+    where the explorer rarely goes (on MetaSign3D: in front of the sign, a few percent of the
+    replay) are replayed to the decoder more often and the well-trodden walks, which it could
+    only memorise, less. Prioritised replay (Schaul et al., 2016) for the decoder alone,
+    without importance weights: its loss is a regression to f(mu) whatever the weighting; a
+    deviation from the paper, for MetaSign3D (docs/sign3d.md "Learning it")."""
     decoder_shift: int = 0
     """Random-shift augmentation of the frames the decoder learns from (DrQ; Yarats et al.,
     2021): in its loss each frame moves by its own offset of up to this many pixels along
@@ -130,6 +140,12 @@ class DreamConfig(RecurrentQConfig):
         if self.decoder_trials and self.information_rewards != "collection":
             raise ValueError(f"decoder_trials={self.decoder_trials} needs information_rewards='collection' (the "
                              "replay's rewards need the decoder on every trial of the batch)")
+        if self.decoder_priority < 0:
+            raise ValueError(f"decoder_priority={self.decoder_priority} must be >= 0 (0: off)")
+        if self.decoder_priority and not (self.decoder_trials and self.novelty_bonus > 0):
+            raise ValueError(f"decoder_priority={self.decoder_priority} needs decoder_trials > 0 (got "
+                             f"{self.decoder_trials}) and novelty_bonus > 0 (got {self.novelty_bonus}): it draws "
+                             "the decoder's trials by the novelty counts of their exploration episodes")
         if self.decoder_prefixes not in DECODER_PREFIXES:
             raise ValueError(f"decoder_prefixes={self.decoder_prefixes!r}: expected one of {DECODER_PREFIXES}")
         if self.decoder_lr < 0:

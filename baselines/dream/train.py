@@ -92,6 +92,9 @@ class Trainer(RecurrentQTrainer):
                 raise ValueError(f"novelty_source={cfg.novelty_source!r} reads the agent's pose from single envs "
                                  f"(MetaSign3D); {cfg.env} runs on a vector env")
             self.novelty = FrameHashCounter(self.spec.frame_shape, cfg.novelty_bits, seed=cfg.seed)
+        #: The replay's decoder sampling probabilities (``cfg.decoder_priority``), cached until
+        #: the next wave changes the counts and the replay.
+        self._decoder_probabilities: np.ndarray | None = None
 
     # ------------------------------------------------------------------ networks
     def make_networks(self) -> DreamNetworks:
@@ -144,6 +147,7 @@ class Trainer(RecurrentQTrainer):
 
     def end_wave(self, use_decoder: np.ndarray, trials: dict[str, np.ndarray], stats: dict) -> None:
         self.actor.z_override = None
+        self._decoder_probabilities = None  # the counts and the replay change now
         if self.novelty is not None:  # code and count what the exploration episodes saw
             seen = np.arange(trials["exp_codes"].shape[1]) < trials["exp_len"][:, None]
             if self.cfg.novelty_source == "frames":
@@ -159,12 +163,15 @@ class Trainer(RecurrentQTrainer):
         self.recent["return_dec"].extend(stats["exploit_return"][use_decoder].tolist())
 
     # ------------------------------------------------------------------ updates
-    def compute_losses(self, b: dict[str, torch.Tensor],
-                       partner: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def compute_losses(self, b: dict[str, torch.Tensor], partner: dict[str, torch.Tensor] | None = None,
+                       decoder_b: dict[str, torch.Tensor] | None = None,
+                       decoder_partner: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """DREAM's losses on a batch of whole trials (see the module docstring).
 
         ``partner``: for each trial, another trial of the same problem; the decoder also
         learns to estimate f from the facts of both exploration episodes together.
+        ``decoder_b``, ``decoder_partner``: the decoder's own trials and their partners
+        (``cfg.decoder_priority``); else it learns from the batch's first ``decoder_trials``.
         """
         cfg, nets = self.cfg, self.nets
         f = nets.encoder(b["problem_id"])  # (B, z)
@@ -176,18 +183,23 @@ class Trainer(RecurrentQTrainer):
         k = cfg.decoder_trials or len(f)  # the decoder learns from the batch's first k trials
         # Whole batches are passed as they are: the Q-networks' converted frames are cached by
         # tensor identity (networks._conv_input), and a slice would be a new tensor.
-        decoder_batch, decoder_partner = b, partner
-        if k < len(f):
+        f_decoder = f[:k]
+        if decoder_b is not None:  # its own trials
+            decoder_batch, f_decoder = decoder_b, nets.encoder(decoder_b["problem_id"])
+        elif k < len(f):
             decoder_batch = {key: v[:k] for key, v in b.items()}
             decoder_partner = None if partner is None else {key: v[:k] for key, v in partner.items()}
+        else:
+            decoder_batch, decoder_partner = b, partner
         if cfg.decoder_shift:  # the decoder's frames only; the Q-networks see them unshifted
-            decoder_batch, decoder_partner = dict(decoder_batch), None if partner is None else dict(decoder_partner)
+            decoder_batch = dict(decoder_batch)
+            decoder_partner = None if decoder_partner is None else dict(decoder_partner)
             decoder_batch["exp_frames"] = random_shift(decoder_batch["exp_frames"], cfg.decoder_shift, self.rng)
             if decoder_partner is not None:
                 decoder_partner["exp_frames"] = random_shift(decoder_partner["exp_frames"], cfg.decoder_shift,
                                                              self.rng)
-        decoder, g, dist = decoder_loss(nets.decoder, f[:k], decoder_batch, decoder_partner, cfg.decoder_union_weight,
-                                        cfg.decoder_prefixes)
+        decoder, g, dist = decoder_loss(nets.decoder, f_decoder, decoder_batch, decoder_partner,
+                                        cfg.decoder_union_weight, cfg.decoder_prefixes)
 
         # Exploration Q on the information gain under the current decoder.
         if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them
@@ -227,7 +239,7 @@ class Trainer(RecurrentQTrainer):
             "total": total,  # what backward() sees; the bottleneck's gradient is applied decoupled
             "objective": total + lam * bottleneck,
             "explore_q": explore_q, "task_q": task_q, "decoder": decoder, "bottleneck": bottleneck,
-            "decoder_error_final": dist.detach()[torch.arange(len(dist)), exp_len[: len(dist)] - 1].mean(),
+            "decoder_error_final": dist.detach()[torch.arange(len(dist)), decoder_batch["exp_len"] - 1].mean(),
             "exploration_reward": r_exp.sum(1).mean(),
         }
 
@@ -272,8 +284,27 @@ class Trainer(RecurrentQTrainer):
                 seen = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][:n, None]
                 a["exp_codes"][:n] = self.novelty.codes(a["exp_frames"][:n]) * seen
 
-    def sample_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        return self.buffer.sample_with_partners(self.cfg.batch_size, self.rng)
+    def sample_batch(self) -> tuple[dict[str, torch.Tensor], ...]:
+        """The Q-batch and its partners, and with ``decoder_priority`` the decoder's own trials
+        and theirs."""
+        batch = self.buffer.sample_with_partners(self.cfg.batch_size, self.rng)
+        if not self.cfg.decoder_priority:
+            return batch
+        index = self.rng.choice(len(self.buffer), size=self.cfg.decoder_trials, p=self.decoder_probabilities())
+        return (*batch, self.buffer.gather(index), self.buffer.gather(self.buffer.same_problem(index, self.rng)))
+
+    def decoder_probabilities(self) -> np.ndarray:
+        """``(len(replay),)``: each stored trial's chance to be one of the decoder's draws,
+        proportional to ``(1 / m) ** decoder_priority`` with ``m`` the fewest meta-training
+        visits of any novelty code its exploration episode reached (``cfg.decoder_priority``)."""
+        if self._decoder_probabilities is None:
+            a, n = self.buffer.arrays, len(self.buffer)
+            seen = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][:n, None]
+            # novelty = 1 / sqrt(count), so the rarest code's is the largest
+            rarest = np.where(seen, self.novelty.novelty(a["exp_codes"][:n]), 0.0).max(1).astype(np.float64)
+            weights = rarest ** (2.0 * self.cfg.decoder_priority)
+            self._decoder_probabilities = weights / weights.sum()
+        return self._decoder_probabilities
 
     def before_step(self) -> None:
         """The bottleneck lambda * ||f(mu)||^2 is minimised by a plain gradient step decoupled

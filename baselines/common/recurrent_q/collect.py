@@ -108,6 +108,7 @@ class TrialBatch:
 
     def __init__(self, env_id: str, num_envs: int, *, split: str = "train", num_exploit_episodes: int = 1):
         self.env_id = env_id
+        self.split = split
         self.num_envs = num_envs
         self.num_exploit = num_exploit_episodes
         self.native = gym.spec(env_id).vector_entry_point is not None
@@ -157,6 +158,8 @@ class TrialBatch:
         episode = np.zeros(n, dtype=np.int64)
         t_in_ep = np.zeros(n, dtype=np.int64)
         everyone = np.arange(n)
+        if frame_shape:  # (the frames can then be rendered again: replay.TrialBuffer.state_dict)
+            trials["seed"][:] = seeds
         obs, info = self.envs.reset(seed=[int(s) for s in seeds])
         if "problem_id" in info:
             trials["problem_id"] = np.where(info["_problem_id"], info["problem_id"], -1)
@@ -217,6 +220,28 @@ class TrialBatch:
 
             stats["sign_seen"] = np.array([sign_seen(states) for states in stats["exploration_states"]], bool)
         return trials, stats
+
+    def render_frames(self, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The ``exp_frames`` and ``task_frames`` of stored ``trials`` (pixel observations), by
+        playing each again on a fresh env: reset with its ``seed``, then its stored actions.
+        A trial is determined by its seed and actions, so these are the frames it was collected
+        with (on the same renderer; :meth:`TrialBuffer.load_state_dict` checks them)."""
+        n = len(trials["seed"])
+        frames = {name: np.zeros_like(trials[name]) for name in ("exp_frames", "task_frames")}
+        env = gym.make(self.env_id, split=self.split, num_exploit_episodes=self.num_exploit)
+        try:
+            for i in range(n):
+                obs, _ = env.reset(seed=int(trials["seed"][i]))
+                episodes = [(frames["exp_frames"][i], trials["exp_act"][i], int(trials["exp_len"][i]))]
+                episodes += [(frames["task_frames"][i, k], trials["task_act"][i, k], int(trials["task_len"][i, k]))
+                             for k in range(self.num_exploit)]
+                for out, actions, length in episodes:
+                    for t in range(length):
+                        out[t] = obs["observation"]
+                        obs, *_ = env.step(int(actions[t]))
+        finally:
+            env.close()
+        return frames
 
     def close(self) -> None:
         self.envs.close()

@@ -29,6 +29,7 @@ PIXEL_PRESETS: dict[str, dict[str, Any]] = {
         "learning_starts": 5_000,
         "eval_every": 100_000,
         "checkpoint_every": 100_000,
+        "checkpoint_frames": False,
     },
 }
 
@@ -133,6 +134,11 @@ class RecurrentQConfig:
     has not cached them yet (periodic evaluations only use cached ones)."""
     checkpoint_every: int = 50_000
     """Env steps between checkpoints (``out/checkpoint.pt``; the run resumes from it)."""
+    checkpoint_frames: bool = True
+    """Pixel observations: store the replay's frames in ``checkpoint.pt``.
+    ``--no-checkpoint-frames`` leaves them out (a MetaSign3D checkpoint shrinks from ~1.7 GB
+    to a few MB, small enough to keep between machines) and ``--resume`` renders them again
+    from each trial's seed and actions (~0.75 ms a frame), checked against their saved CRCs."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.explore_no_end_fraction <= 1.0:

@@ -261,7 +261,7 @@ class RecurrentQTrainer:
             "nets": self.nets.state_dict(),
             **{name: target.state_dict() for name, target in self.targets.items()},
             "optimizer": self.optimizer.state_dict(),
-            "buffer": self.buffer.state_dict(),
+            "buffer": self.buffer.state_dict(frames=self.cfg.checkpoint_frames),
             "rng": {"numpy": json.dumps(self.rng.bit_generator.state), "torch": torch.get_rng_state()},
             "counters": {
                 "env_steps": self.env_steps, "updates": self.updates, "trials": self.trials, "wall_s": self.wall_s,
@@ -281,7 +281,7 @@ class RecurrentQTrainer:
         for name, target in self.targets.items():
             target.load_state_dict(state[name])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.buffer.load_state_dict(state["buffer"])
+        self.buffer.load_state_dict(state["buffer"], render=self.envs.render_frames)
         self.rng.bit_generator.state = json.loads(state["rng"]["numpy"])
         torch.set_rng_state(state["rng"]["torch"])
         c = state["counters"]
