@@ -312,7 +312,8 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
     computed when its wave is collected, by the decoder of that moment (per trial they sum to
     (d_0 - d_last) / spread of f), stored in the replay and used, less the step cost, by the
     exploration Q-loss unchanged after the decoder trains; grids have no field for them.
-    ``decoder_trials=2``: the decoder's loss is that of the batch's first two trials."""
+    ``decoder_trials=2``: the decoder's loss is that of the batch's first two trials;
+    ``information_floor``: the gains are floored at 0."""
     from baselines.dream import DreamConfig
     from baselines.dream.networks import decoder_loss
     from baselines.dream.train import Trainer
@@ -345,6 +346,11 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
     expected_decoder, _, _ = decoder_loss(nets.decoder, nets.encoder(b["problem_id"][:2]), first_two, first_two,
                                           cfg.decoder_union_weight)
     torch.testing.assert_close(losses["decoder"], expected_decoder)
+    trainer.cfg.information_floor = True  # each action's gain floored at 0, then the step cost
+    assert (b["exp_info"] < 0).any() and (b["exp_info"] > 0).any()
+    floored = ((b["exp_info"].clamp(min=0) - 0.01) * steps).sum(1).mean()
+    torch.testing.assert_close(trainer.compute_losses(b, b)["exploration_reward"], floored)
+    trainer.cfg.information_floor = False
     state = trainer.state_dict()  # a checkpoint saved before the field existed loads zeros
     del state["buffer"]["arrays"]["exp_info"]
     restored = Trainer(cfg)

@@ -61,6 +61,14 @@ class DreamConfig(RecurrentQConfig):
     episode showed the sign, it explained 46% of f's spread on its replay and -15% on fresh
     episodes that read the sign (docs/sign3d.md, fourth run). Rewards from a decoder that has
     not seen the trial carry no such bias; they are as old as the trial."""
+    information_floor: bool = False
+    """Floor each exploration action's information gain at 0 before the step cost (a
+    deviation from the paper, for MetaSign3D). A decoder that has memorised trials like
+    a fresh one grows confidently wrong on it, and the paper's reward then charges the
+    explorer for walking there (on MetaSign3D: where it had rarely been, next to the sign;
+    docs/sign3d.md "Learning it"). Floored, such noise pays a little, like a novelty bonus,
+    and reading the sign still pays its whole gain: the gains of an episode no longer sum to
+    what the decoder knows at its end."""
     decoder_trials: int = 0
     """Trials of each batch the decoder learns from (0: all of them). Fewer: fewer passes
     over each replayed trial (a trial stays for ~3,750 updates of 16 trials in the MetaSign3D

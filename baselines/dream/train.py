@@ -203,10 +203,12 @@ class Trainer(RecurrentQTrainer):
 
         # Exploration Q on the information gain under the current decoder.
         if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them
-            r_exp = with_step_cost(b["exp_info"], exp_len, cfg.exploration_step_cost)
+            gain = b["exp_info"]
         else:
-            r_exp = information_gain_rewards(f.detach(), g.detach(), exp_len, cfg.exploration_step_cost,
-                                             self.information_scale(f.detach()))
+            gain = information_gain_rewards(f.detach(), g.detach(), exp_len, 0.0, self.information_scale(f.detach()))
+        if cfg.information_floor:
+            gain = gain.clamp(min=0.0)
+        r_exp = with_step_cost(gain, exp_len, cfg.exploration_step_cost)
         beta = cfg.novelty_weight(self.env_steps)
         if self.novelty is not None and beta > 0:
             r_exp = r_exp + beta * self.novelty_rewards(b["exp_codes"], exp_len)
