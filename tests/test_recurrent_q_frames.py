@@ -307,6 +307,31 @@ def test_dream_stores_and_counts_a_novelty_code_per_exploration_step(source, tmp
         np.testing.assert_array_equal(restored.buffer.arrays["exp_codes"], a["exp_codes"])
 
 
+def test_dream_novelty_window_counts_the_codes_of_the_trials_in_the_replay(tmp_path):
+    """``novelty_window``: the counts are those of the codes stored in the replay, also once
+    the ring has overwritten trials; uncounting more than was counted is refused."""
+    from collections import Counter
+
+    from baselines.common.recurrent_q.novelty import FrameHashCounter
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, novelty_bonus=0.5,
+                              novelty_source="position", novelty_window=True, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    for _ in range(3):  # 9 trials through 4 slots
+        trainer.collect()
+        a, n = trainer.buffer.arrays, len(trainer.buffer)
+        stored = Counter(c for i in range(n) for c in a["exp_codes"][i, : a["exp_len"][i]].tolist())
+        assert trainer.novelty.counts == dict(stored)
+    counter = FrameHashCounter(FRAME)
+    counter.add(np.array([5, 5, 7]))
+    counter.remove(np.array([5, 7]))
+    assert counter.counts == {5: 1}
+    with pytest.raises(ValueError, match="cannot uncount code 5 2 times: it was counted 1"):
+        counter.remove(np.array([5, 5]))
+
+
 def test_dream_collection_information_rewards_are_made_once_before_training_on_the_trial(tmp_path):
     """``information_rewards="collection"``: each exploration action's information gain is
     computed when its wave is collected, by the decoder of that moment (per trial they sum to

@@ -128,6 +128,13 @@ class DreamConfig(RecurrentQConfig):
     "position" (the ``novelty_cell``-metre square of the agent's position after the action,
     read from the env in meta-training only, like the problem ID: MetaSign3D) or "pose" (that
     square and the heading's 45-degree sector)."""
+    novelty_window: bool = False
+    """Count only the codes of the trials in the replay (the last ``buffer_trials``), not every
+    code since the start. Counted since the start, every square's bonus shrinks as 1 / sqrt of
+    the run's length, the differences between squares with it, until the explorer's
+    Q-values no longer tell the rarely visited squares (on MetaSign3D: those in front of the
+    sign) from the others; counted over the replay, a square's bonus says how often the
+    explorer goes there now (docs/sign3d.md "Learning it")."""
     novelty_cell: float = 1.0
     """Side of the position squares of ``novelty_source="position"``, metres."""
     novelty_decay_start: int = 0

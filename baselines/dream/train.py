@@ -157,6 +157,11 @@ class Trainer(RecurrentQTrainer):
                 for i, states in enumerate(stats["exploration_states"]):
                     trials["exp_codes"][i, : len(states)] = position_codes(states, self.cfg.novelty_cell, headings)
             self.novelty.add(trials["exp_codes"][seen])
+            if self.cfg.novelty_window:  # the trials this wave will overwrite leave the counts
+                a = self.buffer.arrays
+                gone = self.buffer.overwritten_by(len(trials["exp_len"]))
+                stored = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][gone, None]
+                self.novelty.remove(a["exp_codes"][gone][stored])
         if self.cfg.information_rewards == "collection":
             trials["exp_info"] = self.collection_information_rewards(trials)
         self.recent["return_enc"].extend(stats["exploit_return"][~use_decoder].tolist())

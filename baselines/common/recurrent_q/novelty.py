@@ -66,6 +66,19 @@ class FrameHashCounter:
         for value, count in zip(values.tolist(), counts.tolist(), strict=True):
             self.counts[value] = self.counts.get(value, 0) + count
 
+    def remove(self, codes: np.ndarray) -> None:
+        """Uncount each code once per occurrence (codes that were counted; a sliding window)."""
+        values, counts = np.unique(np.asarray(codes, dtype=np.int64).reshape(-1), return_counts=True)
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            left = self.counts.get(value, 0) - count
+            if left < 0:
+                raise ValueError(f"cannot uncount code {value} {count} times: it was counted "
+                                 f"{self.counts.get(value, 0)}")
+            if left:
+                self.counts[value] = left
+            else:
+                del self.counts[value]
+
     def novelty(self, codes: np.ndarray) -> np.ndarray:
         """``1 / sqrt(max(count, 1))`` of each code, float32, the shape of ``codes``."""
         codes = np.asarray(codes, dtype=np.int64)

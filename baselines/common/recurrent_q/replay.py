@@ -160,6 +160,11 @@ class TrialBuffer:
             out["exp_info"] = a["exp_info"][index, :te]
         return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
 
+    def overwritten_by(self, n: int) -> np.ndarray:
+        """The slots of stored trials that :meth:`add` of ``n`` trials will overwrite."""
+        index = (self.pos + np.arange(n)) % self.capacity
+        return index[index < self.size]
+
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self, frames: bool = True) -> dict[str, Any]:
         """Plain tensors of the filled part (loadable with ``torch.load(weights_only=True)``).
