@@ -140,6 +140,35 @@ def test_a_checkpoint_without_frames_renders_them_again_and_resumes_exactly(tmp_
         TrialBuffer(4, 1, 20, trainer.spec.num_ints, FRAME).load_state_dict(state["buffer"])
 
 
+def test_problems_per_start_plays_each_start_in_different_problems_alike_until_the_sign(tmp_path):
+    """``problems_per_start=3``: a wave's trials come in threes with one seed, the three
+    problems, the same start and the same epsilon draws, so their exploration frames are the
+    same until the sign is in view; the replay's frames render again from seed and problem."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=6, hidden=8, z_dim=2, buffer_trials=12, problems_per_start=3,
+                              progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    assert trainer.epsilon(explore=True) == 1.0  # every action random: only the shared draws align them
+    trainer.collect()
+    a = trainer.buffer.arrays
+    assert a["problem_given"][:6].all()
+    for group in (slice(0, 3), slice(3, 6)):
+        assert len(set(a["seed"][group].tolist())) == 1 and sorted(a["problem_id"][group].tolist()) == [0, 1, 2]
+        length = int(a["exp_len"][group][0])
+        assert (a["exp_len"][group] == length).all()  # uniform actions, far from the sign at the start
+        np.testing.assert_array_equal(a["exp_act"][group][0], a["exp_act"][group][1])
+        np.testing.assert_array_equal(a["exp_frames"][group][0], a["exp_frames"][group][2])
+    assert a["seed"][0] != a["seed"][3]
+    rendered = trainer.envs.render_frames({k: v[:6] for k, v in a.items()})
+    np.testing.assert_array_equal(rendered["task_frames"], a["task_frames"][:6])
+    with pytest.raises(ValueError, match="problems_per_start=4 must be >= 1 and divide num_envs=6"):
+        DreamConfig(num_envs=6, problems_per_start=4)
+    with pytest.raises(ValueError, match="problems_per_start=4: MetaSign3D-v0's train split has only 3 problems"):
+        Trainer(DreamConfig.for_env(ENV_ID, num_envs=8, problems_per_start=4, progress=False, out=str(tmp_path)))
+
+
 class _ScriptedActor:
     """Acts from a fixed table: action ``script[slot][t]`` at the slot's t-th step of the trial."""
 

@@ -68,9 +68,11 @@ class EnvList:
         for key, value in obs.items():
             self._obs[key][i] = value
 
-    def reset(self, seed: list[int]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def reset(self, seed: list[int], options: dict[str, list] | None = None
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Reset every env with its seed (and ``options``, a list per key as for vector envs)."""
         for i, (env, s) in enumerate(zip(self.envs, seed, strict=True)):
-            obs, info = env.reset(seed=s)
+            obs, info = env.reset(seed=s, options=None if options is None else {k: v[i] for k, v in options.items()})
             self._store(i, obs)
             self.problem_id[i] = info["problem_id"]
             self.exploration_states[i] = [env.unwrapped.episode_env.state]
@@ -119,6 +121,8 @@ class TrialBatch:
             self.envs = EnvList(env_id, num_envs, split=split, num_exploit_episodes=num_exploit_episodes)
         single = gym.make(env_id, split=split, num_exploit_episodes=num_exploit_episodes)
         self.spec = ObsSpec.from_env(single)
+        #: The problem IDs of the split (what ``run_wave``'s ``problem_ids`` may hold).
+        self.split_problem_ids = tuple(single.unwrapped.episode_env.problem_ids)
         #: The family's "end episode" action (epsilon-greedy may keep exploration from taking it).
         self.end_action = int(single.unwrapped.episode_env.end_episode_action)
         single.close()
@@ -144,9 +148,10 @@ class TrialBatch:
         episode[rows] = obs["episode"][rows]
         rew[rows] = np.where(episode[rows] == 0, np.float32(0.0), obs["prev_reward"][rows, 0])
 
-    def run_wave(self, actor: Actor, seeds: np.ndarray,
-                 choose: ActionChooser) -> tuple[dict[str, np.ndarray], dict]:
-        """Play one trial per env, reset with ``seeds``; return the trials (in
+    def run_wave(self, actor: Actor, seeds: np.ndarray, choose: ActionChooser,
+                 problem_ids: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict]:
+        """Play one trial per env, reset with ``seeds`` (and ``problem_ids``, else each seed
+        draws its problem); return the trials (in
         :class:`~baselines.common.recurrent_q.replay.TrialBuffer` fields) and per-trial statistics."""
         n, num_ints, frame_shape = self.num_envs, self.spec.num_ints, self.spec.frame_shape
         trials = allocate_trials(n, self.num_exploit, self.max_steps, num_ints, frame_shape)
@@ -158,9 +163,11 @@ class TrialBatch:
         episode = np.zeros(n, dtype=np.int64)
         t_in_ep = np.zeros(n, dtype=np.int64)
         everyone = np.arange(n)
+        options = None if problem_ids is None else {"problem_id": [int(p) for p in problem_ids]}
         if frame_shape:  # (the frames can then be rendered again: replay.TrialBuffer.state_dict)
             trials["seed"][:] = seeds
-        obs, info = self.envs.reset(seed=[int(s) for s in seeds])
+            trials["problem_given"][:] = problem_ids is not None
+        obs, info = self.envs.reset(seed=[int(s) for s in seeds], options=options)
         if "problem_id" in info:
             trials["problem_id"] = np.where(info["_problem_id"], info["problem_id"], -1)
         self.problem_ids = trials["problem_id"].copy()
@@ -223,15 +230,17 @@ class TrialBatch:
 
     def render_frames(self, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The ``exp_frames`` and ``task_frames`` of stored ``trials`` (pixel observations), by
-        playing each again on a fresh env: reset with its ``seed``, then its stored actions.
-        A trial is determined by its seed and actions, so these are the frames it was collected
-        with (on the same renderer; :meth:`TrialBuffer.load_state_dict` checks them)."""
+        playing each again on a fresh env: reset with its ``seed`` (and its problem, where the
+        wave gave it), then its stored actions. A trial is determined by those, so these are
+        the frames it was collected with (on the same renderer; :meth:`TrialBuffer.load_state_dict`
+        checks them)."""
         n = len(trials["seed"])
         frames = {name: np.zeros_like(trials[name]) for name in ("exp_frames", "task_frames")}
         env = gym.make(self.env_id, split=self.split, num_exploit_episodes=self.num_exploit)
         try:
             for i in range(n):
-                obs, _ = env.reset(seed=int(trials["seed"][i]))
+                given = {"problem_id": int(trials["problem_id"][i])} if trials["problem_given"][i] else None
+                obs, _ = env.reset(seed=int(trials["seed"][i]), options=given)
                 episodes = [(frames["exp_frames"][i], trials["exp_act"][i], int(trials["exp_len"][i]))]
                 episodes += [(frames["task_frames"][i, k], trials["task_act"][i, k], int(trials["task_len"][i, k]))
                              for k in range(self.num_exploit)]

@@ -122,7 +122,16 @@ class RecurrentQConfig:
     """The same for the exploration policy: it keeps trying actions for longer, since what
     is worth exploring only shows once the encoder and decoder have learned."""
 
-    # ------------------------------------------------------------------ logging and evaluation
+    problems_per_start: int = 1
+    """Meta-training plays each start (trial seed) in this many different problems of the
+    split in one wave (drawn without replacement), with the same epsilon draws. Until what
+    the problems show differs (MetaSign3D: until the sign is in view) such trials are the
+    same, frame for frame, but for their problem: a decoder cannot tell their problems apart
+    by anything but what tells problems apart, so it cannot memorise them. Each trial's
+    problem and start are still uniform; only trials of a wave are paired (common random
+    numbers). 1: off (each trial's seed draws its problem). ``num_envs`` must be a multiple."""
+
+
     log_every: int = 10_000
     """Env steps between CSV/TensorBoard rows of training statistics."""
     eval_every: int = 50_000
@@ -141,6 +150,9 @@ class RecurrentQConfig:
     from each trial's seed and actions (~0.75 ms a frame), checked against their saved CRCs."""
 
     def __post_init__(self) -> None:
+        if self.problems_per_start < 1 or self.num_envs % self.problems_per_start:
+            raise ValueError(f"problems_per_start={self.problems_per_start} must be >= 1 and divide "
+                             f"num_envs={self.num_envs}")
         if not 0.0 <= self.explore_no_end_fraction <= 1.0:
             raise ValueError(f"explore_no_end_fraction={self.explore_no_end_fraction} must be in [0, 1]")
 

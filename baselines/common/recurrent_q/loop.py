@@ -96,6 +96,9 @@ class RecurrentQTrainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.envs = TrialBatch(cfg.env, cfg.num_envs, split="train", num_exploit_episodes=cfg.num_exploit_episodes)
         self.spec = self.envs.spec
+        if cfg.problems_per_start > len(self.envs.split_problem_ids):
+            raise ValueError(f"problems_per_start={cfg.problems_per_start}: {cfg.env}'s train split has only "
+                             f"{len(self.envs.split_problem_ids)} problems")
         self.nets = self.make_networks()
         #: Target copies of :meth:`q_networks`, by the same names (Polyak-averaged after each update).
         self.targets: dict[str, nn.Module] = {
@@ -180,16 +183,25 @@ class RecurrentQTrainer:
     # ------------------------------------------------------------------ collection
     def collect(self) -> int:
         """One wave of meta-training trials into the buffer; returns its env steps."""
-        cfg, n = self.cfg, self.cfg.num_envs
-        seeds = self.rng.integers(2**31, size=n)
+        cfg, n, per_start = self.cfg, self.cfg.num_envs, self.cfg.problems_per_start
+        groups = problem_ids = None
+        if per_start == 1:
+            seeds = self.rng.integers(2**31, size=n)
+        else:  # each start in per_start problems, with the same random draws (see the config)
+            groups = np.repeat(np.arange(n // per_start), per_start)
+            seeds = self.rng.integers(2**31, size=n // per_start)[groups]
+            problem_ids = np.concatenate([self.rng.choice(self.envs.split_problem_ids, per_start, replace=False)
+                                          for _ in range(n // per_start)])
         wave = self.begin_wave(n)
         no_end = None
         if cfg.explore_no_end_fraction > 0:  # (no draw otherwise: earlier runs replay exactly)
             no_end = self.rng.random(n) < cfg.explore_no_end_fraction
+            if groups is not None:
+                no_end = no_end[groups * per_start]  # the group's first slot's draw
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
                                 no_end_slots=no_end, end_action=self.envs.end_action,
-                                random_end=cfg.random_end_action)
-        trials, stats = self.envs.run_wave(self.actor, seeds, choose)
+                                random_end=cfg.random_end_action, groups=groups)
+        trials, stats = self.envs.run_wave(self.actor, seeds, choose, problem_ids)
         self.end_wave(wave, trials, stats)
         self.buffer.add(trials)
         self.env_steps += stats["steps"]

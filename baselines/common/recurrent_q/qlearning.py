@@ -72,7 +72,7 @@ def linear_epsilon(env_steps: int, start: float, end: float, decay_steps: int) -
 
 def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: float | None = None,
                    no_end_slots: np.ndarray | None = None, end_action: int | None = None,
-                   random_end: bool = True) -> ActionChooser:
+                   random_end: bool = True, groups: np.ndarray | None = None) -> ActionChooser:
     """Greedy actions, each replaced by a uniform one with probability ``epsilon``
     (``explore_epsilon`` in exploration episodes, when given).
 
@@ -84,6 +84,10 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
     ``random_end=False`` (with ``end_action``): the uniform replacement is drawn from every
     action but ``end_action``, in both episode types (``RecurrentQConfig.random_end_action``);
     greedy actions are left as they are.
+
+    ``groups`` (an int per trial slot, in ``[0, G)``): slots of one group share their random
+    draws (whether to act randomly, and the random action) at each call; trials of a group
+    that see the same observations then act alike (``RecurrentQConfig.problems_per_start``).
     """
     if (no_end_slots is not None or not random_end) and end_action is None:
         raise ValueError("no_end_slots and random_end=False need end_action")
@@ -92,18 +96,21 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
         actions = q.argmax(-1).numpy()
         b, n_actions = q.shape
         eps = epsilon if explore_epsilon is None else np.where(episode == 0, explore_epsilon, epsilon)
-        explore = rng.random(b) < eps
+        # one draw per slot, or per group, read by each slot of the group
+        draws, of = (b, slice(None)) if groups is None else (int(groups.max()) + 1, groups[slots])
+        explore = rng.random(draws)[of] < eps
         if random_end:
-            uniform = rng.integers(n_actions, size=b)
+            uniform = rng.integers(n_actions, size=draws)[of]
         else:
-            uniform = rng.integers(n_actions - 1, size=b)
+            uniform = rng.integers(n_actions - 1, size=draws)[of]
             uniform += uniform >= end_action  # every action but end_action
         actions = np.where(explore, uniform, actions)
         if no_end_slots is not None:
             slots = np.arange(b) if slots is None else slots
             blocked = no_end_slots[slots] & (episode == 0) & (actions == end_action)
             if blocked.any():
-                other = rng.integers(n_actions - 1, size=int(blocked.sum()))
+                other = (rng.integers(n_actions - 1, size=int(blocked.sum())) if groups is None
+                         else rng.integers(n_actions - 1, size=draws)[of][blocked])
                 actions[blocked] = other + (other >= end_action)  # every action but end_action
         return actions
 

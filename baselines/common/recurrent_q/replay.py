@@ -41,13 +41,15 @@ FIELDS = {
 #: ``--novelty-bonus``; ``recurrent_q.novelty``), else 0. ``exp_info``: each exploration
 #: action's information-gain reward computed when the trial was collected (DREAM's
 #: ``--information-rewards collection``), else 0. ``seed``: the seed the trial's env was reset
-#: with, from which its frames can be rendered again (:meth:`TrialBuffer.state_dict`).
+#: with, and ``problem_given``: whether its problem was passed to that reset (else the seed drew
+#: it), from which its frames can be rendered again (:meth:`TrialBuffer.state_dict`).
 FRAME_FIELDS = {
     "exp_frames": (("T", "H"), np.uint8),
     "task_frames": (("K", "T", "H"), np.uint8),
     "exp_codes": (("T",), np.int64),
     "exp_info": (("T",), np.float32),
     "seed": ((), np.int64),
+    "problem_given": ((), np.bool_),
 }
 #: The fields a checkpoint may leave out and a resume renders again.
 RENDERED_FIELDS = ("exp_frames", "task_frames")
@@ -202,7 +204,7 @@ class TrialBuffer:
         self._by_problem = None
         for name, array in self.arrays.items():
             array[:] = 0
-            if name in ("exp_codes", "exp_info", "seed") and name not in saved:
+            if name in ("exp_codes", "exp_info", "seed", "problem_given") and name not in saved:
                 continue  # saved before the field existed: zeros (DREAM recomputes the codes)
             if name in missing:
                 continue
