@@ -169,6 +169,51 @@ def test_problems_per_start_plays_each_start_in_different_problems_alike_until_t
         Trainer(DreamConfig.for_env(ENV_ID, num_envs=8, problems_per_start=4, progress=False, out=str(tmp_path)))
 
 
+def test_dream_counterfactuals_play_each_exploration_again_in_the_other_problems(tmp_path):
+    """``decoder_counterfactuals``: the trainer passes each trial's problem to its reset; each
+    exploration episode is played again from the same start with the same actions in the
+    other two problems (frames equal to the real ones until the sign, as a fresh env shows
+    them); the decoder's loss adds their term; a checkpoint without frames renders them again
+    exactly."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.networks import decoder_loss
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+                              env_steps_per_update=1000.0, decoder_counterfactuals=True, progress=False,
+                              out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.collect()
+    a = trainer.buffer.arrays
+    assert a["problem_given"][:3].all()
+    for i in range(3):
+        others = a["counterfactual_problem"][i].tolist()
+        assert sorted(others + [a["problem_id"][i]]) == [0, 1, 2]
+        n = int(a["exp_len"][i])
+        for j, problem in enumerate(others):
+            env = gym.make(ENV_ID)
+            obs, _ = env.reset(seed=int(a["seed"][i]), options={"problem_id": problem})
+            for t in range(n):
+                np.testing.assert_array_equal(a["counterfactual_frames"][i, j, t], obs["observation"])
+                obs, *_ = env.step(int(a["exp_act"][i, t]))
+            env.close()
+            np.testing.assert_array_equal(a["counterfactual_frames"][i, j, :n], a["exp_frames"][i, :n])  # no sign
+            assert not a["counterfactual_frames"][i, j, n:].any()
+    b = trainer.buffer.gather(np.arange(3))
+    losses = trainer.compute_losses(b, b)
+    f = trainer.nets.encoder(b["problem_id"])
+    real, _, _ = decoder_loss(trainer.nets.decoder, f, b, b, cfg.decoder_union_weight)
+    torch.testing.assert_close(losses["decoder"], real + trainer.counterfactual_loss(b))
+    torch.save(trainer.state_dict(), tmp_path / "checkpoint.pt")
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert "counterfactual_frames" not in state["buffer"]["arrays"]
+    restored = Trainer(cfg)
+    restored.load_state_dict(state)
+    np.testing.assert_array_equal(restored.buffer.arrays["counterfactual_frames"], a["counterfactual_frames"])
+    with pytest.raises(ValueError, match="decoder_counterfactuals renders exploration episodes again"):
+        Trainer(DreamConfig(env="MetaMap-v0", decoder_counterfactuals=True, progress=False, out=str(tmp_path)))
+
+
 class _ScriptedActor:
     """Acts from a fixed table: action ``script[slot][t]`` at the slot's t-th step of the trial."""
 

@@ -84,6 +84,16 @@ class DreamConfig(RecurrentQConfig):
     only memorise, less. Prioritised replay (Schaul et al., 2016) for the decoder alone,
     without importance weights: its loss is a regression to f(mu) whatever the weighting; a
     deviation from the paper, for MetaSign3D (docs/sign3d.md "Learning it")."""
+    decoder_counterfactuals: bool = False
+    """The decoder also learns from each collected exploration episode played again, with the
+    same actions, in every other problem of the split (rendered when the wave is collected:
+    the trial's start is the same, since the trainer passes each trial's problem to the
+    env's reset; pixel observations only; a deviation from the paper, for MetaSign3D). Until
+    the problems' observations differ (the sign in view) those episodes are the real one frame
+    for frame, with another problem to learn: the decoder cannot memorise a trial, and once
+    the sign is in view the word is the only difference. The explorer and exploitation
+    policy learn from the real trials alone. Costs a render per exploration step and other
+    problem, and the decoder's passes over them."""
     decoder_shift: int = 0
     """Random-shift augmentation of the frames the decoder learns from (DrQ; Yarats et al.,
     2021): in its loss each frame moves by its own offset of up to this many pixels along

@@ -96,6 +96,43 @@ class Trainer(RecurrentQTrainer):
         #: the next wave changes the counts and the replay.
         self._decoder_probabilities: np.ndarray | None = None
 
+    # ------------------------------------------------------------------ counterfactuals
+    def extra_trial_fields(self) -> dict[str, tuple[tuple[int, ...], type]]:
+        """With ``decoder_counterfactuals``: each trial's exploration episode in the split's
+        other problems (``counterfactual_frames``) and those problems."""
+        if not self.cfg.decoder_counterfactuals:
+            return {}
+        if not self.spec.frame_shape or self.envs.native:
+            raise ValueError(f"decoder_counterfactuals renders exploration episodes again on single pixel envs; "
+                             f"{self.cfg.env} has none")
+        others = len(self.envs.split_problem_ids) - 1
+        return {"counterfactual_frames": ((others, self.spec.max_episode_steps, *self.spec.frame_shape), np.uint8),
+                "counterfactual_problem": ((others,), np.int64)}
+
+    @property
+    def gives_problems(self) -> bool:  # type: ignore[override]
+        return self.cfg.decoder_counterfactuals
+
+    def add_counterfactuals(self, trials: dict[str, np.ndarray]) -> None:
+        """Fill ``trials``' counterfactual fields: each exploration episode's actions played
+        from its start in every other problem of the split, in the split's order."""
+        split = np.asarray(self.envs.split_problem_ids)
+        others = np.stack([split[split != p] for p in trials["problem_id"]])  # (n, P - 1)
+        n, k = others.shape
+        frames = self.envs.render_explorations(np.repeat(trials["seed"], k), others.reshape(-1),
+                                               np.repeat(trials["exp_act"], k, axis=0),
+                                               np.repeat(trials["exp_len"], k))
+        trials["counterfactual_problem"] = others
+        trials["counterfactual_frames"] = frames.reshape(n, k, *frames.shape[1:])
+
+    def render_frames(self, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        frames = super().render_frames(trials)
+        if self.cfg.decoder_counterfactuals:
+            again = {key: trials[key] for key in ("problem_id", "seed", "exp_act", "exp_len")}
+            self.add_counterfactuals(again)
+            frames["counterfactual_frames"] = again["counterfactual_frames"]
+        return frames
+
     # ------------------------------------------------------------------ networks
     def make_networks(self) -> DreamNetworks:
         cfg = self.cfg
@@ -162,6 +199,8 @@ class Trainer(RecurrentQTrainer):
                 gone = self.buffer.overwritten_by(len(trials["exp_len"]))
                 stored = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][gone, None]
                 self.novelty.remove(a["exp_codes"][gone][stored])
+        if self.cfg.decoder_counterfactuals:
+            self.add_counterfactuals(trials)
         if self.cfg.information_rewards == "collection":
             trials["exp_info"] = self.collection_information_rewards(trials)
         self.recent["return_enc"].extend(stats["exploit_return"][~use_decoder].tolist())
@@ -205,6 +244,8 @@ class Trainer(RecurrentQTrainer):
                                                              self.rng)
         decoder, g, dist = decoder_loss(nets.decoder, f_decoder, decoder_batch, decoder_partner,
                                         cfg.decoder_union_weight, cfg.decoder_prefixes)
+        if cfg.decoder_counterfactuals:  # the same episodes in the other problems
+            decoder = decoder + self.counterfactual_loss(decoder_batch)
 
         # Exploration Q on the information gain under the current decoder.
         if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them
@@ -249,6 +290,19 @@ class Trainer(RecurrentQTrainer):
             "decoder_error_final": dist.detach()[torch.arange(len(dist)), decoder_batch["exp_len"] - 1].mean(),
             "exploration_reward": r_exp.sum(1).mean(),
         }
+
+    def counterfactual_loss(self, b: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The decoder's loss on the counterfactual episodes of batch ``b``'s trials (each in
+        every other problem; the same actions, lengths and instruction, so the same integer
+        inputs), with those problems' f as targets."""
+        frames = b["counterfactual_frames"]  # (B, P - 1, T_max, H, W, C), cut below
+        n, k = frames.shape[:2]
+        t = b["exp_ints"].shape[1]
+        episodes = {"exp_ints": b["exp_ints"].repeat_interleave(k, 0), "exp_rew": b["exp_rew"].repeat_interleave(k, 0),
+                    "exp_len": b["exp_len"].repeat_interleave(k, 0), "exp_frames": frames[:, :, :t].flatten(0, 1)}
+        f = self.nets.encoder(b["counterfactual_problem"].reshape(-1))
+        loss, _, _ = decoder_loss(self.nets.decoder, f, episodes, prefixes=self.cfg.decoder_prefixes)
+        return loss
 
     @torch.no_grad()
     def collection_information_rewards(self, trials: dict[str, np.ndarray]) -> np.ndarray:

@@ -15,6 +15,8 @@ the wave is over. A family without one (MetaSign3D) runs on single envs in this 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import gymnasium as gym
@@ -234,23 +236,44 @@ class TrialBatch:
         wave gave it), then its stored actions. A trial is determined by those, so these are
         the frames it was collected with (on the same renderer; :meth:`TrialBuffer.load_state_dict`
         checks them)."""
-        n = len(trials["seed"])
         frames = {name: np.zeros_like(trials[name]) for name in ("exp_frames", "task_frames")}
-        env = gym.make(self.env_id, split=self.split, num_exploit_episodes=self.num_exploit)
-        try:
-            for i in range(n):
-                given = {"problem_id": int(trials["problem_id"][i])} if trials["problem_given"][i] else None
-                obs, _ = env.reset(seed=int(trials["seed"][i]), options=given)
+        with self._replay_env() as play:
+            for i in range(len(trials["seed"])):
                 episodes = [(frames["exp_frames"][i], trials["exp_act"][i], int(trials["exp_len"][i]))]
                 episodes += [(frames["task_frames"][i, k], trials["task_act"][i, k], int(trials["task_len"][i, k]))
                              for k in range(self.num_exploit)]
-                for out, actions, length in episodes:
-                    for t in range(length):
-                        out[t] = obs["observation"]
-                        obs, *_ = env.step(int(actions[t]))
+                play(int(trials["seed"][i]), int(trials["problem_id"][i]) if trials["problem_given"][i] else None,
+                     episodes)
+        return frames
+
+    def render_explorations(self, seeds: np.ndarray, problem_ids: np.ndarray, actions: np.ndarray,
+                            lengths: np.ndarray) -> np.ndarray:
+        """uint8 ``(n, T, H, W, C)``: the frames of exploration episodes played on a fresh env
+        reset with ``seeds[i]`` and problem ``problem_ids[i]``, taking ``actions[i, :lengths[i]]``
+        (e.g. a collected episode's actions in another problem: DREAM's counterfactuals)."""
+        frames = np.zeros((len(seeds), self.max_steps, *self.spec.frame_shape), dtype=np.uint8)
+        with self._replay_env() as play:
+            for i in range(len(seeds)):
+                play(int(seeds[i]), int(problem_ids[i]), [(frames[i], actions[i], int(lengths[i]))])
+        return frames
+
+    @contextmanager
+    def _replay_env(self) -> Iterator[Callable[[int, int | None, list], None]]:
+        """A fresh env and ``play(seed, problem_id or None, episodes)``: reset, then for each
+        ``(out, actions, length)`` write the frame before each of its actions into ``out``."""
+        env = gym.make(self.env_id, split=self.split, num_exploit_episodes=self.num_exploit)
+
+        def play(seed: int, problem_id: int | None, episodes: list) -> None:
+            obs, _ = env.reset(seed=seed, options=None if problem_id is None else {"problem_id": problem_id})
+            for out, actions, length in episodes:
+                for t in range(length):
+                    out[t] = obs["observation"]
+                    obs, *_ = env.step(int(actions[t]))
+
+        try:
+            yield play
         finally:
             env.close()
-        return frames
 
     def close(self) -> None:
         self.envs.close()

@@ -106,7 +106,7 @@ class RecurrentQTrainer:
         }
         self.optimizer = self.make_optimizer()
         self.buffer = TrialBuffer(cfg.buffer_trials, cfg.num_exploit_episodes, self.spec.max_episode_steps,
-                                  self.spec.num_ints, self.spec.frame_shape)
+                                  self.spec.num_ints, self.spec.frame_shape, self.extra_trial_fields())
         self.actor = self.make_actor()
         self.env_steps = 0
         self.updates = 0
@@ -149,6 +149,20 @@ class RecurrentQTrainer:
     def end_wave(self, wave: Any, trials: dict[str, np.ndarray], stats: dict) -> None:
         """After the wave is played, before its trials go to the replay."""
 
+    def extra_trial_fields(self) -> dict[str, tuple[tuple[int, ...], type]]:
+        """The method's own per-trial replay arrays (name -> (shape, dtype)), filled by
+        :meth:`end_wave`; none here."""
+        return {}
+
+    #: Whether every meta-training trial's problem is drawn by the trainer and passed to the
+    #: env's reset (else the trial's seed draws it): a method that plays a trial's start again
+    #: in other problems needs it (the same seed with another problem gives the same start).
+    gives_problems = False
+
+    def render_frames(self, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The rendered fields of stored ``trials`` played again (a checkpoint without frames)."""
+        return self.envs.render_frames(trials)
+
     def sample_batch(self) -> tuple:
         """The arguments of :meth:`compute_losses`: a batch of ``cfg.batch_size`` trials."""
         return (self.buffer.sample(self.cfg.batch_size, self.rng),)
@@ -187,6 +201,8 @@ class RecurrentQTrainer:
         groups = problem_ids = None
         if per_start == 1:
             seeds = self.rng.integers(2**31, size=n)
+            if self.gives_problems:
+                problem_ids = self.rng.choice(self.envs.split_problem_ids, n)
         else:  # each start in per_start problems, with the same random draws (see the config)
             groups = np.repeat(np.arange(n // per_start), per_start)
             seeds = self.rng.integers(2**31, size=n // per_start)[groups]
@@ -293,7 +309,7 @@ class RecurrentQTrainer:
         for name, target in self.targets.items():
             target.load_state_dict(state[name])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.buffer.load_state_dict(state["buffer"], render=self.envs.render_frames)
+        self.buffer.load_state_dict(state["buffer"], render=self.render_frames)
         self.rng.bit_generator.state = json.loads(state["rng"]["numpy"])
         torch.set_rng_state(state["rng"]["torch"])
         c = state["counters"]

@@ -52,7 +52,7 @@ FRAME_FIELDS = {
     "problem_given": ((), np.bool_),
 }
 #: The fields a checkpoint may leave out and a resume renders again.
-RENDERED_FIELDS = ("exp_frames", "task_frames")
+RENDERED_FIELDS = ("exp_frames", "task_frames", "counterfactual_frames")
 
 
 def trial_fields(frame_shape: tuple[int, ...] = ()) -> dict[str, tuple[tuple[str, ...], type]]:
@@ -80,7 +80,8 @@ class TrialBuffer:
     """
 
     def __init__(self, capacity: int, num_exploit: int, max_steps: int, num_ints: int,
-                 frame_shape: tuple[int, ...] = ()):
+                 frame_shape: tuple[int, ...] = (),
+                 extra_fields: dict[str, tuple[tuple[int, ...], type]] | None = None):
         self.capacity = check_int("capacity", capacity, 1)
         self.num_exploit = num_exploit
         self.max_steps = max_steps
@@ -88,6 +89,10 @@ class TrialBuffer:
         self.frame_shape = tuple(frame_shape)
         # (np.zeros maps untouched pages lazily: a large frame buffer costs memory as it fills)
         self.arrays = allocate_trials(capacity, num_exploit, max_steps, num_ints, frame_shape)
+        # a method's own per-trial arrays (name -> (shape after the trial axis, dtype)), gathered whole
+        self.extra_names = tuple(extra_fields or ())
+        for name, (shape, dtype) in (extra_fields or {}).items():
+            self.arrays[name] = np.zeros((capacity, *shape), dtype=dtype)
         self.size = 0
         self.pos = 0
         self._by_problem: tuple[np.ndarray, np.ndarray] | None = None  # sorted order, cached
@@ -160,6 +165,8 @@ class TrialBuffer:
             out["task_frames"] = a["task_frames"][index, :, :tt]
             out["exp_codes"] = a["exp_codes"][index, :te]
             out["exp_info"] = a["exp_info"][index, :te]
+        for name in self.extra_names:
+            out[name] = a[name][index]
         return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
 
     def overwritten_by(self, n: int) -> np.ndarray:
@@ -183,10 +190,15 @@ class TrialBuffer:
         return {"capacity": self.capacity, "size": self.size, "pos": self.pos, "arrays": arrays}
 
     def frames_crc32(self, index: np.ndarray) -> np.ndarray:
-        """int64 ``(len(index),)``: the CRC-32 of each trial's exploration and exploitation frames."""
-        a = self.arrays
-        return np.array([zlib.crc32(a["task_frames"][i].tobytes(), zlib.crc32(a["exp_frames"][i].tobytes()))
-                         for i in index.tolist()], dtype=np.int64)
+        """int64 ``(len(index),)``: the CRC-32 of each trial's frames (every rendered field)."""
+        fields = [self.arrays[name] for name in RENDERED_FIELDS if name in self.arrays]
+        crcs = np.zeros(len(index), dtype=np.int64)
+        for row, i in enumerate(index.tolist()):
+            crc = 0
+            for array in fields:
+                crc = zlib.crc32(array[i].tobytes(), crc)
+            crcs[row] = crc
+        return crcs
 
     def load_state_dict(self, state: dict[str, Any],
                         render: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None) -> None:
