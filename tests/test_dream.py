@@ -84,7 +84,7 @@ class _FixedDecoder(torch.nn.Module):
         return self.g
 
 
-def test_decoder_loss_averages_every_prefix_or_each_whole_episode_once():
+def test_decoder_loss_averages_every_prefix_or_each_whole_episode_once_or_both():
     # f = (1, 0) and (0, 1); episode 0 has 3 steps (d = 1, 0.25, 0), episode 1 has 2 (d = 1, 1);
     # the padded positions hold anything.
     f = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
@@ -98,6 +98,8 @@ def test_decoder_loss_averages_every_prefix_or_each_whole_episode_once():
     final, out_final, _ = decoder_loss(_FixedDecoder(g), f, b, prefixes="final")
     assert final.item() == pytest.approx((0 + 1) / 2)  # the paper's E ||z - g(tau_exp)||^2
     assert torch.equal(out_final, g)  # g is still given after every prefix (for the rewards)
+    both, _, _ = decoder_loss(_FixedDecoder(g), f, b, prefixes="both")
+    assert both.item() == pytest.approx((1 + 0.25 + 0 + 1 + 1) / 5 + (0 + 1) / 2)
     with pytest.raises(ValueError, match="prefixes='last': expected one of"):
         decoder_loss(_FixedDecoder(g), f, b, prefixes="last")
     with pytest.raises(ValueError, match="decoder_prefixes='some'"):

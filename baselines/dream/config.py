@@ -14,7 +14,7 @@ from typing import Any
 from baselines.common.recurrent_q.config import PIXEL_PRESETS, RecurrentQConfig
 
 #: What DREAM's decoder loss averages over (``DreamConfig.decoder_prefixes``).
-DECODER_PREFIXES = ("all", "final")
+DECODER_PREFIXES = ("all", "final", "both")
 
 
 @dataclass
@@ -112,7 +112,10 @@ class DreamConfig(RecurrentQConfig):
     58% of held-out oracle episodes after 3,500 with "final"
     (``benchmarks/sign3d_decoder_mix.py``, docs/sign3d.md). g is still read
     after every prefix for the information-gain rewards: with the max-pooling decoder a
-    prefix's state is that of a shorter episode."""
+    prefix's state is that of a shorter episode. "both": the sum of the two means, so that
+    the prefixes the rewards read are fitted too (with "final" alone their outputs were
+    loose, and the rewards, their differences, paid +0.3 per exploration episode for nothing
+    with ``decoder_counterfactuals``: docs/sign3d.md)."""
     decoder_lr: float = 0.0
     """The decoder's learning rate (0: ``lr``, the one every network shares). Offline, a
     decoder of MetaSign3D frames learning from a replay with 4% sign-reading episodes learned

@@ -195,9 +195,9 @@ def decoder_loss(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor],
                  partner: dict[str, torch.Tensor] | None = None, union_weight: float = 0.0,
                  prefixes: str = "all") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The decoder's loss: the mean of ``||g(tau_{:t}) - f(mu)||^2`` over every prefix of the
-    exploration episodes (``prefixes="all"``) or over the whole episodes only (``"final"``:
-    t = the episode's last step; the paper's Equation 4), with f a fixed target (no gradient
-    reaches the encoder).
+    exploration episodes (``prefixes="all"``), over the whole episodes only (``"final"``:
+    t = the episode's last step; the paper's Equation 4), or the sum of those two means
+    (``"both"``), with f a fixed target (no gradient reaches the encoder).
 
     ``f (B, z)``; ``b``: the replay batch's ``exp_ints (B, Te, F)``, ``exp_rew (B, Te)``,
     ``exp_len (B,)`` [and ``exp_frames (B, Te, H, W, C)``]. ``partner``: for each trial,
@@ -210,18 +210,22 @@ def decoder_loss(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor],
         raise ValueError(f"prefixes={prefixes!r}: expected one of {DECODER_PREFIXES}")
     exp_frames = b.get("exp_frames")  # pixel observations only
     g = decoder(b["exp_ints"], b["exp_rew"], frames=exp_frames)
-    mask = sequence_mask(b["exp_len"], g.shape[1])
-    if prefixes == "final":  # one term per episode: its last prefix
-        mask = torch.zeros_like(mask)
-        mask[torch.arange(len(mask)), b["exp_len"] - 1] = 1.0
+    every = sequence_mask(b["exp_len"], g.shape[1])
+    final = torch.zeros_like(every)  # one term per episode: its last prefix
+    final[torch.arange(len(final)), b["exp_len"] - 1] = 1.0
+    masks = {"all": [every], "final": [final], "both": [every, final]}[prefixes]
+
+    def mean_over_masks(distances: torch.Tensor) -> torch.Tensor:
+        return sum((distances * mask).sum() / mask.sum() for mask in masks)
+
     dist = ((g - f.detach().unsqueeze(1)) ** 2).sum(-1)
-    loss = (dist * mask).sum() / mask.sum()
+    loss = mean_over_masks(dist)
     if partner is not None and union_weight > 0:
         facts = decoder.facts(partner["exp_ints"], partner["exp_rew"], partner.get("exp_frames"))
         known = facts[torch.arange(len(facts)), partner["exp_len"] - 1]
         g_union = decoder(b["exp_ints"], b["exp_rew"], h0=known, frames=exp_frames)
         dist_union = ((g_union - f.detach().unsqueeze(1)) ** 2).sum(-1)
-        loss = loss + union_weight * (dist_union * mask).sum() / mask.sum()
+        loss = loss + union_weight * mean_over_masks(dist_union)
     return loss, g, dist
 
 
