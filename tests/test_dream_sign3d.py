@@ -89,6 +89,31 @@ def test_read_sign_cli_reports_a_training_checkpoints_decoder_and_refuses_other_
         main(Args(str(tmp_path / "grid.pt")))
 
 
+def test_replay_information_plays_the_replays_episodes_again_and_reports_the_decoders_gain(tmp_path):
+    """``read_sign --replay-trials``: the information gain per episode on the replay's last
+    trials, from frames rendered again, equals the one on the trainer's own frames; with
+    counterfactuals (no sign in view) the decoder's outputs on the two are the same."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.networks import decoder_loss, encoding_spread, information_gain_rewards
+    from baselines.dream.read_sign import replay_information
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, decoder_counterfactuals=True,
+                              progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.collect()
+    state = trainer.state_dict()
+    line = replay_information(state, trainer.nets, 2)
+    b = trainer.buffer.gather(np.arange(1, 3))
+    with torch.no_grad():
+        f_all = trainer.nets.encoder(torch.arange(NUM_PROBLEMS))
+        f = f_all[b["problem_id"]]
+        _, g, _ = decoder_loss(trainer.nets.decoder, f, b)
+        gain = information_gain_rewards(f, g, b["exp_len"], 0.0, encoding_spread(f_all)).sum(1).mean().item()
+    assert f"on the replay's last 2 trials the decoder gains {gain:+.3f} of f's spread" in line
+    assert line.endswith("largest |g - g on the counterfactual|: 0")
+
+
 def test_square_visits_count_each_trial_once_per_square_from_the_position_codes():
     from baselines.common.recurrent_q.novelty import position_codes
     from baselines.dream.read_sign import square_visits

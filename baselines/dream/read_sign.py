@@ -18,6 +18,9 @@ exploitation policy handed the encoder's z (the problem given, as in meta-traini
 prints its return and how often it touched the right object, a wrong one or none: the other
 half of what DREAM needs (an exploitation policy that fetches once it knows the colour).
 
+With ``--replay-trials N`` it plays the replay's last N exploration episodes again and prints
+the decoder's information gain per episode on them (what the replay-time rewards pay).
+
 With ``--visits`` it prints where the explorer went: for each 1 m square of the world, how
 many of the replay's trials (the last ``buffer_trials``) visited it in their exploration
 episode, from the position codes a ``--novelty-source position`` (or ``pose``) run stores.
@@ -107,6 +110,11 @@ class Args:
     """Waves of the run's ``num_envs`` trials played with the encoder's z (0: skip)."""
     visits: bool = False
     """Print the replay's exploration visits per 1 m square (position-novelty runs)."""
+    replay_trials: int = 0
+    """Play the replay's last N trials' exploration episodes again (frames rendered from their
+    seeds and actions) and print the decoder's information gain per episode on them and, for
+    ``--decoder-counterfactuals`` runs, whether it gives their counterfactuals the same
+    outputs (0: skip)."""
 
 
 def square_visits(state: dict) -> np.ndarray:
@@ -159,6 +167,46 @@ def fetch_returns(state: dict, waves: int, seed: int = 7) -> np.ndarray:
     return np.concatenate(returns)
 
 
+def replay_information(state: dict, nets, trials: int) -> str:
+    """What the decoder of training state ``state`` makes of its replay's last ``trials``
+    exploration episodes (played again from their seeds and actions): the information gain
+    per episode ((d_0 - d_last) / f's spread, the step cost left out) and the distance of g
+    after the episode from f's mean; with counterfactuals, the largest difference between g on
+    an episode and on its first counterfactual (0 where the frames are the same)."""
+    from baselines.common.recurrent_q.collect import TrialBatch
+    from baselines.dream.networks import information_gain_rewards
+
+    arrays, cfg = state["buffer"]["arrays"], state["config"]
+    index = np.arange(len(arrays["exp_len"]))[-trials:]
+    sub = {key: value[index].numpy() for key, value in arrays.items()}
+    batch = TrialBatch(ENV_ID, 1, num_exploit_episodes=cfg["num_exploit_episodes"])
+    n, steps = len(index), batch.max_steps
+    sub["exp_frames"] = np.zeros((n, steps, *batch.spec.frame_shape), np.uint8)
+    sub["task_frames"] = np.zeros((n, batch.num_exploit, steps, *batch.spec.frame_shape), np.uint8)
+    frames = batch.render_frames(sub)["exp_frames"]
+    b = {"exp_ints": torch.from_numpy(sub["exp_ints"].astype(np.int64)), "exp_rew": torch.from_numpy(sub["exp_rew"]),
+         "exp_len": torch.from_numpy(sub["exp_len"]), "exp_frames": torch.from_numpy(frames)}
+    with torch.no_grad():
+        f_all = nets.encoder(torch.arange(NUM_PROBLEMS))
+        f = f_all[torch.from_numpy(sub["problem_id"])]
+        _, g, _ = decoder_loss(nets.decoder, f, b)
+        spread = encoding_spread(f_all)
+        gain = information_gain_rewards(f, g, b["exp_len"], 0.0, spread).sum(1).mean().item()
+        final = g[torch.arange(n), b["exp_len"] - 1]
+        off_mean = (((final - f_all.mean(0)) ** 2).sum(-1).mean() / spread).item()
+        line = (f"on the replay's last {n} trials the decoder gains {gain:+.3f} of f's spread per exploration episode "
+                f"(step cost left out); after the episode g is {off_mean:.3f} of f's spread from f's mean")
+        if "counterfactual_problem" in sub:
+            split = np.arange(NUM_PROBLEMS)
+            others = np.array([split[split != p][0] for p in sub["problem_id"]])
+            twin = dict(b, exp_frames=torch.from_numpy(
+                batch.render_explorations(sub["seed"], others, sub["exp_act"], sub["exp_len"])))
+            _, g_twin, _ = decoder_loss(nets.decoder, f, twin)
+            line += f"; largest |g - g on the counterfactual|: {(g - g_twin).abs().max().item():.3g}"
+    batch.close()
+    return line
+
+
 def main(args: Args) -> None:
     from baselines.dream.config import DreamConfig
     from baselines.dream.networks import DreamNetworks
@@ -189,6 +237,8 @@ def main(args: Args) -> None:
         print("     " + "".join(f"{x:>6}" for x in range(grid.shape[1])))
         for z, row in enumerate(grid):
             print(f"z={z:<3}" + "".join(f"{v:>6}" for v in row))
+    if args.replay_trials:
+        print(replay_information(state, nets, args.replay_trials))
     if args.fetch_waves:
         returns = fetch_returns(state, args.fetch_waves)
         print(f"handed the encoder's z, the greedy exploitation policy returns {returns.mean():+.3f} over "
