@@ -39,7 +39,7 @@ from meta_explore_envs.envs.sign3d_layout import FORWARD, MAX_STEPS
 @dataclass
 class Args:
     prefixes: str = "final"
-    """The decoder loss's ``prefixes``: "all" or "final" (DreamConfig.decoder_prefixes)."""
+    """The decoder loss's ``prefixes``: "all", "final" or "both" (DreamConfig.decoder_prefixes)."""
     lr: float = 1e-3
     """Adam's learning rate."""
     weight_decay: float = 0.0

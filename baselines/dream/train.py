@@ -186,7 +186,7 @@ class Trainer(RecurrentQTrainer):
         self.actor.z_override = None
         self._decoder_probabilities = None  # the counts and the replay change now
         if self.novelty is not None:  # code and count what the exploration episodes saw
-            seen = np.arange(trials["exp_codes"].shape[1]) < trials["exp_len"][:, None]
+            seen = _steps_taken(trials["exp_len"], trials["exp_codes"].shape[1])
             if self.cfg.novelty_source == "frames":
                 trials["exp_codes"] = self.novelty.codes(trials["exp_frames"]) * seen
             else:  # one state per stored exploration step (collect.EnvList)
@@ -197,8 +197,7 @@ class Trainer(RecurrentQTrainer):
             if self.cfg.novelty_window:  # the trials this wave will overwrite leave the counts
                 a = self.buffer.arrays
                 gone = self.buffer.overwritten_by(len(trials["exp_len"]))
-                stored = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][gone, None]
-                self.novelty.remove(a["exp_codes"][gone][stored])
+                self.novelty.remove(a["exp_codes"][gone][_steps_taken(a["exp_len"][gone], a["exp_codes"].shape[1])])
         if self.cfg.decoder_counterfactuals:
             self.add_counterfactuals(trials)
         if self.cfg.information_rewards == "collection":
@@ -342,7 +341,7 @@ class Trainer(RecurrentQTrainer):
             self.novelty.load_state_dict(state["novelty"])
             if "exp_codes" not in state["buffer"]["arrays"]:  # saved when codes were hashed at each update
                 a, n = self.buffer.arrays, len(self.buffer)
-                seen = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][:n, None]
+                seen = _steps_taken(a["exp_len"][:n], a["exp_codes"].shape[1])
                 a["exp_codes"][:n] = self.novelty.codes(a["exp_frames"][:n]) * seen
 
     def sample_batch(self) -> tuple[dict[str, torch.Tensor], ...]:
@@ -360,7 +359,7 @@ class Trainer(RecurrentQTrainer):
         visits of any novelty code its exploration episode reached (``cfg.decoder_priority``)."""
         if self._decoder_probabilities is None:
             a, n = self.buffer.arrays, len(self.buffer)
-            seen = np.arange(a["exp_codes"].shape[1]) < a["exp_len"][:n, None]
+            seen = _steps_taken(a["exp_len"][:n], a["exp_codes"].shape[1])
             # novelty = 1 / sqrt(count), so the rarest code's is the largest
             rarest = np.where(seen, self.novelty.novelty(a["exp_codes"][:n]), 0.0).max(1).astype(np.float64)
             weights = rarest ** (2.0 * self.cfg.decoder_priority)
@@ -390,6 +389,11 @@ class Trainer(RecurrentQTrainer):
 
     def summary_fields(self) -> dict[str, Any]:
         return {"bottleneck": self.cfg.bottleneck}
+
+
+def _steps_taken(lengths: np.ndarray, steps: int) -> np.ndarray:
+    """``(len(lengths), steps)`` bool: which stored exploration steps each episode took."""
+    return np.arange(steps) < lengths[:, None]
 
 
 class _EncoderZ:

@@ -131,7 +131,7 @@ class RecurrentQConfig:
     problem and start are still uniform; only trials of a wave are paired (common random
     numbers). 1: off (each trial's seed draws its problem). ``num_envs`` must be a multiple."""
 
-
+    # ------------------------------------------------------------------ logging and evaluation
     log_every: int = 10_000
     """Env steps between CSV/TensorBoard rows of training statistics."""
     eval_every: int = 50_000

@@ -91,13 +91,14 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
     """
     if (no_end_slots is not None or not random_end) and end_action is None:
         raise ValueError("no_end_slots and random_end=False need end_action")
+    num_groups = None if groups is None else int(groups.max()) + 1
 
     def choose(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
         actions = q.argmax(-1).numpy()
         b, n_actions = q.shape
         eps = epsilon if explore_epsilon is None else np.where(episode == 0, explore_epsilon, epsilon)
         # one draw per slot, or per group, read by each slot of the group
-        draws, of = (b, slice(None)) if groups is None else (int(groups.max()) + 1, groups[slots])
+        draws, of = (b, slice(None)) if groups is None else (num_groups, groups[slots])
         explore = rng.random(draws)[of] < eps
         if random_end:
             uniform = rng.integers(n_actions, size=draws)[of]
