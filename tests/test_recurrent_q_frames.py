@@ -3,6 +3,8 @@ frame encoder, frames in the replay, collection on single envs, and DREAM end to
 
 from __future__ import annotations
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -203,7 +205,7 @@ def test_dream_counterfactuals_play_each_exploration_again_in_the_other_problems
     losses = trainer.compute_losses(b, b)
     f = trainer.nets.encoder(b["problem_id"])
     real, _, _ = decoder_loss(trainer.nets.decoder, f, b, b, cfg.decoder_union_weight)
-    torch.testing.assert_close(losses["decoder"], real + trainer.counterfactual_loss(b))
+    torch.testing.assert_close(losses["decoder"], real + trainer.counterfactual_loss(b)[0])
     torch.save(trainer.state_dict(), tmp_path / "checkpoint.pt")
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert "counterfactual_frames" not in state["buffer"]["arrays"]
@@ -212,6 +214,45 @@ def test_dream_counterfactuals_play_each_exploration_again_in_the_other_problems
     np.testing.assert_array_equal(restored.buffer.arrays["counterfactual_frames"], a["counterfactual_frames"])
     with pytest.raises(ValueError, match="decoder_counterfactuals renders exploration episodes again"):
         Trainer(DreamConfig(env="MetaMap-v0", decoder_counterfactuals=True, progress=False, out=str(tmp_path)))
+
+
+def test_dream_centred_information_gain_is_zero_until_the_versions_of_an_episode_differ(tmp_path):
+    """``information_centred``: the gain is DREAM's on f and g less their means over each
+    episode's real and counterfactual versions, so episodes that look the same in every
+    problem (no sign in view) earn exactly 0 whatever the decoder outputs; once one version's
+    frame differs, the gain is the formula's. Bad combinations are refused."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.networks import decoder_loss, information_gain_rewards
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+                              env_steps_per_update=1000.0, decoder_counterfactuals=True, information_centred=True,
+                              novelty_bonus=0.0, explore_no_end_fraction=1.0, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.collect()
+    b = trainer.buffer.gather(np.arange(3))
+    assert b["exp_len"].min() >= 3
+    assert trainer.compute_losses(b, b)["exploration_reward"].item() == 0.0  # exactly: no version differs
+    uncentred = Trainer(dataclasses.replace(cfg, information_centred=False))
+    uncentred.load_state_dict(trainer.state_dict())
+    assert uncentred.compute_losses(b, b)["exploration_reward"].item() != 0.0  # the decoder's problem-free part
+
+    b["counterfactual_frames"][0, 1, 1] = 255 - b["counterfactual_frames"][0, 1, 1]  # one version's frame differs
+    with torch.no_grad():
+        got = trainer.compute_losses(b, b)["exploration_reward"]
+        f = trainer.nets.encoder(b["problem_id"])
+        _, g, _ = decoder_loss(trainer.nets.decoder, f, b)
+        _, f_cf, g_cf = trainer.counterfactual_loss(b)
+    f_all, g_all = torch.cat([f[:, None], f_cf], 1), torch.cat([g[:, None], g_cf], 1)
+    spread = ((f_all - f_all.mean(1, keepdim=True)) ** 2).sum(-1).mean()  # over the 3 problems
+    gain = information_gain_rewards(f - f_all.mean(1), g - g_all.mean(1), b["exp_len"], 0.0, spread)
+    assert gain[1:].abs().max().item() < 1e-6 and gain[0].abs().max().item() > 0
+    torch.testing.assert_close(got, gain.sum(1).mean())
+    with pytest.raises(ValueError, match="information_centred=True needs decoder_counterfactuals=True"):
+        DreamConfig.for_env(ENV_ID, information_centred=True)
+    with pytest.raises(ValueError, match="information_rewards='replay' \\(got 'collection'\\)"):
+        DreamConfig.for_env(ENV_ID, information_centred=True, decoder_counterfactuals=True,
+                            information_rewards="collection")
 
 
 class _ScriptedActor:

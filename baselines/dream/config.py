@@ -69,6 +69,18 @@ class DreamConfig(RecurrentQConfig):
     docs/sign3d.md "Learning it"). Floored, such noise pays a little, like a novelty bonus,
     and reading the sign still pays its whole gain: the gains of an episode no longer sum to
     what the decoder knows at its end."""
+    information_centred: bool = False
+    """With ``decoder_counterfactuals`` and the replay's rewards: the information gain on f and
+    g centred on their means over the three versions of each exploration episode (the real
+    one and its counterfactuals): ``d_t = ||(f - mean f) - (g_t - mean g_t)||^2`` instead of
+    ``||f - g_t||^2`` (a deviation from the paper, for MetaSign3D). Averaged over the
+    problems, the paper's ``d_t`` is this plus ``||mean f - mean g_t||^2``, a term that does not
+    depend on the problem: for a perfect decoder it is 0, but a decoder that fits familiar
+    views better than rare ones makes it smaller at the end of an episode spent where the
+    explorer often goes, and the paper's reward then pays for going there (+0.2 to +0.4 per
+    exploration episode with no sign seen on MetaSign3D, and the explorers stayed in the top
+    room; docs/sign3d.md "Learning it"). Centred, an episode whose versions look the same
+    (no sign in view) earns exactly 0, and only what tells the problems apart pays."""
     decoder_trials: int = 0
     """Trials of each batch the decoder learns from (0: all of them). Fewer: fewer passes
     over each replayed trial (a trial stays for ~3,750 updates of 16 trials in the MetaSign3D
@@ -168,6 +180,13 @@ class DreamConfig(RecurrentQConfig):
         if self.decoder_trials and self.information_rewards != "collection":
             raise ValueError(f"decoder_trials={self.decoder_trials} needs information_rewards='collection' (the "
                              "replay's rewards need the decoder on every trial of the batch)")
+        if self.information_centred and not (self.decoder_counterfactuals and self.information_rewards == "replay"
+                                             and not self.decoder_trials and not self.decoder_shift):
+            raise ValueError("information_centred=True needs decoder_counterfactuals=True (got "
+                             f"{self.decoder_counterfactuals}), information_rewards='replay' (got "
+                             f"{self.information_rewards!r}), decoder_trials=0 (got {self.decoder_trials}) and "
+                             f"decoder_shift=0 (got {self.decoder_shift}): it centres the decoder's outputs on every "
+                             "trial of the batch over its counterfactuals")
         if self.decoder_priority < 0:
             raise ValueError(f"decoder_priority={self.decoder_priority} must be >= 0 (0: off)")
         if self.decoder_priority and not (self.decoder_trials and self.novelty_bonus > 0):

@@ -244,11 +244,22 @@ class Trainer(RecurrentQTrainer):
         decoder, g, dist = decoder_loss(nets.decoder, f_decoder, decoder_batch, decoder_partner,
                                         cfg.decoder_union_weight, cfg.decoder_prefixes)
         if cfg.decoder_counterfactuals:  # the same episodes in the other problems
-            decoder = decoder + self.counterfactual_loss(decoder_batch)
+            counterfactual, f_cf, g_cf = self.counterfactual_loss(decoder_batch)
+            decoder = decoder + counterfactual
 
         # Exploration Q on the information gain under the current decoder.
         if cfg.information_rewards == "collection":  # computed by end_wave() before any training on them
             gain = b["exp_info"]
+        elif cfg.information_centred:  # on f and g less their means over each episode's versions
+            versions = 1 + f_cf.shape[1]
+            # x - mean x written as the differences from the real version, so that versions that
+            # are the same give exactly 0 (a mean of equal floats need not equal them).
+            f_centred = -(f_cf - f.unsqueeze(1)).sum(1).detach() / versions  # (B, z)
+            g_centred = -(g_cf - g.unsqueeze(1)).sum(1).detach() / versions  # (B, T, z)
+            # The spread of f over the problems (each episode's versions hold all of them).
+            spread = ((torch.cat([f.unsqueeze(1), f_cf], 1) - (f.unsqueeze(1) - f_centred.unsqueeze(1))) ** 2)
+            scale = spread.sum(-1).mean().detach().clamp(min=1e-6) if cfg.normalise_information else 1.0
+            gain = information_gain_rewards(f_centred, g_centred, exp_len, 0.0, scale)
         else:
             gain = information_gain_rewards(f.detach(), g.detach(), exp_len, 0.0, self.information_scale(f.detach()))
         if cfg.information_floor:
@@ -290,18 +301,19 @@ class Trainer(RecurrentQTrainer):
             "exploration_reward": r_exp.sum(1).mean(),
         }
 
-    def counterfactual_loss(self, b: dict[str, torch.Tensor]) -> torch.Tensor:
+    def counterfactual_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The decoder's loss on the counterfactual episodes of batch ``b``'s trials (each in
         every other problem; the same actions, lengths and instruction, so the same integer
-        inputs), with those problems' f as targets."""
+        inputs), with those problems' f as targets; and those f ``(B, P - 1, z)`` and the
+        decoder's outputs ``(B, P - 1, T, z)`` on the episodes."""
         frames = b["counterfactual_frames"]  # (B, P - 1, T_max, H, W, C), cut below
         n, k = frames.shape[:2]
         t = b["exp_ints"].shape[1]
         episodes = {"exp_ints": b["exp_ints"].repeat_interleave(k, 0), "exp_rew": b["exp_rew"].repeat_interleave(k, 0),
                     "exp_len": b["exp_len"].repeat_interleave(k, 0), "exp_frames": frames[:, :, :t].flatten(0, 1)}
         f = self.nets.encoder(b["counterfactual_problem"].reshape(-1))
-        loss, _, _ = decoder_loss(self.nets.decoder, f, episodes, prefixes=self.cfg.decoder_prefixes)
-        return loss
+        loss, g, _ = decoder_loss(self.nets.decoder, f, episodes, prefixes=self.cfg.decoder_prefixes)
+        return loss, f.reshape(n, k, -1), g.reshape(n, k, *g.shape[1:])
 
     @torch.no_grad()
     def collection_information_rewards(self, trials: dict[str, np.ndarray]) -> np.ndarray:
