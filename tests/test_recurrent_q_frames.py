@@ -255,6 +255,52 @@ def test_dream_centred_information_gain_is_zero_until_the_versions_of_an_episode
                             information_rewards="collection")
 
 
+def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_the_problems_apart(tmp_path):
+    """``reading_bonus``: DREAM's information gain under the decoder that knows which problems
+    the views rule out. Nothing is paid while every version of an episode looks the same; the
+    action whose outcome is told apart from both other versions earns ||f - mean f||^2 over
+    f's spread (one version: the step to the mean of the two left), exactly once; the bonus
+    decays with the novelty's schedule and needs the counterfactuals."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+    from meta_explore_envs.planning.sign3d import views_told_apart
+
+    view = np.zeros((2, 60, 80, 3), np.uint8)
+    other = view.copy()
+    other[0, :3, :33, 1] = 101  # 99 pixels differ by more than 100
+    other[1, :2, :50, 2] = 101  # 100 pixels
+    other[1, 2, :50, 0] = 100  # by exactly 100: not counted
+    assert views_told_apart(view, other).tolist() == [False, True]
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+                              env_steps_per_update=1000.0, decoder_counterfactuals=True, reading_bonus=1.0,
+                              novelty_bonus=0.0, explore_no_end_fraction=1.0, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.collect()
+    b = trainer.buffer.gather(np.arange(3))
+    with torch.no_grad():
+        f = trainer.nets.encoder(b["problem_id"])
+        f_cf = trainer.nets.encoder(b["counterfactual_problem"].reshape(-1)).reshape(3, 2, -1)
+    assert trainer.reading_rewards(b, f).abs().max().item() == 0.0
+    cf = b["counterfactual_frames"]
+    cf[0, 0, 3:] += 128  # version 1 of trial 0 told apart from step 3 on (each value moves by 128)
+    cf[1, :, 2] += 128  # both versions of trial 1 at step 2 only
+    got = trainer.reading_rewards(b, f)
+    everything = torch.cat([f[:, None], f_cf], 1)
+    spread = ((everything - everything.mean(1, keepdim=True)) ** 2).sum(-1).mean()
+    expected = torch.zeros_like(got)
+    expected[0, 2] = (((f[0] - everything[0].mean(0)) ** 2).sum() - ((f[0] - (f[0] + f_cf[0, 1]) / 2) ** 2).sum())
+    expected[1, 1] = ((f[1] - everything[1].mean(0)) ** 2).sum()
+    torch.testing.assert_close(got, expected / spread)
+    assert cfg.bonus_fraction(0) == 1.0
+    decaying = dataclasses.replace(cfg, novelty_decay_start=100, novelty_decay_steps=100)
+    assert [decaying.bonus_fraction(s) for s in (0, 150, 250)] == [1.0, 0.5, 0.0]
+    with pytest.raises(ValueError, match="reading_bonus=1.0 needs decoder_counterfactuals=True"):
+        DreamConfig.for_env(ENV_ID, reading_bonus=1.0)
+    with pytest.raises(ValueError, match="reading_bonus=-1.0 must be >= 0"):
+        DreamConfig.for_env(ENV_ID, reading_bonus=-1.0)
+
+
 class _ScriptedActor:
     """Acts from a fixed table: action ``script[slot][t]`` at the slot's t-th step of the trial."""
 

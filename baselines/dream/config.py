@@ -168,6 +168,19 @@ class DreamConfig(RecurrentQConfig):
     """... over this many env steps (0: beta stays constant)."""
     novelty_bits: int = 32
     """Bits of the SimHash codes (more: finer distinctions between frames)."""
+    reading_bonus: float = 0.0
+    """Weight of a second, privileged exploration bonus (``decoder_counterfactuals`` only; 0:
+    off; a deviation from the paper, for MetaSign3D): DREAM's information gain under the
+    decoder that knows which problems the episode's views have ruled out, i.e. g after step t
+    the mean f of the problems whose counterfactual version of the episode shows no view told
+    apart from the real one's so far (``planning.sign3d.views_told_apart``: 100 pixels differing
+    by more than 100 of 255, the planner's legibility test), normalised by f's spread over the
+    problems. An exploration episode that first shows the sign legibly earns about this much
+    at that step, before the learned decoder can read it: the learned decoder's reward needs
+    many sign-reading episodes before it pays, and until then the position novelty, which fades
+    where it leads, is all that keeps the explorer at the sign (docs/sign3d.md "Learning it").
+    Decays with the novelty bonus (``novelty_decay_start``, ``novelty_decay_steps``), so that
+    the final explorer learns from the decoder's information gain alone."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -201,13 +214,24 @@ class DreamConfig(RecurrentQConfig):
             raise ValueError(f"decoder_shift={self.decoder_shift} must be >= 0 (pixels)")
         if not self.novelty_cell > 0:
             raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
+        if self.reading_bonus < 0:
+            raise ValueError(f"reading_bonus={self.reading_bonus} must be >= 0 (0: off)")
+        if self.reading_bonus and not self.decoder_counterfactuals:
+            raise ValueError(f"reading_bonus={self.reading_bonus} needs decoder_counterfactuals=True: it compares "
+                             "each exploration episode's views with its counterfactual versions'")
+
+    def bonus_fraction(self, env_steps: int) -> float:
+        """How much of the exploration bonuses (novelty, reading) is left after ``env_steps``: 1
+        until ``novelty_decay_start``, then down to 0 over ``novelty_decay_steps`` (always 1
+        when that is 0)."""
+        if self.novelty_decay_steps <= 0:
+            return 1.0
+        fraction = (env_steps - self.novelty_decay_start) / self.novelty_decay_steps
+        return min(1.0, max(0.0, 1.0 - fraction))
 
     def novelty_weight(self, env_steps: int) -> float:
         """The effective beta after ``env_steps``."""
-        if self.novelty_bonus == 0.0 or self.novelty_decay_steps <= 0:
-            return self.novelty_bonus
-        fraction = (env_steps - self.novelty_decay_start) / self.novelty_decay_steps
-        return self.novelty_bonus * min(1.0, max(0.0, 1.0 - fraction))
+        return self.novelty_bonus * self.bonus_fraction(env_steps) if self.novelty_bonus else 0.0
 
     def bottleneck_lambda(self, env_steps: int) -> float:
         """The effective lambda after ``env_steps`` (always 0 with ``--no-bottleneck``)."""

@@ -268,6 +268,9 @@ class Trainer(RecurrentQTrainer):
         beta = cfg.novelty_weight(self.env_steps)
         if self.novelty is not None and beta > 0:
             r_exp = r_exp + beta * self.novelty_rewards(b["exp_codes"], exp_len)
+        beta_read = cfg.reading_bonus * cfg.bonus_fraction(self.env_steps)
+        if beta_read > 0:
+            r_exp = r_exp + beta_read * self.reading_rewards(b, f.detach())
         q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"], frames=exp_frames)
         with torch.no_grad():
             q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"], frames=exp_frames)
@@ -300,6 +303,26 @@ class Trainer(RecurrentQTrainer):
             "decoder_error_final": dist.detach()[torch.arange(len(dist)), decoder_batch["exp_len"] - 1].mean(),
             "exploration_reward": r_exp.sum(1).mean(),
         }
+
+    def reading_rewards(self, b: dict[str, torch.Tensor], f: torch.Tensor) -> torch.Tensor:
+        """``(B, T)``: DREAM's information gain of each exploration action of batch ``b`` under
+        the decoder that knows which problems the episode's views rule out
+        (``cfg.reading_bonus``): after step t, g is the mean of f over the real problem and the
+        counterfactual problems none of whose views up to t is told apart from the real one's
+        (``planning.sign3d.views_told_apart``); divided by f's spread over the problems.
+        ``f (B, z)``: the batch's f(mu)."""
+        from meta_explore_envs.planning.sign3d import views_told_apart
+
+        real = b["exp_frames"].numpy()  # (B, T, H, W, C)
+        others = b["counterfactual_frames"][:, :, : real.shape[1]].numpy()  # (B, P - 1, T, H, W, C)
+        told_apart = torch.from_numpy(views_told_apart(real[:, None], others))  # (B, P - 1, T)
+        ruled_out = told_apart.cummax(dim=2).values.permute(0, 2, 1)  # (B, T, P - 1)
+        f_cf = self.nets.encoder(b["counterfactual_problem"].reshape(-1)).detach().reshape(*ruled_out.shape[::2], -1)
+        kept = (~ruled_out).float()  # which counterfactual problems are still possible after step t
+        g = (f.unsqueeze(1) + torch.einsum("btk,bkz->btz", kept, f_cf)) / (1 + kept.sum(2, keepdim=True))
+        everything = torch.cat([f.unsqueeze(1), f_cf], 1)
+        spread = ((everything - everything.mean(1, keepdim=True)) ** 2).sum(-1).mean().clamp(min=1e-6)
+        return information_gain_rewards(f, g, b["exp_len"], 0.0, spread)
 
     def counterfactual_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The decoder's loss on the counterfactual episodes of batch ``b``'s trials (each in

@@ -155,6 +155,14 @@ def word_fully_visible(x: float, z: float, heading: float, walls: np.ndarray) ->
     return any(a <= lo and hi <= b for a, b in visible_sign_intervals(x, z, heading, walls, -math.radians(2), -0.05))
 
 
+def views_told_apart(view_a: np.ndarray, view_b: np.ndarray, min_pixels: int = 100) -> np.ndarray | bool:
+    """Whether two uint8 RGB views ``(..., H, W, 3)`` tell their problems apart clearly: at
+    least ``min_pixels`` pixels differ by more than 100 (of 255) in some channel. Any leading
+    dimensions are compared element by element (a bool array of their shape)."""
+    differ = np.abs(view_a.astype(np.int16) - view_b.astype(np.int16)).max(axis=-1) > 100
+    return differ.sum(axis=(-2, -1)) >= min_pixels
+
+
 @functools.cache
 def world_walls() -> np.ndarray:
     """MiniWorld's ``wall_segs`` of the MetaSign3D world: (num_walls, 2, 3) float, the two end
@@ -522,9 +530,8 @@ class Sign3DPlanner:
             return False
         if len(self.classes(graph, node)) < len(ALL_PROBLEMS):
             return False
-        views = [self.world.observe(p, x, z, graph.heading(node)).astype(np.int16) for p in sorted(ALL_PROBLEMS)]
-        return all((np.abs(views[a] - views[b]).max(axis=2) > 100).sum() >= min_pixels
-                   for a in range(3) for b in range(a + 1, 3))
+        views = [self.world.observe(p, x, z, graph.heading(node)) for p in sorted(ALL_PROBLEMS)]
+        return all(views_told_apart(views[a], views[b], min_pixels) for a in range(3) for b in range(a + 1, 3))
 
     def reading_path(self, start: tuple[float, float, float], max_steps: int = layout.MAX_STEPS) -> list[int] | None:
         """Shortest path from ``start`` to a pose where the sign is clearly legible, the whole
@@ -678,7 +685,7 @@ def main() -> None:
 
 __all__ = ["BOUNDS", "BOUNDS_METHOD", "BoundEstimate", "SearchGraph", "Sign3DPlanner", "bounds", "estimate_bounds",
            "sample_starts", "sign_may_be_visible", "sign_seen", "target_object", "visible_sign_intervals",
-           "word_fully_visible", "world_walls"]
+           "views_told_apart", "word_fully_visible", "world_walls"]
 
 
 if __name__ == "__main__":
