@@ -262,7 +262,7 @@ def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_t
     f's spread (one version: the step to the mean of the two left), exactly once; the bonus
     decays with the novelty's schedule and needs the counterfactuals."""
     from baselines.dream import DreamConfig
-    from baselines.dream.train import Trainer
+    from baselines.dream.train import Trainer, first_told_apart
     from meta_explore_envs.planning.sign3d import views_told_apart
 
     view = np.zeros((2, 60, 80, 3), np.uint8)
@@ -281,10 +281,14 @@ def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_t
     with torch.no_grad():
         f = trainer.nets.encoder(b["problem_id"])
         f_cf = trainer.nets.encoder(b["counterfactual_problem"].reshape(-1)).reshape(3, 2, -1)
+    assert (b["counterfactual_told_apart"] == 20).all()  # no sign in view: never told apart
     assert trainer.reading_rewards(b, f).abs().max().item() == 0.0
-    cf = b["counterfactual_frames"]
+    cf = b["counterfactual_frames"].numpy().copy()
     cf[0, 0, 3:] += 128  # version 1 of trial 0 told apart from step 3 on (each value moves by 128)
     cf[1, :, 2] += 128  # both versions of trial 1 at step 2 only
+    told = first_told_apart(b["exp_frames"].numpy(), cf)
+    assert told.tolist() == [[3, 20], [2, 2], [20, 20]]
+    b["counterfactual_told_apart"] = torch.from_numpy(told)
     got = trainer.reading_rewards(b, f)
     everything = torch.cat([f[:, None], f_cf], 1)
     spread = ((everything - everything.mean(1, keepdim=True)) ** 2).sum(-1).mean()

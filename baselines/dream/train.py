@@ -59,6 +59,19 @@ def evaluate(nets: DreamNetworks, env_id: str, num_trials: int, seed: int) -> np
 
 
 # ---------------------------------------------------------------------------- trainer
+def first_told_apart(real: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """``(n, k)`` int64: for each trial's ``k`` counterfactual versions of its exploration
+    episode, the first step whose view is told apart from the real episode's
+    (``planning.sign3d.views_told_apart``), or the number of steps ``T`` if none is.
+    ``real (n, T, H, W, C)`` and ``others (n, k, T', H, W, C)`` uint8 (``T' >= T``; steps past
+    an episode's end are zero in both)."""
+    from meta_explore_envs.planning.sign3d import views_told_apart
+
+    steps = real.shape[1]
+    told = views_told_apart(real[:, None], others[:, :, :steps])  # (n, k, T)
+    return np.where(told.any(axis=2), told.argmax(axis=2), steps).astype(np.int64)
+
+
 class Trainer(RecurrentQTrainer):
     """DREAM on the shared learner: its networks, its wave set-up (which trials act on the
     encoder's z) and its losses; every other piece of training state and every other step is
@@ -107,7 +120,8 @@ class Trainer(RecurrentQTrainer):
                              f"{self.cfg.env} has none")
         others = len(self.envs.split_problem_ids) - 1
         return {"counterfactual_frames": ((others, self.spec.max_episode_steps, *self.spec.frame_shape), np.uint8),
-                "counterfactual_problem": ((others,), np.int64)}
+                "counterfactual_problem": ((others,), np.int64),
+                "counterfactual_told_apart": ((others,), np.int64)}
 
     @property
     def gives_problems(self) -> bool:  # type: ignore[override]
@@ -124,11 +138,13 @@ class Trainer(RecurrentQTrainer):
                                                np.repeat(trials["exp_len"], k))
         trials["counterfactual_problem"] = others
         trials["counterfactual_frames"] = frames.reshape(n, k, *frames.shape[1:])
+        trials["counterfactual_told_apart"] = first_told_apart(trials["exp_frames"], trials["counterfactual_frames"])
 
     def render_frames(self, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         frames = super().render_frames(trials)
         if self.cfg.decoder_counterfactuals:
             again = {key: trials[key] for key in ("problem_id", "seed", "exp_act", "exp_len")}
+            again["exp_frames"] = frames["exp_frames"]
             self.add_counterfactuals(again)
             frames["counterfactual_frames"] = again["counterfactual_frames"]
         return frames
@@ -310,13 +326,10 @@ class Trainer(RecurrentQTrainer):
         (``cfg.reading_bonus``): after step t, g is the mean of f over the real problem and the
         counterfactual problems none of whose views up to t is told apart from the real one's
         (``planning.sign3d.views_told_apart``); divided by f's spread over the problems.
-        ``f (B, z)``: the batch's f(mu)."""
-        from meta_explore_envs.planning.sign3d import views_told_apart
-
-        real = b["exp_frames"].numpy()  # (B, T, H, W, C)
-        others = b["counterfactual_frames"][:, :, : real.shape[1]].numpy()  # (B, P - 1, T, H, W, C)
-        told_apart = torch.from_numpy(views_told_apart(real[:, None], others))  # (B, P - 1, T)
-        ruled_out = told_apart.cummax(dim=2).values.permute(0, 2, 1)  # (B, T, P - 1)
+        ``f (B, z)``: the batch's f(mu); the steps come from the replay's
+        ``counterfactual_told_apart`` (:func:`first_told_apart`, at collection)."""
+        steps = torch.arange(b["exp_frames"].shape[1])
+        ruled_out = steps[None, :, None] >= b["counterfactual_told_apart"][:, None, :]  # (B, T, P - 1)
         f_cf = self.nets.encoder(b["counterfactual_problem"].reshape(-1)).detach().reshape(*ruled_out.shape[::2], -1)
         kept = (~ruled_out).float()  # which counterfactual problems are still possible after step t
         g = (f.unsqueeze(1) + torch.einsum("btk,bkz->btz", kept, f_cf)) / (1 + kept.sum(2, keepdim=True))
