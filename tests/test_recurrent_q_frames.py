@@ -305,6 +305,54 @@ def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_t
         DreamConfig.for_env(ENV_ID, reading_bonus=-1.0)
 
 
+def test_forced_exploration_prefixes_come_first_then_the_chooser():
+    """``with_exploration_prefixes``: each slot's exploration episode starts with its prefix
+    (counted per slot, over the calls in which it is active), then the chooser decides;
+    exploitation steps are never forced."""
+    from baselines.common.recurrent_q.qlearning import with_exploration_prefixes
+
+    choose = with_exploration_prefixes(lambda q, episode, slots=None: np.zeros(len(q), np.int64),
+                                       [np.array([2, 1]), np.zeros(0, np.int64), np.array([3])])
+    q = torch.zeros(3, 4)
+    assert choose(q, np.array([0, 0, 0]), np.arange(3)).tolist() == [2, 0, 3]
+    assert choose(q[:2], np.array([0, 1]), np.array([0, 2])).tolist() == [1, 0]  # slot 2 exploits
+    assert choose(q[:1], np.array([0]), np.array([0])).tolist() == [0]
+
+
+def test_dream_returns_replay_an_earlier_start_and_its_actions_to_a_novelty_code(tmp_path):
+    """``return_fraction``: the archive keeps, per novelty code, the earliest exploration step
+    that reached it; a returning trial is reset with that trial's seed, takes its actions up to
+    that step and so reaches the code again; the archive survives a checkpoint."""
+    from baselines.dream import DreamConfig
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=4, hidden=8, z_dim=2, buffer_trials=8, learning_starts=10**6,
+                              return_fraction=1.0, explore_no_end_fraction=1.0, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    trainer.collect()  # nothing archived yet: an ordinary wave
+    a = trainer.buffer.arrays
+    for code, (t, seed, prefix) in trainer.returns.items():
+        rows = [i for i in range(4) if a["seed"][i] == seed]
+        assert rows and prefix.tolist() == a["exp_act"][rows[0], :t].tolist()
+        assert a["exp_codes"][rows[0], t] == code and code not in a["exp_codes"][rows[0], :t]
+    archive = dict(trainer.returns)
+    trainer.collect()  # every trial returns
+    for i in range(4, 8):
+        matches = [(code, t) for code, (t, seed, prefix) in archive.items()
+                   if seed == a["seed"][i] and prefix.tolist() == a["exp_act"][i, :t].tolist()]
+        assert any(a["exp_codes"][i, t] == code for code, t in matches)
+    torch.save(trainer.state_dict(), tmp_path / "checkpoint.pt")
+    restored = Trainer(cfg)
+    restored.load_state_dict(torch.load(tmp_path / "checkpoint.pt", weights_only=True))
+    assert restored.returns.keys() == trainer.returns.keys()
+    for code, (t, seed, prefix) in trainer.returns.items():
+        assert restored.returns[code][:2] == (t, seed) and restored.returns[code][2].tolist() == prefix.tolist()
+    with pytest.raises(ValueError, match="return_fraction=0.5 needs novelty_bonus > 0"):
+        DreamConfig.for_env(ENV_ID, return_fraction=0.5, novelty_bonus=0.0)
+    with pytest.raises(ValueError, match="return_fraction=1.5 must be in \\[0, 1\\]"):
+        DreamConfig.for_env(ENV_ID, return_fraction=1.5)
+
+
 class _ScriptedActor:
     """Acts from a fixed table: action ``script[slot][t]`` at the slot's t-th step of the trial."""
 

@@ -168,6 +168,19 @@ class DreamConfig(RecurrentQConfig):
     """... over this many env steps (0: beta stays constant)."""
     novelty_bits: int = 32
     """Bits of the SimHash codes (more: finer distinctions between frames)."""
+    return_fraction: float = 0.0
+    """Fraction of each wave's meta-training trials that "return" (Go-Explore; Ecoffet et al.,
+    2021; 0: off; needs a novelty bonus, whose codes it reads; a deviation from the paper, for
+    MetaSign3D). Such a trial replays the start of an earlier trial (its seed) and its first
+    exploration actions up to the first step at which that trial reached a novelty code, the
+    code drawn with probability proportional to 1 / sqrt(its count) among the codes reached so
+    far (each code keeps the earliest step, over all trials, that reached it); then the explorer
+    acts as usual for the rest of the episode's steps. The episode is an ordinary trial of
+    the env (same start, same step limit), with the first actions chosen by the collection
+    instead of the explorer; the explorer learns from it off-policy like from any other. An
+    explorer led by the novelty alone mostly stayed in MetaSign3D's top room (docs/sign3d.md
+    "Learning it"): returns start a share of its episodes where the explorer rarely gets,
+    so that what lies beyond (the sign) is found, and its value learned, from there."""
     reading_bonus: float = 0.0
     """Weight of a second, privileged exploration bonus (``decoder_counterfactuals`` only; 0:
     off; a deviation from the paper, for MetaSign3D): DREAM's information gain under the
@@ -214,6 +227,12 @@ class DreamConfig(RecurrentQConfig):
             raise ValueError(f"decoder_shift={self.decoder_shift} must be >= 0 (pixels)")
         if not self.novelty_cell > 0:
             raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
+        if not 0.0 <= self.return_fraction <= 1.0:
+            raise ValueError(f"return_fraction={self.return_fraction} must be in [0, 1]")
+        if self.return_fraction and not (self.novelty_bonus > 0 and self.problems_per_start == 1):
+            raise ValueError(f"return_fraction={self.return_fraction} needs novelty_bonus > 0 (got "
+                             f"{self.novelty_bonus}: it returns to novelty codes) and problems_per_start=1 (got "
+                             f"{self.problems_per_start})")
         if self.reading_bonus < 0:
             raise ValueError(f"reading_bonus={self.reading_bonus} must be >= 0 (0: off)")
         if self.reading_bonus and not self.decoder_counterfactuals:

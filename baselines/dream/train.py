@@ -36,6 +36,7 @@ from baselines.common.recurrent_q.collect import TrialBatch
 from baselines.common.recurrent_q.loop import RecurrentQTrainer
 from baselines.common.recurrent_q.networks import random_shift
 from baselines.common.recurrent_q.novelty import FrameHashCounter, position_codes
+from baselines.common.recurrent_q.qlearning import ActionChooser, with_exploration_prefixes
 from baselines.common.runs import KEEP_SAVED, parse_cli, resumed_config
 from baselines.dream.agent import DreamActor, DreamAgent, policy_checkpoint
 from baselines.dream.config import DreamConfig
@@ -108,6 +109,34 @@ class Trainer(RecurrentQTrainer):
         #: The replay's decoder sampling probabilities (``cfg.decoder_priority``), cached until
         #: the next wave changes the counts and the replay.
         self._decoder_probabilities: np.ndarray | None = None
+        #: ``cfg.return_fraction``: for each novelty code reached so far, the earliest
+        #: exploration step that reached it, ``(step t, trial seed, the t actions before it)``.
+        self.returns: dict[int, tuple[int, int, np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ returns (Go-Explore)
+    def steer_wave(self, seeds: np.ndarray, choose: ActionChooser) -> tuple[np.ndarray, ActionChooser]:
+        """With ``cfg.return_fraction``: each trial returns with that probability, to a code
+        drawn by 1 / sqrt(count) from :attr:`returns` (its seed replaced, its first
+        exploration actions forced)."""
+        if not self.cfg.return_fraction or not self.returns:  # (no draws: earlier runs replay exactly)
+            return seeds, choose
+        returning = self.rng.random(len(seeds)) < self.cfg.return_fraction
+        codes = np.fromiter(sorted(self.returns), dtype=np.int64, count=len(self.returns))
+        weights = self.novelty.novelty(codes).astype(np.float64)
+        targets = self.rng.choice(codes, size=int(returning.sum()), p=weights / weights.sum())
+        seeds = seeds.copy()
+        prefixes = [np.zeros(0, np.int64)] * len(seeds)
+        for slot, code in zip(np.flatnonzero(returning), targets.tolist(), strict=True):
+            _, seeds[slot], prefixes[slot] = self.returns[code]
+        return seeds, with_exploration_prefixes(choose, prefixes)
+
+    def archive_returns(self, trials: dict[str, np.ndarray]) -> None:
+        """Keep, for each novelty code the wave's exploration episodes reached, the earliest step
+        that reached it (ties: the earlier trial)."""
+        for i, length in enumerate(trials["exp_len"].tolist()):
+            for t, code in enumerate(trials["exp_codes"][i, :length].tolist()):
+                if code not in self.returns or t < self.returns[code][0]:
+                    self.returns[code] = (t, int(trials["seed"][i]), trials["exp_act"][i, :t].copy())
 
     # ------------------------------------------------------------------ counterfactuals
     def extra_trial_fields(self) -> dict[str, tuple[tuple[int, ...], type]]:
@@ -210,6 +239,8 @@ class Trainer(RecurrentQTrainer):
                 for i, states in enumerate(stats["exploration_states"]):
                     trials["exp_codes"][i, : len(states)] = position_codes(states, self.cfg.novelty_cell, headings)
             self.novelty.add(trials["exp_codes"][seen])
+            if self.cfg.return_fraction:
+                self.archive_returns(trials)
             if self.cfg.novelty_window:  # the trials this wave will overwrite leave the counts
                 a = self.buffer.arrays
                 gone = self.buffer.overwritten_by(len(trials["exp_len"]))
@@ -381,10 +412,25 @@ class Trainer(RecurrentQTrainer):
         state = super().state_dict()
         if self.novelty is not None:
             state["novelty"] = self.novelty.state_dict()
+        if self.cfg.return_fraction:
+            codes = sorted(self.returns)
+            actions = np.zeros((len(codes), self.spec.max_episode_steps), np.int64)
+            for row, code in enumerate(codes):
+                t, _, prefix = self.returns[code]
+                actions[row, :t] = prefix
+            state["returns"] = {"codes": torch.tensor(codes, dtype=torch.int64),
+                                "steps": torch.tensor([self.returns[c][0] for c in codes], dtype=torch.int64),
+                                "seeds": torch.tensor([self.returns[c][1] for c in codes], dtype=torch.int64),
+                                "actions": torch.from_numpy(actions)}
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
+        if self.cfg.return_fraction:
+            r = state["returns"]
+            self.returns = {code: (t, seed, actions[:t].copy()) for code, t, seed, actions in
+                            zip(r["codes"].tolist(), r["steps"].tolist(), r["seeds"].tolist(), r["actions"].numpy(),
+                                strict=True)}
         if self.novelty is not None:
             self.novelty.load_state_dict(state["novelty"])
             if "exp_codes" not in state["buffer"]["arrays"]:  # saved when codes were hashed at each update

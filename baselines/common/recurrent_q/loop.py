@@ -32,7 +32,7 @@ from torch import nn
 
 from baselines.common.recurrent_q.collect import Actor, TrialBatch
 from baselines.common.recurrent_q.config import RecurrentQConfig
-from baselines.common.recurrent_q.qlearning import epsilon_greedy, linear_epsilon, soft_update
+from baselines.common.recurrent_q.qlearning import ActionChooser, epsilon_greedy, linear_epsilon, soft_update
 from baselines.common.recurrent_q.replay import TrialBuffer
 from baselines.common.runs import RunLog, bounds_for, finish_run, git_commit, mean_ci95, save_torch_atomic, start_run
 from evaluation.bounds import normalised_score
@@ -149,6 +149,11 @@ class RecurrentQTrainer:
     def end_wave(self, wave: Any, trials: dict[str, np.ndarray], stats: dict) -> None:
         """After the wave is played, before its trials go to the replay."""
 
+    def steer_wave(self, seeds: np.ndarray, choose: ActionChooser) -> tuple[np.ndarray, ActionChooser]:
+        """The wave's seeds and action chooser, as the method plays them (DREAM's returns
+        replace some seeds and force the first exploration actions); unchanged here."""
+        return seeds, choose
+
     def extra_trial_fields(self) -> dict[str, tuple[tuple[int, ...], type]]:
         """The method's own per-trial replay arrays (name -> (shape, dtype)), filled by
         :meth:`end_wave`; none here."""
@@ -217,6 +222,7 @@ class RecurrentQTrainer:
         choose = epsilon_greedy(self.epsilon(), self.rng, explore_epsilon=self.epsilon(explore=True),
                                 no_end_slots=no_end, end_action=self.envs.end_action,
                                 random_end=cfg.random_end_action, groups=groups)
+        seeds, choose = self.steer_wave(seeds, choose)
         trials, stats = self.envs.run_wave(self.actor, seeds, choose, problem_ids)
         self.end_wave(wave, trials, stats)
         self.buffer.add(trials)

@@ -120,3 +120,26 @@ def epsilon_greedy(epsilon: float, rng: np.random.Generator, explore_epsilon: fl
 
 def greedy(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
     return q.argmax(-1).numpy()
+
+
+def with_exploration_prefixes(choose: ActionChooser, prefixes: list[np.ndarray]) -> ActionChooser:
+    """``choose``, except that trial slot i's exploration episode starts with the actions
+    ``prefixes[i]`` (int array, possibly empty) in order, whatever the Q-values, and goes on
+    with ``choose``'s actions after them (a "return" to where an earlier trial went from the
+    same start: Go-Explore, Ecoffet et al., 2021; ``DreamConfig.return_fraction``). Counts
+    each slot's exploration steps itself: one per call in which the slot is active in its
+    exploration episode."""
+    steps = np.zeros(len(prefixes), dtype=np.int64)
+
+    def choose_with_prefixes(q: torch.Tensor, episode: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+        actions = choose(q, episode, slots)
+        slots = np.arange(len(actions)) if slots is None else slots
+        for j in np.flatnonzero(episode == 0):
+            slot = slots[j]
+            if steps[slot] < len(prefixes[slot]):
+                actions[j] = prefixes[slot][steps[slot]]
+            steps[slot] += 1
+        return actions
+
+    return choose_with_prefixes
+
