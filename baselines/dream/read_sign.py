@@ -153,7 +153,7 @@ def fetch_returns(state: dict, waves: int, seed: int = 7) -> np.ndarray:
     from baselines.dream.train import Trainer
 
     cfg = dataclasses.replace(DreamConfig.from_dict(state["config"]), decoder_z_fraction=0.0, novelty_bonus=0.0,
-                              buffer_trials=1, resume=False, progress=False)
+                              return_fraction=0.0, buffer_trials=1, resume=False, progress=False)
     trainer = Trainer(cfg)
     trainer.nets.load_state_dict(state["nets"])
     rng, returns = np.random.default_rng(seed), []
