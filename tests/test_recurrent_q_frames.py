@@ -353,6 +353,32 @@ def test_dream_returns_replay_an_earlier_start_and_its_actions_to_a_novelty_code
         DreamConfig.for_env(ENV_ID, return_fraction=1.5)
 
 
+def test_dream_explorer_that_cannot_end_never_ends_in_training_or_from_its_checkpoint(tmp_path):
+    """``explore_can_end=False``: the exploration Q-value of ``end episode`` is -inf (acting and
+    the targets' argmax), so no meta-training exploration episode ends early by the explorer's
+    choice; the policy checkpoint keeps the mask for the harness's agent."""
+    from baselines.dream import DreamConfig, load_agent
+    from baselines.dream.train import Trainer
+
+    cfg = DreamConfig.for_env(ENV_ID, num_envs=4, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+                              env_steps_per_update=1000.0, explore_can_end=False, explore_epsilon_end=0.0,
+                              epsilon_start=0.0, progress=False, out=str(tmp_path))
+    trainer = Trainer(cfg)
+    with torch.no_grad():  # make `end` the explorer's greedy action, were it not masked
+        trainer.nets.explore_q.head[-1].bias[3] += 100.0
+    trainer.collect()
+    a = trainer.buffer.arrays
+    assert not (a["exp_act"][:4][np.arange(20) < a["exp_len"][:4, None]] == 3).any()
+    assert a["exp_len"][:4].min() > 1  # (greedy `end` would stop each after one step)
+    b = trainer.buffer.gather(np.arange(4))
+    assert torch.isfinite(trainer.compute_losses(b, b)["explore_q"])
+    torch.save(trainer.make_policy_checkpoint({}), tmp_path / "final.pt")
+    agent = load_agent(ENV_ID, tmp_path / "final.pt")
+    assert agent.nets.explore_masked_action == 3
+    with pytest.raises(ValueError, match="explore_can_end=False needs random_end_action=False"):
+        DreamConfig.for_env(ENV_ID, explore_can_end=False, random_end_action=True)
+
+
 class _ScriptedActor:
     """Acts from a fixed table: action ``script[slot][t]`` at the slot's t-th step of the trial."""
 

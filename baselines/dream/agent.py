@@ -75,7 +75,7 @@ class DreamActor:
             f = None if frames_t is None else frames_t[sel]
             q_exp, self.h_exp[s] = nets.explore_q.step(x, r, self.h_exp[s], frames=f)
             self.h_dec[s] = nets.decoder.step(x, r, self.h_dec[s], frames=f)
-            q[sel] = q_exp
+            q[sel] = nets.explore_mask(q_exp)
         if not explore.all():
             task = ~explore
             sel_np = np.flatnonzero(task)
@@ -128,6 +128,7 @@ def policy_checkpoint(nets: DreamNetworks, env_id: str, config: dict[str, Any], 
         "hidden": nets.hidden,
         "z_dim": nets.z_dim,
         "memory": nets.memory,
+        "explore_masked_action": nets.explore_masked_action,
         "config": config,
         "meta": meta,
         "policy": {k: v.detach().clone() for k, v in nets.policy_state_dict().items()},
@@ -137,7 +138,8 @@ def policy_checkpoint(nets: DreamNetworks, env_id: str, config: dict[str, Any], 
 def nets_from_policy_checkpoint(data: dict[str, Any]) -> DreamNetworks:
     spec = ObsSpec.from_dict(data["spec"])
     nets = DreamNetworks(spec, int(data["hidden"]), int(data["z_dim"]), memory=str(data.get("memory", "gru")),
-                         dueling=bool(data.get("config", {}).get("dueling", False)))
+                         dueling=bool(data.get("config", {}).get("dueling", False)),
+                         explore_masked_action=data.get("explore_masked_action"))
     missing, unexpected = nets.load_state_dict(data["policy"], strict=False)
     missing = [k for k in missing if not k.startswith("encoder.")]
     if missing or unexpected:

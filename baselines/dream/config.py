@@ -168,6 +168,14 @@ class DreamConfig(RecurrentQConfig):
     """... over this many env steps (0: beta stays constant)."""
     novelty_bits: int = 32
     """Bits of the SimHash codes (more: finer distinctions between frames)."""
+    explore_can_end: bool = True
+    """``--no-explore-can-end``: the exploration policy never takes ``end episode`` (its
+    Q-value is -inf, in acting, in meta-training and at test time, and in the targets'
+    argmax; needs ``random_end_action=False``). Where exploring costs nothing (step cost 0, as
+    on MetaSign3D), ending the exploration episode early earns nothing either. With
+    ``explore_no_end_fraction=1`` instead, the replay never shows ``end``'s Q-value anything,
+    and the greedy explorer at test time ended wherever that untrained output was the
+    largest (docs/sign3d.md "Learning it", twenty-fifth probe)."""
     return_fraction: float = 0.0
     """Fraction of each wave's meta-training trials that "return" (Go-Explore; Ecoffet et al.,
     2021; 0: off; needs a novelty bonus, whose codes it reads; a deviation from the paper, for
@@ -227,6 +235,9 @@ class DreamConfig(RecurrentQConfig):
             raise ValueError(f"decoder_shift={self.decoder_shift} must be >= 0 (pixels)")
         if not self.novelty_cell > 0:
             raise ValueError(f"novelty_cell={self.novelty_cell} must be > 0 (metres)")
+        if not self.explore_can_end and self.random_end_action:
+            raise ValueError("explore_can_end=False needs random_end_action=False: epsilon's random actions would "
+                             "still end exploration episodes")
         if not 0.0 <= self.return_fraction <= 1.0:
             raise ValueError(f"return_fraction={self.return_fraction} must be in [0, 1]")
         if self.return_fraction and not (self.novelty_bonus > 0 and self.problems_per_start == 1):

@@ -137,9 +137,13 @@ class DreamNetworks(nn.Module):
     """Everything a DREAM agent learns: encoder, decoder, exploration and exploitation Q."""
 
     def __init__(self, spec: ObsSpec, hidden: int, z_dim: int, encoder_init_std: float = 0.01,
-                 memory: str = "max", dueling: bool = False, id_encoding: str = "embedding"):
+                 memory: str = "max", dueling: bool = False, id_encoding: str = "embedding",
+                 explore_masked_action: int | None = None):
         super().__init__()
         self.spec = spec
+        #: An action the exploration policy never takes (``DreamConfig.explore_can_end``):
+        #: :meth:`explore_mask` gives its Q-value -inf, in acting and in the targets' argmax.
+        self.explore_masked_action = explore_masked_action
         self.hidden = hidden
         self.z_dim = z_dim
         self.memory = memory
@@ -148,6 +152,15 @@ class DreamNetworks(nn.Module):
         self.decoder = Decoder(spec, hidden, z_dim)
         self.explore_q = RecurrentQ(spec, hidden, memory=memory, dueling=dueling)
         self.task_q = RecurrentQ(spec, hidden, z_dim, memory=memory, dueling=dueling)
+
+    def explore_mask(self, q: torch.Tensor) -> torch.Tensor:
+        """The exploration Q-values ``(..., A)`` with :attr:`explore_masked_action`'s at -inf
+        (unchanged when there is none)."""
+        if self.explore_masked_action is None:
+            return q
+        masked = torch.zeros(q.shape[-1], dtype=torch.bool, device=q.device)
+        masked[self.explore_masked_action] = True
+        return q.masked_fill(masked, float("-inf"))
 
     def policy_state_dict(self) -> dict[str, torch.Tensor]:
         """What acting needs (no encoder: at test time only the decoder's z is used)."""

@@ -181,8 +181,11 @@ class Trainer(RecurrentQTrainer):
     # ------------------------------------------------------------------ networks
     def make_networks(self) -> DreamNetworks:
         cfg = self.cfg
+        if not cfg.explore_can_end and self.envs.end_action is None:
+            raise ValueError(f"explore_can_end=False masks the exploration policy's end-episode action; {cfg.env} "
+                             "has none")
         return DreamNetworks(self.spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling,
-                             cfg.id_encoding)
+                             cfg.id_encoding, None if cfg.explore_can_end else self.envs.end_action)
 
     def q_networks(self) -> dict[str, torch.nn.Module]:
         return {"explore_target": self.nets.explore_q, "task_target": self.nets.task_q}
@@ -319,6 +322,7 @@ class Trainer(RecurrentQTrainer):
         if beta_read > 0:
             r_exp = r_exp + beta_read * self.reading_rewards(b, f.detach())
         q_e, _ = nets.explore_q(b["exp_ints"], b["exp_rew"], frames=exp_frames)
+        q_e = nets.explore_mask(q_e)  # (the greedy action of the targets is never a masked one)
         with torch.no_grad():
             q_e_target, _ = self.explore_target(b["exp_ints"], b["exp_rew"], frames=exp_frames)
         explore_q = double_dqn_loss(q_e, q_e_target, b["exp_act"], r_exp, exp_len, cfg.explore_gamma, cfg.td_lambda)
