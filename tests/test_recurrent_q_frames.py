@@ -324,6 +324,7 @@ def test_dream_returns_replay_an_earlier_start_and_its_actions_to_a_novelty_code
     that reached it; a returning trial is reset with that trial's seed, takes its actions up to
     that step and so reaches the code again; the archive survives a checkpoint."""
     from baselines.dream import DreamConfig
+    from baselines.dream.read_sign import returned_trials
     from baselines.dream.train import Trainer
 
     cfg = DreamConfig.for_env(ENV_ID, num_envs=4, hidden=8, z_dim=2, buffer_trials=8, learning_starts=10**6,
@@ -342,8 +343,14 @@ def test_dream_returns_replay_an_earlier_start_and_its_actions_to_a_novelty_code
                    if seed == a["seed"][i] and prefix.tolist() == a["exp_act"][i, :t].tolist()]
         assert any(a["exp_codes"][i, t] == code for code, t in matches)
     torch.save(trainer.state_dict(), tmp_path / "checkpoint.pt")
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    returned = returned_trials(state)  # read_sign --visits: own trials and returns apart
+    assert returned[4:8].sum() >= 3  # (a return to a start square has no prefix to tell it by)
+    sources = {(seed, tuple(prefix)) for t, seed, prefix in trainer.returns.values() if t}
+    assert returned[:4].tolist() == [any(s == a["seed"][i] and tuple(a["exp_act"][i, :len(p)]) == p
+                                         for s, p in sources) for i in range(4)]  # the archive's own sources
     restored = Trainer(cfg)
-    restored.load_state_dict(torch.load(tmp_path / "checkpoint.pt", weights_only=True))
+    restored.load_state_dict(state)
     assert restored.returns.keys() == trainer.returns.keys()
     for code, (t, seed, prefix) in trainer.returns.items():
         assert restored.returns[code][:2] == (t, seed) and restored.returns[code][2].tolist() == prefix.tolist()

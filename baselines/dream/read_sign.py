@@ -142,6 +142,23 @@ def square_visits(state: dict) -> np.ndarray:
     return grid
 
 
+def returned_trials(state: dict) -> np.ndarray:
+    """``(n,)`` bool over the replay's trials of a ``--return-fraction`` run: whether the trial
+    was a return, i.e. its exploration episode starts with the (non-empty) actions the run's
+    archive keeps for its seed (``Trainer.returns``). The trials those actions came from
+    start like that too and are counted as returns: few, late in a run, since the archive
+    keeps the earliest trial to reach each code."""
+    arrays, archive = state["buffer"]["arrays"], state["returns"]
+    prefixes: dict[int, list[np.ndarray]] = {}
+    for t, seed, actions in zip(archive["steps"].tolist(), archive["seeds"].tolist(), archive["actions"].numpy(),
+                                strict=True):
+        if t:
+            prefixes.setdefault(seed, []).append(actions[:t])
+    seeds, acts = arrays["seed"].numpy(), arrays["exp_act"].numpy()
+    return np.array([any(np.array_equal(acts[i, :len(p)], p) for p in prefixes.get(int(seeds[i]), []))
+                     for i in range(len(seeds))], dtype=bool)
+
+
 def fetch_returns(state: dict, waves: int, seed: int = 7) -> np.ndarray:
     """Exploitation returns of ``waves`` x ``num_envs`` trials (reset seeds from ``seed``) of
     the training state ``state`` acting greedily, every exploitation episode on the encoder's
@@ -237,6 +254,19 @@ def main(args: Args) -> None:
         print("     " + "".join(f"{x:>6}" for x in range(grid.shape[1])))
         for z, row in enumerate(grid):
             print(f"z={z:<3}" + "".join(f"{v:>6}" for v in row))
+        if "returns" in state:  # the explorer's own trials and the returns apart
+            from baselines.common.recurrent_q.novelty import position_cells
+            from meta_explore_envs.envs.sign3d_layout import ROOMS
+
+            x0, _, z0, _ = ROOMS[2]  # the bottom-right room, where the sign is
+            arrays = state["buffer"]["arrays"]
+            reached = np.array([((x >= x0) & (z >= z0)).any() for x, z in
+                                (position_cells(c[:n]) for c, n in zip(arrays["exp_codes"].numpy(),
+                                                                      arrays["exp_len"].numpy(), strict=True))])
+            returned = returned_trials(state)
+            for name, rows in (("the explorer's own trials", ~returned), ("returns", returned)):
+                print(f"{name}: {int(rows.sum())}, of which {np.mean(reached[rows]) if rows.any() else 0:.1%} "
+                      "reached the bottom-right room")
     if args.replay_trials:
         print(replay_information(state, nets, args.replay_trials))
     if args.fetch_waves:
