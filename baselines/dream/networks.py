@@ -29,7 +29,7 @@ from baselines.dream.config import DECODER_PREFIXES
 __all__ = [
     "DECODER_PREFIXES", "MEMORIES", "Decoder", "DreamNetworks", "GRUMemory", "MaxMemory", "ObsEmbedding", "ObsSpec",
     "ProblemEncoder", "RecurrentQ", "bottleneck_penalty",
-    "decoder_loss", "double_dqn_loss", "information_gain_rewards", "sequence_mask",
+    "decoder_loss", "double_dqn_loss", "information_gain_rewards", "sequence_mask", "spread_over_versions",
 ]
 
 
@@ -202,6 +202,14 @@ def encoding_spread(f: torch.Tensor) -> torch.Tensor:
     """Mean ``||f - mean f||^2`` over the rows of ``f (N, z)``: the squared error of guessing
     the mean encoding, i.e. how much there is to know about the problem."""
     return ((f - f.mean(0)) ** 2).sum(-1).mean()
+
+
+def spread_over_versions(f_versions: torch.Tensor) -> torch.Tensor:
+    """Mean over the rows of ``f_versions (B, V, z)`` (each row: f of one episode's V versions,
+    the real problem and its counterfactual ones, i.e. every problem of the split) of the mean
+    ``||f_v - mean_v f||^2``: :func:`encoding_spread` of the problems, whatever problems the
+    batch drew."""
+    return ((f_versions - f_versions.mean(1, keepdim=True)) ** 2).sum(-1).mean()
 
 
 def decoder_loss(decoder: Decoder, f: torch.Tensor, b: dict[str, torch.Tensor],

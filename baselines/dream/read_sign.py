@@ -148,12 +148,13 @@ def returned_trials(state: dict) -> np.ndarray:
     archive keeps for its seed (``Trainer.returns``). The trials those actions came from
     start like that too and are counted as returns: few, late in a run, since the archive
     keeps the earliest trial to reach each code."""
-    arrays, archive = state["buffer"]["arrays"], state["returns"]
+    from baselines.dream.train import returns_archive
+
+    arrays = state["buffer"]["arrays"]
     prefixes: dict[int, list[np.ndarray]] = {}
-    for t, seed, actions in zip(archive["steps"].tolist(), archive["seeds"].tolist(), archive["actions"].numpy(),
-                                strict=True):
+    for t, seed, actions in returns_archive(state["returns"]).values():
         if t:
-            prefixes.setdefault(seed, []).append(actions[:t])
+            prefixes.setdefault(seed, []).append(actions)
     seeds, acts = arrays["seed"].numpy(), arrays["exp_act"].numpy()
     return np.array([any(np.array_equal(acts[i, :len(p)], p) for p in prefixes.get(int(seeds[i]), []))
                      for i in range(len(seeds))], dtype=bool)

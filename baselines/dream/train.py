@@ -47,6 +47,7 @@ from baselines.dream.networks import (
     double_dqn_loss,
     encoding_spread,
     information_gain_rewards,
+    spread_over_versions,
     with_step_cost,
 )
 
@@ -71,6 +72,14 @@ def first_told_apart(real: np.ndarray, others: np.ndarray) -> np.ndarray:
     steps = real.shape[1]
     told = views_told_apart(real[:, None], others[:, :, :steps])  # (n, k, T)
     return np.where(told.any(axis=2), told.argmax(axis=2), steps).astype(np.int64)
+
+
+def returns_archive(state: dict[str, torch.Tensor]) -> dict[int, tuple[int, int, np.ndarray]]:
+    """The returns archive (:attr:`Trainer.returns`: code -> ``(step t, seed, the t actions)``)
+    from its checkpoint form (``checkpoint.pt``'s ``"returns"``)."""
+    return {code: (t, seed, actions[:t].copy()) for code, t, seed, actions in
+            zip(state["codes"].tolist(), state["steps"].tolist(), state["seeds"].tolist(), state["actions"].numpy(),
+                strict=True)}
 
 
 class Trainer(RecurrentQTrainer):
@@ -306,9 +315,8 @@ class Trainer(RecurrentQTrainer):
             # are the same give exactly 0 (a mean of equal floats need not equal them).
             f_centred = -(f_cf - f.unsqueeze(1)).sum(1).detach() / versions  # (B, z)
             g_centred = -(g_cf - g.unsqueeze(1)).sum(1).detach() / versions  # (B, T, z)
-            # The spread of f over the problems (each episode's versions hold all of them).
-            spread = ((torch.cat([f.unsqueeze(1), f_cf], 1) - (f.unsqueeze(1) - f_centred.unsqueeze(1))) ** 2)
-            scale = spread.sum(-1).mean().detach().clamp(min=1e-6) if cfg.normalise_information else 1.0
+            scale = (spread_over_versions(torch.cat([f.unsqueeze(1), f_cf], 1)).detach().clamp(min=1e-6)
+                     if cfg.normalise_information else 1.0)
             gain = information_gain_rewards(f_centred, g_centred, exp_len, 0.0, scale)
         else:
             gain = information_gain_rewards(f.detach(), g.detach(), exp_len, 0.0, self.information_scale(f.detach()))
@@ -368,8 +376,7 @@ class Trainer(RecurrentQTrainer):
         f_cf = self.nets.encoder(b["counterfactual_problem"].reshape(-1)).detach().reshape(*ruled_out.shape[::2], -1)
         kept = (~ruled_out).float()  # which counterfactual problems are still possible after step t
         g = (f.unsqueeze(1) + torch.einsum("btk,bkz->btz", kept, f_cf)) / (1 + kept.sum(2, keepdim=True))
-        everything = torch.cat([f.unsqueeze(1), f_cf], 1)
-        spread = ((everything - everything.mean(1, keepdim=True)) ** 2).sum(-1).mean().clamp(min=1e-6)
+        spread = spread_over_versions(torch.cat([f.unsqueeze(1), f_cf], 1)).clamp(min=1e-6)
         return information_gain_rewards(f, g, b["exp_len"], 0.0, spread)
 
     def counterfactual_loss(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -431,10 +438,7 @@ class Trainer(RecurrentQTrainer):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         if self.cfg.return_fraction:
-            r = state["returns"]
-            self.returns = {code: (t, seed, actions[:t].copy()) for code, t, seed, actions in
-                            zip(r["codes"].tolist(), r["steps"].tolist(), r["seeds"].tolist(), r["actions"].numpy(),
-                                strict=True)}
+            self.returns = returns_archive(state["returns"])
         if self.novelty is not None:
             self.novelty.load_state_dict(state["novelty"])
             if "exp_codes" not in state["buffer"]["arrays"]:  # saved when codes were hashed at each update
