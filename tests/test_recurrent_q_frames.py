@@ -53,6 +53,35 @@ def test_frame_encoder_skips_all_zero_padding_frames_without_changing_the_others
     torch.testing.assert_close(out[0, 1], alone)
 
 
+def test_frame_encoder_counts_the_channels_a_training_batch_turns_on():
+    """``channels_alive``: the share of the two convolutions' 48 channels positive somewhere in
+    the last batch seen with gradients on; a channel whose bias holds it below 0 on every
+    input is dead, and acting (no gradients) leaves the count alone."""
+    from baselines.common.recurrent_q.networks import frame_channels_alive
+
+    torch.manual_seed(0)
+    encoder = FrameEncoder(FRAME, 8)
+    frames = torch.randint(1, 256, (2, 3, *FRAME), dtype=torch.uint8)
+    assert np.isnan(encoder.channels_alive) and np.isnan(frame_channels_alive(nn_of(encoder)))
+    with torch.no_grad():
+        encoder.conv[0].bias[:4] = -1e3  # 4 of the first layer's 16 channels can never turn on
+    encoder(frames)
+    first = encoder.channels_alive
+    assert first <= (12 + 32) / 48 and first > 0.5
+    with torch.no_grad():
+        encoder.conv[0].bias[:] = -1e3  # every first-layer channel dead: the second sees only its biases
+        encoder(frames)
+    assert encoder.channels_alive == first  # not counted without gradients
+    encoder(frames)
+    second_layer = (encoder.conv[2].bias > 0).sum().item()  # its output is its bias at every position
+    assert encoder.channels_alive == second_layer / 48
+    assert frame_channels_alive(nn_of(encoder, FrameEncoder(FRAME, 8))) == second_layer / 48  # the smallest trained
+
+
+def nn_of(*modules: torch.nn.Module) -> torch.nn.Module:
+    return torch.nn.ModuleList(modules)
+
+
 def test_frames_converted_once_per_tensor_give_each_network_what_a_fresh_conversion_gives():
     """Networks given the same frame tensor share one uint8-to-float conversion; a changed or
     another tensor is converted again."""
@@ -442,6 +471,11 @@ def test_dream_trains_on_frames_and_its_checkpoint_plays_the_harness(tmp_path):
                               checkpoint_every=10_000, novelty_bonus=0.1, progress=False, out=str(tmp_path))
     summary = train(cfg)
     assert summary["updates"] > 0 and summary["env_steps"] <= 500
+    import csv
+
+    with open(tmp_path / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert 0 < float(rows[-1]["frame_channels_alive"]) <= 1  # logged for pixel runs
     counts = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["novelty"]["counts"]
     assert 0 < int(counts.sum()) < summary["env_steps"]  # the exploration episodes' frames
     agent = load_agent(ENV_ID, tmp_path / "final.pt")

@@ -21,6 +21,12 @@ half of what DREAM needs (an exploitation policy that fetches once it knows the 
 With ``--replay-trials N`` it plays the replay's last N exploration episodes again and prints
 the decoder's information gain per episode on them (what the replay-time rewards pay).
 
+With ``--route-values`` it prints the exploration policy's Q-values along the oracle's
+episodes, step by step: the oracle action's, the largest, and how often the oracle action
+is the greedy one. An explorer that has learned the way to the sign prefers the oracle's
+actions from the start on and values them at about the reading reward discounted by the
+steps still to go.
+
 With ``--visits`` it prints where the explorer went: for each 1 m square of the world, how
 many of the replay's trials (the last ``buffer_trials``) visited it in their exploration
 episode, from the position codes a ``--novelty-source position`` (or ``pose``) run stores.
@@ -61,7 +67,7 @@ def oracle_script(env: gym.Env, seed: int) -> list[int]:
 def episodes(env: gym.Env, spec: ObsSpec, starts: Iterable[int], script_of: Callable[[int], list[int]],
              problems_of: Callable[[int], Iterable[int]] | None = None) -> dict[str, torch.Tensor]:
     """Exploration episodes in the replay's fields (``exp_ints``, ``exp_rew``, ``exp_frames``:
-    the observation each action was chosen at; ``exp_len``: actions; ``problem_id``), every
+    the observation each action was chosen at; ``exp_act``; ``exp_len``: actions; ``problem_id``), every
     start pose of ``starts`` (reset seeds) in every problem (or in ``problems_of(seed)``),
     playing ``script_of(seed)``."""
     rows = []
@@ -75,14 +81,16 @@ def episodes(env: gym.Env, spec: ObsSpec, starts: Iterable[int], script_of: Call
                 i, r = spec.encode_batch(batch)
                 ints.append(i[0]), rewards.append(r[0]), frames.append(spec.encode_frames(batch)[0])
                 obs, *_ = env.step(action)
-            rows.append((problem, np.stack(ints), np.array(rewards, np.float32), np.stack(frames)))
+            rows.append((problem, np.stack(ints), np.array(rewards, np.float32), np.stack(frames), script))
     longest = max(len(r[1]) for r in rows)
     b = {"problem_id": torch.tensor([r[0] for r in rows]), "exp_len": torch.tensor([len(r[1]) for r in rows]),
          "exp_ints": torch.zeros(len(rows), longest, spec.num_ints, dtype=torch.long),
          "exp_rew": torch.zeros(len(rows), longest),
-         "exp_frames": torch.zeros(len(rows), longest, *spec.frame_shape, dtype=torch.uint8)}
-    for k, (_, ints, rewards, frames) in enumerate(rows):
+         "exp_frames": torch.zeros(len(rows), longest, *spec.frame_shape, dtype=torch.uint8),
+         "exp_act": torch.zeros(len(rows), longest, dtype=torch.long)}
+    for k, (_, ints, rewards, frames, script) in enumerate(rows):
         n = len(ints)
+        b["exp_act"][k, :n] = torch.tensor(script)
         b["exp_ints"][k, :n], b["exp_rew"][k, :n] = torch.from_numpy(ints), torch.from_numpy(rewards)
         b["exp_frames"][k, :n] = torch.from_numpy(frames)
     return b
@@ -110,11 +118,32 @@ class Args:
     """Waves of the run's ``num_envs`` trials played with the encoder's z (0: skip)."""
     visits: bool = False
     """Print the replay's exploration visits per 1 m square (position-novelty runs)."""
+    route_values: bool = False
+    """Print the exploration policy's Q-values along the oracle's episodes, step by step."""
     replay_trials: int = 0
     """Play the replay's last N trials' exploration episodes again (frames rendered from their
     seeds and actions) and print the decoder's information gain per episode on them and, for
     ``--decoder-counterfactuals`` runs, whether it gives their counterfactuals the same
     outputs (0: skip)."""
+
+
+@torch.no_grad()
+def route_values(nets, b: dict[str, torch.Tensor]) -> list[tuple[int, int, float, float, float]]:
+    """The exploration Q-values along the oracle's episodes ``b`` (from :func:`episodes`):
+    for each step t that some episode reaches, ``(t, episodes, mean Q(oracle action), mean
+    max_a Q, fraction whose greedy action is the oracle's)``; the explorer's masked action
+    (``--no-explore-can-end``) is left out of the max and the argmax."""
+    q, _ = nets.explore_q(b["exp_ints"], b["exp_rew"], frames=b["exp_frames"])
+    q = nets.explore_mask(q)
+    actions = b["exp_act"]
+    chosen = q.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    rows = []
+    for t in range(q.shape[1]):
+        live = (b["exp_len"] > t) & (actions[:, t] != END_EPISODE)  # the oracle's end action is not a move
+        if live.any():
+            rows.append((t, int(live.sum()), chosen[live, t].mean().item(), q[live, t].max(-1).values.mean().item(),
+                         (q[live, t].argmax(-1) == actions[live, t]).float().mean().item()))
+    return rows
 
 
 def square_visits(state: dict) -> np.ndarray:
@@ -239,7 +268,8 @@ def main(args: Args) -> None:
         raise ValueError(f"{args.checkpoint} was trained on {cfg.env}; this reads {ENV_ID}'s sign")
     env = gym.make(ENV_ID)
     spec = ObsSpec.from_env(env)
-    nets = DreamNetworks(spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling, cfg.id_encoding)
+    nets = DreamNetworks(spec, cfg.hidden, cfg.z_dim, cfg.encoder_init_std, cfg.memory, cfg.dueling, cfg.id_encoding,
+                         None if cfg.explore_can_end else END_EPISODE)
     nets.load_state_dict(state["nets"])
     b = episodes(env, spec, range(100, 100 + args.starts), lambda seed: oracle_script(env, seed))
     env.close()
@@ -248,6 +278,11 @@ def main(args: Args) -> None:
     print(f"{args.checkpoint} ({state['counters']['env_steps']:,} env steps): on {len(b['exp_len'])} oracle "
           f"exploration episodes the decoder names the sign's colour in {accuracy:.0%} (chance 33%) and explains "
           f"{explained:+.2f} of f's spread after the episode")
+    if args.route_values:
+        print("the exploration policy's Q-values along these oracle episodes (step: episodes, Q of the oracle's "
+              "action, largest Q, share where the oracle's action is the greedy one):")
+        for t, n, chosen, best, agree in route_values(nets, b):
+            print(f"  t={t:<3} {n:>4}  {chosen:+.3f}  {best:+.3f}  {agree:.0%}")
     if args.visits:
         grid = square_visits(state)
         print(f"trials of the replay ({len(state['buffer']['arrays']['exp_len'])}) whose exploration episode visited "

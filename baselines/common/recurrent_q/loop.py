@@ -32,6 +32,7 @@ from torch import nn
 
 from baselines.common.recurrent_q.collect import Actor, TrialBatch
 from baselines.common.recurrent_q.config import RecurrentQConfig
+from baselines.common.recurrent_q.networks import frame_channels_alive
 from baselines.common.recurrent_q.qlearning import ActionChooser, epsilon_greedy, linear_epsilon, soft_update
 from baselines.common.recurrent_q.replay import TrialBuffer
 from baselines.common.runs import RunLog, bounds_for, finish_run, git_commit, mean_ci95, save_torch_atomic, start_run
@@ -269,7 +270,7 @@ class RecurrentQTrainer:
     # ------------------------------------------------------------------ logging
     @classmethod
     def csv_columns(cls) -> tuple[str, ...]:
-        return (*HEAD_COLUMNS, *cls.recent_columns, *cls.metric_columns, *TEST_COLUMNS)
+        return (*HEAD_COLUMNS, *cls.recent_columns, *cls.metric_columns, "frame_channels_alive", *TEST_COLUMNS)
 
     def log_row(self, steps_per_s: float, updates_per_s: float) -> dict[str, Any]:
         """A ``progress.csv`` row of training statistics (resets the metric sums)."""
@@ -284,6 +285,9 @@ class RecurrentQTrainer:
                 row[column] = mean(self.recent[key])
         for k, v in self.metric_sums.items():
             row[k] = v / max(1, self.metric_count)
+        alive = frame_channels_alive(self.nets)
+        if alive == alive:  # (blank without frames)
+            row["frame_channels_alive"] = round(alive, 4)
         self.metric_sums, self.metric_count = {}, 0
         return row
 

@@ -136,6 +136,13 @@ class FrameEncoder(nn.Module):
             features = self.conv(torch.zeros(1, channels, height, width)).shape[1]
         self.linear = nn.Linear(features, out)
 
+        #: Fraction of the convolutions' channels (both layers) that were positive somewhere in
+        #: the last batch this encoder saw with gradients on, i.e. in training (NaN before any).
+        #: A ReLU channel that is negative on every input gets no gradient and never recovers;
+        #: at Adam's lr 3e-3 every channel of the Q-networks' encoders died this way on
+        #: MetaSign3D (docs/sign3d.md), so training logs it (``frame_channels_alive``).
+        self.channels_alive = float("nan")
+
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """``(..., H, W, C)`` uint8 -> ``(..., out)``. All-zero frames are padding (the replay pads
         episodes with zeros past their end; a rendered frame is never all black): they are
@@ -145,12 +152,28 @@ class FrameEncoder(nn.Module):
         valid, x = _conv_input(frames)
         features = torch.zeros(len(valid), self.linear.out_features)
         if x is not None:
-            features = features.index_put((valid,), self.linear(self.conv(x)))
+            alive, channels = 0, 0
+            for layer in self.conv:
+                x = layer(x)
+                if isinstance(layer, nn.ReLU) and torch.is_grad_enabled():
+                    alive += int((x.detach() > 0).transpose(0, 1).flatten(1).any(1).sum())
+                    channels += x.shape[1]
+            if channels:
+                self.channels_alive = alive / channels
+            features = features.index_put((valid,), self.linear(x))
         return features.reshape(*lead, -1)
 
 
 #: The last frame tensors :func:`_conv_input` prepared, with what it made of them.
 _PREPARED: list[tuple[torch.Tensor, int, tuple[torch.Tensor, torch.Tensor | None]]] = []
+
+
+def frame_channels_alive(module: nn.Module) -> float:
+    """The smallest :attr:`FrameEncoder.channels_alive` over the frame encoders in ``module``
+    (NaN when it has none, or none has trained yet)."""
+    values = [m.channels_alive for m in module.modules() if isinstance(m, FrameEncoder)]
+    values = [v for v in values if v == v]
+    return min(values) if values else float("nan")
 
 
 def _conv_input(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
