@@ -136,8 +136,9 @@ class FrameEncoder(nn.Module):
             features = self.conv(torch.zeros(1, channels, height, width)).shape[1]
         self.linear = nn.Linear(features, out)
 
-        #: Fraction of the convolutions' channels (both layers) that were positive somewhere in
-        #: the last batch this encoder saw with gradients on, i.e. in training (NaN before any).
+        #: The smaller over the two convolutions of the share of their channels that were
+        #: positive somewhere in the last batch this encoder saw with gradients on, i.e. in
+        #: training (NaN before any).
         #: A ReLU channel that is negative on every input gets no gradient and never recovers;
         #: at Adam's lr 3e-3 every channel of the Q-networks' encoders died this way on
         #: MetaSign3D (docs/sign3d.md), so training logs it (``frame_channels_alive``).
@@ -152,14 +153,13 @@ class FrameEncoder(nn.Module):
         valid, x = _conv_input(frames)
         features = torch.zeros(len(valid), self.linear.out_features)
         if x is not None:
-            alive, channels = 0, 0
+            shares = []
             for layer in self.conv:
                 x = layer(x)
                 if isinstance(layer, nn.ReLU) and torch.is_grad_enabled():
-                    alive += int((x.detach() > 0).transpose(0, 1).flatten(1).any(1).sum())
-                    channels += x.shape[1]
-            if channels:
-                self.channels_alive = alive / channels
+                    shares.append((x.detach() > 0).transpose(0, 1).flatten(1).any(1).float().mean().item())
+            if shares:
+                self.channels_alive = min(shares)
             features = features.index_put((valid,), self.linear(x))
         return features.reshape(*lead, -1)
 
