@@ -19,7 +19,7 @@ from baselines.dream import DreamConfig
 
 TIMING_COLUMNS = {"wall_s", "steps_per_s", "updates_per_s"}
 #: Columns added after the references were recorded, blank on the grids (checked so).
-BLANK_ON_GRIDS = {"exploration_sign_seen"}
+BLANK_ON_GRIDS = {"exploration_sign_seen", "frame_channels_alive"}
 
 #: A tiny ``baselines.dream.train`` run per env (its preset, one torch thread, updates, two
 #: checkpoints, a periodic and the final evaluation): env steps, updates, final test return and

@@ -18,9 +18,14 @@ from typing import Any
 #: Epsilon's random actions leave out ``end episode`` (which pays nothing there): with it a
 #: uniform walk touches the instructed object in 0.6% of episodes, without it in 7.6%
 #: (``benchmarks/sign3d_random_touch.py``), and DREAM's exploitation policy learned to fetch
-#: only without it (docs/sign3d.md, third and fourth runs).
+#: only without it (docs/sign3d.md, third and fourth runs). Adam's lr is 3e-4, not the grids'
+#: 3e-3: at 3e-3 the ReLU channels of the Q-networks' CNNs died (0 of 48 channels turned on
+#: by any frame in DREAM's twenty-seventh probe: blind Q-networks), at 1e-3 the exploration
+#: Q's first convolution kept 3 of 16 channels by 100k env steps, at 3e-4 15 of 16
+#: (``progress.csv``'s ``frame_channels_alive``; docs/sign3d.md).
 PIXEL_PRESETS: dict[str, dict[str, Any]] = {
     "MetaSign3D-v0": {
+        "lr": 3e-4,
         "random_end_action": False,
         "total_steps": 2_000_000,
         "num_envs": 16,
