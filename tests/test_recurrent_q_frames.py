@@ -17,6 +17,17 @@ from baselines.common.recurrent_q.replay import TrialBuffer
 
 ENV_ID = "MetaSign3D-v0"
 FRAME = (60, 80, 3)
+#: The options of DREAM's MetaSign3D preset from the twenty-eighth probe's recipe, at their
+#: defaults: the tests of one option at a time start from the preset without them.
+WITHOUT_RECIPE = {"decoder_counterfactuals": False, "decoder_prefixes": "all", "decoder_union_weight": 1.0,
+                  "information_centred": False, "reading_bonus": 0.0, "explore_can_end": True, "return_fraction": 0.0}
+
+
+def plain_dream(**overrides):
+    """DREAM's MetaSign3D preset without the recipe's options, then ``overrides``."""
+    from baselines.dream import DreamConfig
+
+    return DreamConfig.for_env(ENV_ID, **{**WITHOUT_RECIPE, **overrides})
 
 
 def test_spec_of_a_pixel_env_reads_frames_beside_the_instruction_and_previous_action():
@@ -145,10 +156,9 @@ def test_a_checkpoint_without_frames_renders_them_again_and_resumes_exactly(tmp_
     ``checkpoint.pt`` and rendered again on load from each trial's seed and actions; the
     restored trainer's replay, and its next update, equal the original's. Frames that do not
     match their saved CRC are refused."""
-    from baselines.dream import DreamConfig
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
                               env_steps_per_update=1000.0, progress=False, out=str(tmp_path))
     assert cfg.checkpoint_frames is False
     trainer = Trainer(cfg)
@@ -180,7 +190,7 @@ def test_problems_per_start_plays_each_start_in_different_problems_alike_until_t
     from baselines.dream import DreamConfig
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=6, hidden=8, z_dim=2, buffer_trials=12, problems_per_start=3,
+    cfg = plain_dream(num_envs=6, hidden=8, z_dim=2, buffer_trials=12, problems_per_start=3,
                               progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
     assert trainer.epsilon(explore=True) == 1.0  # every action random: only the shared draws align them
@@ -199,7 +209,7 @@ def test_problems_per_start_plays_each_start_in_different_problems_alike_until_t
     with pytest.raises(ValueError, match="problems_per_start=4 must be >= 1 and divide num_envs=6"):
         DreamConfig(num_envs=6, problems_per_start=4)
     with pytest.raises(ValueError, match="problems_per_start=4: MetaSign3D-v0's train split has only 3 problems"):
-        Trainer(DreamConfig.for_env(ENV_ID, num_envs=8, problems_per_start=4, progress=False, out=str(tmp_path)))
+        Trainer(plain_dream(num_envs=8, problems_per_start=4, progress=False, out=str(tmp_path)))
 
 
 def test_dream_counterfactuals_play_each_exploration_again_in_the_other_problems(tmp_path):
@@ -212,7 +222,7 @@ def test_dream_counterfactuals_play_each_exploration_again_in_the_other_problems
     from baselines.dream.networks import decoder_loss
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
                               env_steps_per_update=1000.0, decoder_counterfactuals=True, progress=False,
                               out=str(tmp_path))
     trainer = Trainer(cfg)
@@ -252,11 +262,10 @@ def test_dream_centred_information_gain_is_zero_until_the_versions_of_an_episode
     episode's real and counterfactual versions, so episodes that look the same in every
     problem (no sign in view) earn exactly 0 whatever the decoder outputs; once one version's
     frame differs, the gain is the formula's. Bad combinations are refused."""
-    from baselines.dream import DreamConfig
     from baselines.dream.networks import decoder_loss, information_gain_rewards
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
                               env_steps_per_update=1000.0, decoder_counterfactuals=True, information_centred=True,
                               novelty_bonus=0.0, explore_no_end_fraction=1.0, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
@@ -280,9 +289,9 @@ def test_dream_centred_information_gain_is_zero_until_the_versions_of_an_episode
     assert gain[1:].abs().max().item() < 1e-6 and gain[0].abs().max().item() > 0
     torch.testing.assert_close(got, gain.sum(1).mean())
     with pytest.raises(ValueError, match="information_centred=True needs decoder_counterfactuals=True"):
-        DreamConfig.for_env(ENV_ID, information_centred=True)
+        plain_dream(information_centred=True)
     with pytest.raises(ValueError, match="information_rewards='replay' \\(got 'collection'\\)"):
-        DreamConfig.for_env(ENV_ID, information_centred=True, decoder_counterfactuals=True,
+        plain_dream(information_centred=True, decoder_counterfactuals=True,
                             information_rewards="collection")
 
 
@@ -292,7 +301,6 @@ def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_t
     action whose outcome is told apart from both other versions earns ||f - mean f||^2 over
     f's spread (one version: the step to the mean of the two left), exactly once; the bonus
     decays with the novelty's schedule and needs the counterfactuals."""
-    from baselines.dream import DreamConfig
     from baselines.dream.train import Trainer, first_told_apart
     from meta_explore_envs.planning.sign3d import views_told_apart
 
@@ -303,7 +311,7 @@ def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_t
     other[1, 2, :50, 0] = 100  # by exactly 100: not counted
     assert views_told_apart(view, other).tolist() == [False, True]
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
                               env_steps_per_update=1000.0, decoder_counterfactuals=True, reading_bonus=1.0,
                               novelty_bonus=0.0, explore_no_end_fraction=1.0, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
@@ -331,9 +339,9 @@ def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_t
     decaying = dataclasses.replace(cfg, novelty_decay_start=100, novelty_decay_steps=100)
     assert [decaying.bonus_fraction(s) for s in (0, 150, 250)] == [1.0, 0.5, 0.0]
     with pytest.raises(ValueError, match="reading_bonus=1.0 needs decoder_counterfactuals=True"):
-        DreamConfig.for_env(ENV_ID, reading_bonus=1.0)
+        plain_dream(reading_bonus=1.0)
     with pytest.raises(ValueError, match="reading_bonus=-1.0 must be >= 0"):
-        DreamConfig.for_env(ENV_ID, reading_bonus=-1.0)
+        plain_dream(reading_bonus=-1.0)
 
 
 def test_forced_exploration_prefixes_come_first_then_the_chooser():
@@ -354,11 +362,10 @@ def test_dream_returns_replay_an_earlier_start_and_its_actions_to_a_novelty_code
     """``return_fraction``: the archive keeps, per novelty code, the earliest exploration step
     that reached it; a returning trial is reset with that trial's seed, takes its actions up to
     that step and so reaches the code again; the archive survives a checkpoint."""
-    from baselines.dream import DreamConfig
     from baselines.dream.read_sign import returned_trials
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=4, hidden=8, z_dim=2, buffer_trials=8, learning_starts=10**6,
+    cfg = plain_dream(num_envs=4, hidden=8, z_dim=2, buffer_trials=8, learning_starts=10**6,
                               return_fraction=1.0, explore_no_end_fraction=1.0, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
     trainer.collect()  # nothing archived yet: an ordinary wave
@@ -386,19 +393,19 @@ def test_dream_returns_replay_an_earlier_start_and_its_actions_to_a_novelty_code
     for code, (t, seed, prefix) in trainer.returns.items():
         assert restored.returns[code][:2] == (t, seed) and restored.returns[code][2].tolist() == prefix.tolist()
     with pytest.raises(ValueError, match="return_fraction=0.5 needs novelty_bonus > 0"):
-        DreamConfig.for_env(ENV_ID, return_fraction=0.5, novelty_bonus=0.0)
+        plain_dream(return_fraction=0.5, novelty_bonus=0.0)
     with pytest.raises(ValueError, match="return_fraction=1.5 must be in \\[0, 1\\]"):
-        DreamConfig.for_env(ENV_ID, return_fraction=1.5)
+        plain_dream(return_fraction=1.5)
 
 
 def test_dream_explorer_that_cannot_end_never_ends_in_training_or_from_its_checkpoint(tmp_path):
     """``explore_can_end=False``: the exploration Q-value of ``end episode`` is -inf (acting and
     the targets' argmax), so no meta-training exploration episode ends early by the explorer's
     choice; the policy checkpoint keeps the mask for the harness's agent."""
-    from baselines.dream import DreamConfig, load_agent
+    from baselines.dream import load_agent
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=4, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+    cfg = plain_dream(num_envs=4, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
                               env_steps_per_update=1000.0, explore_can_end=False, explore_epsilon_end=0.0,
                               epsilon_start=0.0, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
@@ -414,7 +421,7 @@ def test_dream_explorer_that_cannot_end_never_ends_in_training_or_from_its_check
     agent = load_agent(ENV_ID, tmp_path / "final.pt")
     assert agent.nets.explore_masked_action == 3
     with pytest.raises(ValueError, match="explore_can_end=False needs random_end_action=False"):
-        DreamConfig.for_env(ENV_ID, explore_can_end=False, random_end_action=True)
+        plain_dream(explore_can_end=False, random_end_action=True)
 
 
 class _ScriptedActor:
@@ -528,7 +535,7 @@ def test_dream_novelty_reward_of_an_action_is_the_novelty_of_the_frame_it_leads_
     from baselines.dream import DreamConfig
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=2, hidden=8, z_dim=2, buffer_trials=4, novelty_bonus=0.5,
+    cfg = plain_dream(num_envs=2, hidden=8, z_dim=2, buffer_trials=4, novelty_bonus=0.5,
                               progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
     views = _views()
@@ -538,7 +545,7 @@ def test_dream_novelty_reward_of_an_action_is_the_novelty_of_the_frame_it_leads_
     expected = [[0.5, 1.0, 1.0, 0.0], [0.5, 0.0, 0.0, 0.0]]  # frames 1 (seen 4 times), 2 (once), 3 (never)
     np.testing.assert_allclose(bonus.numpy(), expected, rtol=1e-6)
     assert DreamConfig(novelty_bonus=0.5).novelty_weight(10**7) == 0.5  # no decay
-    decaying = DreamConfig.for_env(ENV_ID, novelty_bonus=0.5, novelty_decay_start=100, novelty_decay_steps=100)
+    decaying = plain_dream(novelty_bonus=0.5, novelty_decay_start=100, novelty_decay_steps=100)
     assert [decaying.novelty_weight(s) for s in (0, 150, 250)] == [0.5, 0.25, 0.0]
     with pytest.raises(ValueError, match="needs pixel observations"):
         Trainer(DreamConfig.for_env("MetaMap-v0", num_envs=2, novelty_bonus=0.1, progress=False,
@@ -567,10 +574,9 @@ def test_dream_stores_and_counts_a_novelty_code_per_exploration_step(source, tmp
     position the env reports) and stored in the replay; an old checkpoint without them gets
     the frames' codes back on resume."""
     from baselines.common.recurrent_q.novelty import position_codes
-    from baselines.dream import DreamConfig
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, novelty_bonus=0.5,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=8, novelty_bonus=0.5,
                               novelty_source=source, novelty_cell=2.0, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
     trainer.train_wave()
@@ -595,10 +601,9 @@ def test_dream_novelty_window_counts_the_codes_of_the_trials_in_the_replay(tmp_p
     from collections import Counter
 
     from baselines.common.recurrent_q.novelty import FrameHashCounter
-    from baselines.dream import DreamConfig
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=4, novelty_bonus=0.5,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=4, novelty_bonus=0.5,
                               novelty_source="position", novelty_window=True, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)
     for _ in range(3):  # 9 trials through 4 slots
@@ -625,7 +630,7 @@ def test_dream_collection_information_rewards_are_made_once_before_training_on_t
     from baselines.dream.networks import decoder_loss
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
                               env_steps_per_update=1000.0, information_rewards="collection",
                               exploration_step_cost=0.01, novelty_bonus=0.0, decoder_trials=2, progress=False,
                               out=str(tmp_path))
@@ -681,7 +686,7 @@ def test_dream_decoder_priority_draws_the_decoders_trials_by_their_rarest_code(t
     from baselines.dream.networks import decoder_loss
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
                               env_steps_per_update=1000.0, information_rewards="collection", novelty_bonus=0.5,
                               novelty_source="position", decoder_trials=2, decoder_priority=1.0, progress=False,
                               out=str(tmp_path))
@@ -738,7 +743,7 @@ def test_dream_decoder_shift_trains_the_decoder_on_shifted_frames_and_nothing_el
     from baselines.dream.networks import decoder_loss
     from baselines.dream.train import Trainer
 
-    cfg = DreamConfig.for_env(ENV_ID, num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
+    cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=8, learning_starts=1,
                               env_steps_per_update=1000.0, information_rewards="collection", novelty_bonus=0.0,
                               decoder_shift=3, decoder_prefixes=prefixes, progress=False, out=str(tmp_path))
     trainer = Trainer(cfg)

@@ -379,6 +379,15 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # policy still learning to fetch objects at 100-300k env steps the bottleneck shrank
     # ||f(mu)||^2 from 1.4 to 0.013, far below the noise rho^2 z_dim = 0.16 of z ~ F(z | mu):
     # z told the exploitation policy nothing, so nothing could make f grow again.
+    # The rest is the twenty-eighth probe's recipe, the first whose greedy agent fetched
+    # (docs/sign3d.md "Learning it"; each is a deviation from the paper, privileged ones read
+    # from the env in meta-training only): a decoder that cannot memorise trials (it also
+    # reads each exploration played again in the other problems, on every prefix and on the
+    # whole episode), the information gain centred over those versions (the uncentred one
+    # paid for the decoder's problem-free fitting error), a reading bonus from the exact
+    # posterior of the views (privileged, decaying with the novelty), half of each wave's
+    # trials returning to rarely reached squares first (Go-Explore), and an explorer that
+    # never ends its episode (ending earns nothing at step cost 0).
     "MetaSign3D-v0": {
         **PIXEL_PRESETS["MetaSign3D-v0"],
         "bottleneck": False,
@@ -389,5 +398,12 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
         "novelty_decay_start": 1_000_000,
         "novelty_decay_steps": 500_000,
         "exploration_step_cost": 0.0,
+        "decoder_counterfactuals": True,
+        "decoder_prefixes": "both",
+        "decoder_union_weight": 0.0,
+        "information_centred": True,
+        "reading_bonus": 5.0,
+        "explore_can_end": False,
+        "return_fraction": 0.5,
     },
 }
