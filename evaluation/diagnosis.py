@@ -16,6 +16,8 @@ exploration episode showed. How it is computed is up to each family (:data:`DIAG
   trial's value is approximate; its mean over trials is exact in expectation for an explorer
   that either reads the whole word or sees nothing of the sign. The exploration score is
   then the fraction of trials in which the sign was seen (:attr:`Diagnosis.sign_seen`).
+  :attr:`Diagnosis.word_in_view` also counts the trials that showed only part of the word
+  (an agent may read the colour from it).
 
 Per agent and env (:func:`evaluation.report.score`):
 
@@ -53,6 +55,10 @@ class Diagnosis:
     #: (num_trials,) bool: MetaSign3D only, whether the trial's exploration episode saw the sign
     #: (:func:`meta_explore_envs.planning.sign3d.sign_seen`); None for other families.
     sign_seen: np.ndarray | None = None
+    #: (num_trials,) bool: MetaSign3D only, whether some of the sign's word was in view in the
+    #: exploration episode, whole or not (:func:`meta_explore_envs.planning.sign3d.word_in_view`);
+    #: None for other families.
+    word_in_view: np.ndarray | None = None
 
 
 def _tabular_diagnosis(results: TrialResults) -> Diagnosis | None:
@@ -87,11 +93,12 @@ def _sign3d_diagnosis(results: TrialResults) -> Diagnosis | None:
     if len(results.exploration_states) != len(results.problem_ids):
         return None
     # Imported here: the planner's module is only needed (and its world only built) for sign3d.
-    from meta_explore_envs.planning.sign3d import sign_seen
+    from meta_explore_envs.planning.sign3d import sign_seen, word_in_view
 
     bounds = get_bounds(results.env_id, results.split, results.num_exploit_episodes)
     seen = np.array([sign_seen(states) for states in results.exploration_states], dtype=bool)
-    return Diagnosis(np.where(seen, bounds.optimal, bounds.no_exploration), sign_seen=seen)
+    in_view = np.array([word_in_view(states) for states in results.exploration_states], dtype=bool)
+    return Diagnosis(np.where(seen, bounds.optimal, bounds.no_exploration), sign_seen=seen, word_in_view=in_view)
 
 
 DiagnosisFunction = Callable[[TrialResults], "Diagnosis | None"]

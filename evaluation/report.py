@@ -49,6 +49,10 @@ atomically by :func:`~meta_explore_envs.files.write_json_atomic`)::
                            the sign (evaluation.diagnosis.Diagnosis.sign_seen; its CI is the
                            exploration score's); null for other envs and where the diagnosis
                            does not apply
+      word_in_view_fraction
+                           MetaSign3D: the fraction of trials whose exploration episode had
+                           some of the sign's word in view, whole or not
+                           (evaluation.diagnosis.Diagnosis.word_in_view); null as above
       runs                 per seed: seed, checkpoint, seconds, steps, problem_ids,
                            instructions, episode_returns / episode_lengths / episode_successes
                            ([trial][episode], episode 0 = exploration), exploit_returns
@@ -165,6 +169,8 @@ class Score:
     exploitation_efficiency: float | None = None
     #: MetaSign3D: fraction of trials whose exploration episode saw the sign (else None).
     sign_seen_fraction: float | None = None
+    #: MetaSign3D: fraction of trials whose exploration episode had some of the word in view (else None).
+    word_in_view_fraction: float | None = None
     checkpoints: list[dict[str, Any]] = field(default_factory=list)  #: [{path, sha256, seeds}]
     runs: list[TrialResults] = field(default_factory=list, repr=False)
     checkpoint_paths: list[str | None] = field(default_factory=list, repr=False)  #: per run
@@ -188,9 +194,15 @@ class Score:
             "normalised": self.normalised, "normalised_ci": _pair(self.normalised_ci),
             "exploration_score": self.exploration_score, "exploration_score_ci": _pair(self.exploration_score_ci),
             "exploitation_efficiency": self.exploitation_efficiency, "sign_seen_fraction": self.sign_seen_fraction,
+            "word_in_view_fraction": self.word_in_view_fraction,
             "seed_means": list(self.seed_means), "success_rate": self.success_rate, "seconds": self.seconds,
             "runs": runs,
         }
+
+
+def _fraction(flags: Sequence[np.ndarray]) -> float:
+    """The share of True over every run's (num_trials,) bool flags."""
+    return float(np.concatenate([np.asarray(f, bool) for f in flags]).mean())
 
 
 def _pair(ci: tuple[float, float] | None) -> list[float] | None:
@@ -200,14 +212,15 @@ def _pair(ci: tuple[float, float] | None) -> list[float] | None:
 def score(results: Sequence[TrialResults], bounds: Bounds | None,
           checkpoints: Sequence[str | os.PathLike | None] | None = None,
           exploration: Sequence[np.ndarray] | None = None, sign_seen: Sequence[np.ndarray] | None = None,
-          no_bounds: str | None = None) -> Score:
+          no_bounds: str | None = None, word_in_view: Sequence[np.ndarray] | None = None) -> Score:
     """Aggregate the runs of one agent on one env (one :class:`TrialResults` per seed).
 
     ``checkpoints``: the checkpoint path of each run (None: none), recorded with its SHA-256.
     ``exploration``: each run's per-trial exploration values (:mod:`evaluation.diagnosis`),
     for the exploration score and the exploitation efficiency. ``sign_seen``: MetaSign3D, each
     run's (num_trials,) bool flags (:attr:`evaluation.diagnosis.Diagnosis.sign_seen`), for
-    ``sign_seen_fraction``. ``no_bounds``: why ``bounds`` is None (recorded and shown in place of
+    ``sign_seen_fraction``; ``word_in_view`` likewise (:attr:`~evaluation.diagnosis.Diagnosis.word_in_view`),
+    for ``word_in_view_fraction``. ``no_bounds``: why ``bounds`` is None (recorded and shown in place of
     the normalised score).
     """
     if not results:
@@ -252,7 +265,9 @@ def score(results: Sequence[TrialResults], bounds: Bounds | None,
             if mean_value > 0:
                 s.exploitation_efficiency = s.mean_return / mean_value
     if sign_seen is not None:
-        s.sign_seen_fraction = float(np.concatenate([np.asarray(f, bool) for f in sign_seen]).mean())
+        s.sign_seen_fraction = _fraction(sign_seen)
+    if word_in_view is not None:
+        s.word_in_view_fraction = _fraction(word_in_view)
     return s
 
 
@@ -296,7 +311,8 @@ def _obj(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str
 
 
 #: JSON Schema (2020-12) of ``results.json``; every listed property is required but a result's
-#: ``no_bounds`` (only where it has no bounds).
+#: ``no_bounds`` (only where it has no bounds) and ``word_in_view_fraction`` (added later:
+#: results written before it lack it).
 RESULTS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "meta_explore_envs score results",
@@ -332,6 +348,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
             "exploration_score": _NUMBER_OR_NULL, "exploration_score_ci": _CI,
             "exploitation_efficiency": _NUMBER_OR_NULL,
             "sign_seen_fraction": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "word_in_view_fraction": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "seed_means": {"type": "array", "items": {"type": "number"}},
             "success_rate": {"type": "number", "minimum": 0, "maximum": 1}, "seconds": {"type": "number"},
             "runs": {"type": "array", "minItems": 1, "items": _obj({
@@ -343,7 +360,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "episode_successes": {"type": "array", "items": {"type": "array", "items": {"type": "boolean"}}},
                 "exploit_returns": {"type": "array", "items": {"type": "number"}},
             })},
-        }, optional=("no_bounds",))},
+        }, optional=("no_bounds", "word_in_view_fraction"))},
     }),
 }
 

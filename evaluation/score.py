@@ -208,9 +208,11 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
             diagnosed = all(d is not None for d in diagnoses)
             values = [d.values for d in diagnoses] if diagnosed else None
             seen = [d.sign_seen for d in diagnoses] if diagnosed else []
+            in_view = [d.word_in_view for d in diagnoses] if diagnosed else []
             s = score(results, bounds, checkpoints, values,
                       seen if seen and all(f is not None for f in seen) else None,
-                      no_bounds=no_bounds_reason(env_family(env_id)) if bounds is None else None)
+                      no_bounds=no_bounds_reason(env_family(env_id)) if bounds is None else None,
+                      word_in_view=in_view if in_view and all(f is not None for f in in_view) else None)
             for name, episodes in gifs:
                 trial_gif(episodes, config.out_dir / GIF_DIR / name)
             scores.append(s)
@@ -224,7 +226,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
     if any(s.sign_seen_fraction is not None for s in scores):
         notes.append("MetaSign3D: the exploration value is the optimal bound where the exploration episode saw the "
                      "whole sign, else the no-exploration bound, so its exploration score is the fraction of trials "
-                     "that saw the sign (results.json: sign_seen_fraction).")
+                     "that saw the sign (results.json: sign_seen_fraction; word_in_view_fraction counts the "
+                     "trials that had some of the word in view, whole or not).")
     # Envs without bounds: raw returns only, and why (the table's normalised column says "no bounds").
     no_bounds = {s.env_id: s.no_bounds for s in scores if s.no_bounds}
     notes += [f"{env_id}: no bounds: {reason}." for env_id, reason in no_bounds.items()]

@@ -14,7 +14,15 @@ from evaluation.bounds import get_bounds
 from evaluation.diagnosis import diagnose, exploration_values
 from evaluation.harness import run_trials, trial_specs
 from meta_explore_envs.envs import sign3d_layout as layout
-from meta_explore_envs.planning.sign3d import ALL_PROBLEMS, Sign3DPlanner, sign_seen, word_fully_visible, world_walls
+from meta_explore_envs.planning.sign3d import (
+    ALL_PROBLEMS,
+    Sign3DPlanner,
+    sign_seen,
+    word_fully_visible,
+    word_in_view,
+    word_partly_visible,
+    world_walls,
+)
 
 ENV_ID = "MetaSign3D-v0"
 LEFT, RIGHT, END = layout.TURN_LEFT, layout.TURN_RIGHT, layout.END_EPISODE
@@ -85,11 +93,27 @@ def test_the_reading_path_sees_the_sign_at_its_end(planner):
     assert np.array_equal(world_walls(), planner.walls) and not world_walls().flags.writeable
 
 
+def test_some_of_the_word_in_view_counts_where_the_whole_word_does_not():
+    """Turning away from a reading pose: the word leaves the view edge first, so a pose shows
+    part of it (``word_in_view``, whose colour pixels differ between the problems) before none."""
+    walls = world_walls()
+    x, z = layout.SIGN_POS[0] - 3.0, layout.SIGN_POS[2]  # 3 m in front of the sign, facing it at 0 rad
+    assert word_fully_visible(x, z, 0.0, walls) and word_in_view([(x, z, 0.0, 0, 0)])
+    partial = [h for h in np.linspace(0.0, math.pi / 2, 2001) if word_partly_visible(x, z, h, walls)
+               and not word_fully_visible(x, z, h, walls)]
+    assert partial, "no heading shows only part of the word"
+    state = (x, z, float(np.median(partial)), 0, 0)
+    assert word_in_view([FACING_AWAY, state]) and not sign_seen([FACING_AWAY, state])
+    assert not word_in_view([FACING_AWAY]) and not word_in_view([])
+
+
 def test_bad_states_are_refused():
     with pytest.raises(TypeError, match=r"states\[1\] = \(4.5, 5.0, 0.0\) is not a MetaSign3D state"):
         sign_seen([FACING_AWAY, (4.5, 5.0, 0.0)])
     with pytest.raises(ValueError, match="non-finite"):
         sign_seen([(math.nan, 5.0, 0.0, 0, 0)])
+    with pytest.raises(TypeError, match=r"states\[0\] = None is not a MetaSign3D state"):
+        word_in_view([None])
 
 
 # ---------------------------------------------------------------------------- in the harness
@@ -136,14 +160,19 @@ def test_exploration_values_follow_whether_the_sign_was_seen(planner):
     diagnosis = diagnose(results)
     bounds = get_bounds(ENV_ID, "test")
     assert diagnosis.sign_seen.tolist() == [True, False, False]
+    # The second walk never reached its reading pose, but some of the word came into view on the way.
+    assert diagnosis.word_in_view.tolist() == [True, True, False]
     assert diagnosis.values.tolist() == [bounds.optimal, bounds.no_exploration, bounds.no_exploration]
     assert exploration_values(results).tolist() == diagnosis.values.tolist()
 
     from evaluation.report import score
 
-    s = score([results], bounds, exploration=[diagnosis.values], sign_seen=[diagnosis.sign_seen])
+    s = score([results], bounds, exploration=[diagnosis.values], sign_seen=[diagnosis.sign_seen],
+              word_in_view=[diagnosis.word_in_view])
     assert s.sign_seen_fraction == pytest.approx(1 / 3) and s.exploration_score == pytest.approx(1 / 3)
+    assert s.word_in_view_fraction == pytest.approx(2 / 3)
     assert s.to_dict()["sign_seen_fraction"] == s.sign_seen_fraction
+    assert s.to_dict()["word_in_view_fraction"] == s.word_in_view_fraction
 
 
 def test_privileged_agents_and_the_standard_setting_get_no_diagnosis():
@@ -172,4 +201,4 @@ def test_grid_envs_record_their_exploration_states_too():
             env.step(action)
             expected.append(env.unwrapped.episode_env.state)
         assert states == expected
-    assert diagnose(results).sign_seen is None
+    assert diagnose(results).sign_seen is None and diagnose(results).word_in_view is None

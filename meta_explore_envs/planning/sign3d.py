@@ -54,7 +54,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,6 +155,14 @@ def word_fully_visible(x: float, z: float, heading: float, walls: np.ndarray) ->
     return any(a <= lo and hi <= b for a, b in visible_sign_intervals(x, z, heading, walls, -math.radians(2), -0.05))
 
 
+def word_partly_visible(x: float, z: float, heading: float, walls: np.ndarray) -> bool:
+    """Whether some of the word is in the field of view and not behind a wall (exact in 2D,
+    no margins): pixels that carry the sign's colour are drawn, though perhaps too few to
+    read it."""
+    lo, hi = layout.SIGN_POS[2] - _WORD_HALF_WIDTH, layout.SIGN_POS[2] + _WORD_HALF_WIDTH
+    return any(min(b, hi) > max(a, lo) for a, b in visible_sign_intervals(x, z, heading, walls))
+
+
 def views_told_apart(view_a: np.ndarray, view_b: np.ndarray, min_pixels: int = 100) -> np.ndarray | bool:
     """Whether two uint8 RGB views ``(..., H, W, 3)`` tell their problems apart clearly: at
     least ``min_pixels`` pixels differ by more than 100 (of 255) in some channel. Any leading
@@ -176,6 +184,20 @@ def world_walls() -> np.ndarray:
     return walls
 
 
+def _poses(states: Sequence[Sequence[float]]) -> Iterator[tuple[float, float, float]]:
+    """``(x, z, heading)`` of each of the episode env's ``states`` (see :func:`sign_seen`),
+    checked."""
+    for i, state in enumerate(states):
+        try:
+            x, z, start_heading, turns, _ = (float(v) for v in state)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"states[{i}] = {state!r} is not a MetaSign3D state (x, z, start_heading, turns, "
+                            "steps) of 5 numbers") from error
+        if not all(map(math.isfinite, (x, z, start_heading, turns))):
+            raise ValueError(f"states[{i}] = {state!r} holds a non-finite number")
+        yield x, z, start_heading + turns * layout.TURN
+
+
 def sign_seen(states: Sequence[Sequence[float]], walls: np.ndarray | None = None) -> bool:
     """Whether the sign was *seen* from any of the poses ``states``: at one of them, at least,
     the whole word is in the field of view and not behind a wall (:func:`word_fully_visible`,
@@ -183,9 +205,9 @@ def sign_seen(states: Sequence[Sequence[float]], walls: np.ndarray | None = None
 
     The test errs towards "not seen": the field of view is narrowed by 2 degrees and walls
     lengthened by 5 cm, and a pose that shows only part of the word does not count, although
-    a partial view may already tell some problems apart. Wherever it says "seen" the three
-    problems' observations all differ (``tests/test_sign3d_planner.py``), so an agent that
-    perceives perfectly knows the problem.
+    a partial view may already tell some problems apart (:func:`word_in_view` counts those).
+    Wherever it says "seen" the three problems' observations all differ
+    (``tests/test_sign3d_planner.py``), so an agent that perceives perfectly knows the problem.
 
     Args:
         states: the episode env's states ``(x, z, start_heading, turns, steps)`` (metres,
@@ -197,19 +219,17 @@ def sign_seen(states: Sequence[Sequence[float]], walls: np.ndarray | None = None
     Raises:
         TypeError, ValueError: a state that is not 5 finite numbers.
     """
-    if walls is None:
-        walls = world_walls()
-    for i, state in enumerate(states):
-        try:
-            x, z, start_heading, turns, _ = (float(v) for v in state)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"states[{i}] = {state!r} is not a MetaSign3D state (x, z, start_heading, turns, "
-                            "steps) of 5 numbers") from error
-        if not all(map(math.isfinite, (x, z, start_heading, turns))):
-            raise ValueError(f"states[{i}] = {state!r} holds a non-finite number")
-        if word_fully_visible(x, z, start_heading + turns * layout.TURN, walls):
-            return True
-    return False
+    walls = world_walls() if walls is None else walls
+    return any(word_fully_visible(x, z, h, walls) for x, z, h in _poses(states))
+
+
+def word_in_view(states: Sequence[Sequence[float]], walls: np.ndarray | None = None) -> bool:
+    """Whether some of the word was in view from any of the poses ``states``
+    (:func:`word_partly_visible`: exact, no margins), the lenient counterpart of
+    :func:`sign_seen`: its colour's pixels reached the agent, whole or not. Arguments and
+    errors as :func:`sign_seen`'s."""
+    walls = world_walls() if walls is None else walls
+    return any(word_partly_visible(x, z, h, walls) for x, z, h in _poses(states))
 
 
 @dataclass
