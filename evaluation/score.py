@@ -100,6 +100,13 @@ class ScoreConfig:
     notes: list[str] = field(default_factory=list)
 
 
+
+def _every_run(diagnoses: list, flag: str) -> list | None:
+    """Each run's per-trial ``flag`` array of its :class:`~evaluation.diagnosis.Diagnosis`
+    (e.g. ``"sign_seen"``), or None unless every run has one."""
+    flags = [None if d is None else getattr(d, flag) for d in diagnoses]
+    return flags if flags and all(f is not None for f in flags) else None
+
 def check_config(config: ScoreConfig) -> list[str]:
     """Validate the CLI values; return the env ids to score."""
     if not config.agent:
@@ -207,12 +214,9 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
             diagnoses = [diagnose(r) for r in results]
             diagnosed = all(d is not None for d in diagnoses)
             values = [d.values for d in diagnoses] if diagnosed else None
-            seen = [d.sign_seen for d in diagnoses] if diagnosed else []
-            in_view = [d.word_in_view for d in diagnoses] if diagnosed else []
-            s = score(results, bounds, checkpoints, values,
-                      seen if seen and all(f is not None for f in seen) else None,
+            s = score(results, bounds, checkpoints, values, _every_run(diagnoses, "sign_seen"),
                       no_bounds=no_bounds_reason(env_family(env_id)) if bounds is None else None,
-                      word_in_view=in_view if in_view and all(f is not None for f in in_view) else None)
+                      word_in_view=_every_run(diagnoses, "word_in_view"))
             for name, episodes in gifs:
                 trial_gif(episodes, config.out_dir / GIF_DIR / name)
             scores.append(s)
