@@ -151,15 +151,18 @@ def test_replay_stores_one_frame_per_step_and_gathers_them_cut_to_the_longest_ep
     np.testing.assert_array_equal(restored.arrays["task_frames"], buffer.arrays["task_frames"])
 
 
-def test_a_checkpoint_without_frames_renders_them_again_and_resumes_exactly(tmp_path):
-    """``checkpoint_frames=False`` (the pixel preset): the replay's frames are left out of
-    ``checkpoint.pt`` and rendered again on load from each trial's seed and actions; the
+@pytest.mark.parametrize("counterfactuals", [False, True])
+def test_a_checkpoint_without_frames_renders_them_again_and_resumes_exactly(tmp_path, counterfactuals):
+    """``checkpoint_frames=False`` (the pixel preset): the replay's frames (with DREAM's
+    counterfactual explorations, the preset's) are left out of ``checkpoint.pt`` and rendered
+    again on load, into the replay's own arrays, from each trial's seed and actions; the
     restored trainer's replay, and its next update, equal the original's. Frames that do not
     match their saved CRC are refused."""
     from baselines.dream.train import Trainer
 
     cfg = plain_dream(num_envs=3, hidden=8, z_dim=2, buffer_trials=4, learning_starts=1,
-                              env_steps_per_update=1000.0, progress=False, out=str(tmp_path))
+                      env_steps_per_update=1000.0, progress=False, out=str(tmp_path),
+                      decoder_counterfactuals=counterfactuals)
     assert cfg.checkpoint_frames is False
     trainer = Trainer(cfg)
     trainer.collect()
@@ -167,8 +170,9 @@ def test_a_checkpoint_without_frames_renders_them_again_and_resumes_exactly(tmp_
     torch.save(trainer.state_dict(), tmp_path / "checkpoint.pt")
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     saved = state["buffer"]["arrays"]
-    assert "exp_frames" not in saved and "task_frames" not in saved and len(saved["frames_crc32"]) == 4
+    assert not {"exp_frames", "task_frames", "counterfactual_frames"} & set(saved) and len(saved["frames_crc32"]) == 4
     assert trainer.buffer.arrays["exp_frames"][:4].any()
+    assert ("counterfactual_frames" in trainer.buffer.arrays) == counterfactuals
     restored = Trainer(cfg)
     torch.set_rng_state(state["rng"]["torch"])  # (the global generator: constructing drew from it)
     expected = trainer.update()
@@ -204,7 +208,11 @@ def test_problems_per_start_plays_each_start_in_different_problems_alike_until_t
         np.testing.assert_array_equal(a["exp_act"][group][0], a["exp_act"][group][1])
         np.testing.assert_array_equal(a["exp_frames"][group][0], a["exp_frames"][group][2])
     assert a["seed"][0] != a["seed"][3]
-    rendered = trainer.envs.render_frames({k: v[:6] for k, v in a.items()})
+    trials = {k: v[:6].copy() for k, v in a.items()}
+    trials["exp_frames"][:] = trials["task_frames"][:] = 0
+    rendered = trainer.envs.render_frames(trials)
+    assert rendered["task_frames"] is trials["task_frames"]  # filled in place
+    np.testing.assert_array_equal(rendered["exp_frames"], a["exp_frames"][:6])
     np.testing.assert_array_equal(rendered["task_frames"], a["task_frames"][:6])
     with pytest.raises(ValueError, match="problems_per_start=4 must be >= 1 and divide num_envs=6"):
         DreamConfig(num_envs=6, problems_per_start=4)

@@ -171,9 +171,15 @@ class Trainer(RecurrentQTrainer):
         split = np.asarray(self.envs.split_problem_ids)
         others = np.stack([split[split != p] for p in trials["problem_id"]])  # (n, P - 1)
         n, k = others.shape
+        # Into the trials' own array where they have one (a resumed replay's: no second copy).
+        out = trials.get("counterfactual_frames")
+        if out is not None:
+            out = out.view()
+            out.shape = (n * k, *out.shape[2:])  # raises rather than copy: the frames must land in the trials' array
         frames = self.envs.render_explorations(np.repeat(trials["seed"], k), others.reshape(-1),
                                                np.repeat(trials["exp_act"], k, axis=0),
-                                               np.repeat(trials["exp_len"], k))
+                                               np.repeat(trials["exp_len"], k),
+                                               out=out)
         trials["counterfactual_problem"] = others
         trials["counterfactual_frames"] = frames.reshape(n, k, *frames.shape[1:])
         trials["counterfactual_told_apart"] = first_told_apart(trials["exp_frames"], trials["counterfactual_frames"])
@@ -181,7 +187,7 @@ class Trainer(RecurrentQTrainer):
     def render_frames(self, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         frames = super().render_frames(trials)
         if self.cfg.decoder_counterfactuals:
-            again = {key: trials[key] for key in ("problem_id", "seed", "exp_act", "exp_len")}
+            again = {key: trials[key] for key in ("problem_id", "seed", "exp_act", "exp_len", "counterfactual_frames")}
             again["exp_frames"] = frames["exp_frames"]
             self.add_counterfactuals(again)
             frames["counterfactual_frames"] = again["counterfactual_frames"]

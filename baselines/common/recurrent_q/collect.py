@@ -235,8 +235,10 @@ class TrialBatch:
         playing each again on a fresh env: reset with its ``seed`` (and its problem, where the
         wave gave it), then its stored actions. A trial is determined by those, so these are
         the frames it was collected with (on the same renderer; :meth:`TrialBuffer.load_state_dict`
-        checks them)."""
-        frames = {name: np.zeros_like(trials[name]) for name in ("exp_frames", "task_frames")}
+        checks them). They are written into ``trials``' own ``exp_frames`` and ``task_frames``
+        arrays (no second copy of a replay's frames: a resumed MetaSign3D replay holds
+        several GB of them), which are returned."""
+        frames = {name: trials[name] for name in ("exp_frames", "task_frames")}
         with self._replay_env() as play:
             for i in range(len(trials["seed"])):
                 episodes = [(frames["exp_frames"][i], trials["exp_act"][i], int(trials["exp_len"][i]))]
@@ -247,11 +249,19 @@ class TrialBatch:
         return frames
 
     def render_explorations(self, seeds: np.ndarray, problem_ids: np.ndarray, actions: np.ndarray,
-                            lengths: np.ndarray) -> np.ndarray:
+                            lengths: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """uint8 ``(n, T, H, W, C)``: the frames of exploration episodes played on a fresh env
         reset with ``seeds[i]`` and problem ``problem_ids[i]``, taking ``actions[i, :lengths[i]]``
-        (e.g. a collected episode's actions in another problem: DREAM's counterfactuals)."""
-        frames = np.zeros((len(seeds), self.max_steps, *self.spec.frame_shape), dtype=np.uint8)
+        (e.g. a collected episode's actions in another problem: DREAM's counterfactuals);
+        written into ``out`` (zeros past each length) when it is given."""
+        shape = (len(seeds), self.max_steps, *self.spec.frame_shape)
+        if out is None:
+            out = np.zeros(shape, dtype=np.uint8)
+        elif out.shape != shape or out.dtype != np.uint8:
+            raise ValueError(f"out must be uint8 of shape {shape}; got {out.dtype} {out.shape}")
+        else:
+            out[:] = 0
+        frames = out
         with self._replay_env() as play:
             for i in range(len(seeds)):
                 play(int(seeds[i]), int(problem_ids[i]), [(frames[i], actions[i], int(lengths[i]))])

@@ -166,7 +166,8 @@ class RecurrentQTrainer:
     gives_problems = False
 
     def render_frames(self, trials: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The rendered fields of stored ``trials`` played again (a checkpoint without frames)."""
+        """The rendered fields of stored ``trials`` played again (a checkpoint without frames),
+        written into ``trials``' own arrays of those fields, which are returned."""
         return self.envs.render_frames(trials)
 
     def sample_batch(self) -> tuple:

@@ -203,7 +203,8 @@ class TrialBuffer:
     def load_state_dict(self, state: dict[str, Any],
                         render: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None) -> None:
         """Restore a :meth:`state_dict`. One saved without frames needs ``render``: given the
-        trials' stored arrays it returns their ``exp_frames`` and ``task_frames``."""
+        trials' stored arrays (views of this replay's, the rendered fields zeroed) it fills
+        their rendered fields in place."""
         if int(state["capacity"]) != self.capacity:
             raise ValueError(f"checkpoint buffer capacity {state['capacity']} != {self.capacity}")
         saved = state["arrays"]
@@ -222,9 +223,7 @@ class TrialBuffer:
                 continue
             array[: self.size] = saved[name].numpy()
         if missing:
-            filled = {name: array[: self.size] for name, array in self.arrays.items()}
-            for name, frames in render(filled).items():
-                self.arrays[name][: self.size] = frames
+            render({name: array[: self.size] for name, array in self.arrays.items()})
             bad = np.flatnonzero(self.frames_crc32(np.arange(self.size)) != saved["frames_crc32"].numpy())
             if len(bad):
                 raise ValueError(f"the frames rendered again for {len(bad)} of {self.size} replayed trials (the first: "
