@@ -10,8 +10,10 @@ one CPU core. Native vector env (grid envs): ``gymnasium.make_vec(id, num_envs=N
 random actions drawn beforehand, trial bookkeeping, infos and autoresets included, after a
 warm-up chunk (which tabulates the episode kinds met). Sync: Gymnasium's ``SyncVectorEnv`` of
 N single envs (``vectorization_mode="sync"``). Then the memory check: RSS before and after
-``--memory-steps`` env steps of the native env at N = ``--memory-envs``. Prints rich tables and
-the same as Markdown for docs/performance.md.
+``--memory-steps`` env steps of the native env at N = ``--memory-envs``. "N=1 output floor":
+steps/s of a step that only copies out one native N = 1 step's outputs (no dynamics): no N = 1
+vector step returning fresh arrays can be faster. Prints rich tables and the same as Markdown
+for docs/performance.md.
 """
 
 from __future__ import annotations
@@ -97,6 +99,28 @@ def vector_env(env_id: str, num_envs: int, seconds: float, mode: str) -> float:
     return rate
 
 
+def output_floor(env_id: str, seconds: float) -> float:
+    """Steps/s of a step at N = 1 that does nothing but make fresh copies of the outputs a
+    native N = 1 step returns inside an episode (observation dict, rewards, terminated,
+    truncated, infos with their masks): an upper bound on any N = 1 vector step that returns
+    fresh arrays, whatever its dynamics cost."""
+    envs = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point")
+    envs.reset(seed=0)
+    rng = np.random.default_rng(0)
+    while True:  # a step inside an episode: no final observation among its infos
+        observation, reward, terminated, truncated, infos = envs.step(rng.integers(0, envs.single_action_space.n, 1))
+        if not infos["episode_done"].any():
+            break
+
+    def chunk() -> int:
+        for _ in range(2000):
+            ({key: value.copy() for key, value in observation.items()}, reward.copy(), terminated.copy(),
+             truncated.copy(), {key: value.copy() for key, value in infos.items()})
+        return 2000
+
+    return timed(chunk, seconds)
+
+
 def rss_mib() -> float:
     """This process's resident set size (Linux ``/proc``), MiB."""
     with open("/proc/self/status") as status:
@@ -127,6 +151,7 @@ def main(config: Config) -> None:
     console = Console()
     columns = ["env", "single env", "+ sample()"]
     columns += [f"native N={n}" for n in config.native_sizes] + [f"sync N={n}" for n in config.sync_sizes]
+    columns.append("N=1 output floor")
     tabulation = []  # first, while nothing is tabulated in this process
     for env_id in config.env_ids:
         if is_grid(env_id):
@@ -142,6 +167,7 @@ def main(config: Config) -> None:
             row.append(vector_env(env_id, n, config.seconds, "vector_entry_point") if is_grid(env_id) else None)
         for n in config.sync_sizes:
             row.append(vector_env(env_id, n, config.seconds, "sync") if is_grid(env_id) else None)
+        row.append(output_floor(env_id, config.seconds) if is_grid(env_id) else None)
         rows.append(row)
         console.print(f"measured {env_id}")
 
