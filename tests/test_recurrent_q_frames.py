@@ -335,6 +335,13 @@ def test_dream_reading_bonus_pays_the_information_of_the_first_view_that_tells_t
     cf[1, :, 2] += 128  # both versions of trial 1 at step 2 only
     told = first_told_apart(b["exp_frames"].numpy(), cf)
     assert told.tolist() == [[3, 20], [2, 2], [20, 20]]
+    # Many trials (compared 32 at a time): trial i's version i % 2 told apart from step i % 20 on.
+    many_real = np.repeat(b["exp_frames"].numpy()[:1], 70, axis=0)
+    many_cf = np.repeat(b["counterfactual_frames"].numpy()[:1], 70, axis=0)
+    for i in range(70):
+        many_cf[i, i % 2, i % 20:] += 128
+    assert first_told_apart(many_real, many_cf).tolist() == [[i % 20, 20] if i % 2 == 0 else [20, i % 20]
+                                                             for i in range(70)]
     b["counterfactual_told_apart"] = torch.from_numpy(told)
     got = trainer.reading_rewards(b, f)
     everything = torch.cat([f[:, None], f_cf], 1)

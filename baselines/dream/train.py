@@ -70,7 +70,10 @@ def first_told_apart(real: np.ndarray, others: np.ndarray) -> np.ndarray:
     from meta_explore_envs.planning.sign3d import views_told_apart
 
     steps = real.shape[1]
-    told = views_told_apart(real[:, None], others[:, :, :steps])  # (n, k, T)
+    # 32 trials at a time: the comparison's int16 copies of a whole resumed replay would hold
+    # ~8 GB at once (3,000 trials, two counterfactual versions each).
+    told = np.concatenate([views_told_apart(real[i:i + 32, None], others[i:i + 32, :, :steps])
+                           for i in range(0, max(len(real), 1), 32)])
     return np.where(told.any(axis=2), told.argmax(axis=2), steps).astype(np.int64)
 
 
