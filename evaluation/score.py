@@ -82,6 +82,9 @@ class ScoreConfig:
     """test (scored) or train."""
     trials: int = 100
     """Trials per seed."""
+    env_trials: dict[str, int] = field(default_factory=dict)
+    """Trials per seed for the envs named here instead of ``--trials``, e.g.
+    ``--env-trials MetaSign3D-v0 50`` (``make demo``: the 3D env's trials cost ~100x a grid's)."""
     seeds: tuple[int, ...] = (0, 1, 2)
     """Each seed fixes its trials (the same for every agent) and is passed to load_agent."""
     checkpoint: str | None = None
@@ -114,6 +117,8 @@ def check_config(config: ScoreConfig) -> list[str]:
     check_choice("split", config.split, SPLITS)
     for name, low in (("trials", 1), ("num_exploit_episodes", 1), ("num_envs", 1), ("record", 0)):
         check_int(f"--{name.replace('_', '-')}", getattr(config, name), low)
+    for env_id, trials in config.env_trials.items():
+        check_int(f"--env-trials {env_id}", trials, 1)
     if not config.seeds:
         raise ValueError("--seeds needs at least one seed")
     for module in config.register:
@@ -127,11 +132,14 @@ def check_config(config: ScoreConfig) -> list[str]:
         env_ids = list(config.env)
         for env_id in env_ids:
             env_family(env_id)
-        return env_ids
-    env_ids = [e for e in registry.env_ids() if any(_plays(module, e, config) for module in config.agent)]
-    if not env_ids:
-        raise ValueError(f"no registered env to score {', '.join(config.agent)} on (see their ENV_IDS); "
-                         "name the envs with --env")
+    else:
+        env_ids = [e for e in registry.env_ids() if any(_plays(module, e, config) for module in config.agent)]
+        if not env_ids:
+            raise ValueError(f"no registered env to score {', '.join(config.agent)} on (see their ENV_IDS); "
+                             "name the envs with --env")
+    for env_id in config.env_trials:
+        if env_id not in env_ids:
+            raise ValueError(f"--env-trials {env_id}: not among the envs scored ({', '.join(env_ids)})")
     return env_ids
 
 
@@ -160,6 +168,8 @@ def command_line(config: ScoreConfig) -> str:
     if config.env:
         parts += ["--env", *config.env]
     parts += ["--split", config.split, "--trials", str(config.trials), "--seeds", *map(str, config.seeds)]
+    if config.env_trials:
+        parts += ["--env-trials", *(str(x) for item in config.env_trials.items() for x in item)]
     if config.checkpoint is not None:
         parts += ["--checkpoint", config.checkpoint]
     parts += ["--num-exploit-episodes", str(config.num_exploit_episodes), "--out", str(config.out_dir)]
@@ -198,7 +208,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
                 checkpoint = getattr(agent, "checkpoint_path", None) or config.checkpoint
                 checkpoints.append(None if checkpoint is None else str(checkpoint))
                 record = config.record if seed == config.seeds[0] else 0
-                result = run_trials(agent, env_id, split=config.split, num_trials=config.trials, seed=seed,
+                result = run_trials(agent, env_id, split=config.split, seed=seed,
+                                    num_trials=config.env_trials.get(env_id, config.trials),
                                     num_exploit_episodes=config.num_exploit_episodes, num_envs=config.num_envs,
                                     env_kwargs={"setting": setting}, record=record, progress=config.progress,
                                     agent_module=module)
@@ -222,7 +233,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
             scores.append(s)
             ci = "" if s.return_ci is None else f" [{s.return_ci[0]:+.3f}, {s.return_ci[1]:+.3f}]"
             console.print(f"{s.agent} on {env_id}: {s.mean_return:+.3f}{ci} ({s.seconds:.1f} s)")
-    notes = [f"{config.trials} trials x seeds {list(config.seeds)}; 95% CI: {CI_METHOD}.",
+    other_trials = "".join(f" ({env_id}: {n})" for env_id, n in config.env_trials.items())
+    notes = [f"{config.trials} trials{other_trials} x seeds {list(config.seeds)}; 95% CI: {CI_METHOD}.",
              "Normalised score = (return - no exploration) / (optimal - no exploration).",
              "Exploration: the exploration value (Bayes-optimal exploitation of what the exploration "
              "episode showed), normalised the same way; efficiency = return / exploration value.",
@@ -241,6 +253,8 @@ def run(config: ScoreConfig, command: str | None = None) -> list:
     settings = {"split": config.split, "trials": config.trials, "seeds": list(config.seeds),
                 "num_exploit_episodes": config.num_exploit_episodes, "checkpoint": config.checkpoint,
                 "record": config.record}
+    if config.env_trials:
+        settings["env_trials"] = dict(config.env_trials)
     document = results_document(scores, command=command or command_line(config), settings=settings)
     write_json_atomic(config.out_dir / RESULTS_JSON, document)
     write_text_atomic(config.out_dir / RESULTS_MD, markdown(scores, title, notes))

@@ -351,8 +351,13 @@ def schema_errors(value, schema, where="$"):
     if isinstance(value, dict):
         errors += [f"{where}: missing {key!r}" for key in schema.get("required", ()) if key not in value]
         properties = schema.get("properties", {})
-        if schema.get("additionalProperties", True) is False:
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
             errors += [f"{where}: undocumented {key!r}" for key in value if key not in properties]
+        elif isinstance(extra, dict):
+            for key in value:
+                if key not in properties:
+                    errors += schema_errors(value[key], extra, f"{where}.{key}")
         for key, sub in properties.items():
             if key in value:
                 errors += schema_errors(value[key], sub, f"{where}.{key}")
@@ -494,6 +499,27 @@ def test_standard_setting_keeps_one_instruction_per_trial():
     assert all(len(set(texts)) == 1 for texts in results.instructions)
     # Standard: exploration is rewarded (ends at once: -2.0 like the exploitation episodes).
     assert results.episode_returns.tolist() == [[-2.0] * 4] * 6
+
+
+def test_env_trials_give_some_envs_their_own_number_of_trials(tmp_path):
+    """``--env-trials ENV N``: N trials per seed on ENV, ``--trials`` on the others; recorded
+    in results.json's settings and command; a bad count or an env not scored is named."""
+    out = tmp_path / "out"
+    score_main(["--agent", "baselines.random", "--env", "MetaMap-v0", "MetaDistractingBus-v0", "--trials", "4",
+                "--env-trials", "MetaMap-v0", "2", "--seeds", "0", "1", "--out", str(out), "--no-progress"])
+    document = json.loads((out / "results.json").read_text())
+    assert schema_errors(document, RESULTS_SCHEMA) == []
+    assert {r["env_id"]: r["trials_per_seed"] for r in document["results"]} == {
+        "MetaMap-v0": [2, 2], "MetaDistractingBus-v0": [4, 4]}
+    assert document["settings"]["env_trials"] == {"MetaMap-v0": 2}
+    document["settings"]["env_trials"]["MetaMap-v0"] = 0
+    assert schema_errors(document, RESULTS_SCHEMA) == ["$.settings.env_trials.MetaMap-v0: 0 out of [1, None]"]
+    assert "--env-trials MetaMap-v0 2" in document["command"]
+    assert "4 trials (MetaMap-v0: 2) x seeds [0, 1]" in (out / "results.md").read_text()
+    with pytest.raises(ValueError, match="--env-trials MetaMap-v0=0 is not valid: expected an int >= 1"):
+        run(ScoreConfig(agent=("baselines.random",), env=("MetaMap-v0",), env_trials={"MetaMap-v0": 0}))
+    with pytest.raises(ValueError, match="--env-trials MetaCooking-v0: not among the envs scored .MetaMap-v0."):
+        run(ScoreConfig(agent=("baselines.random",), env=("MetaMap-v0",), env_trials={"MetaCooking-v0": 2}))
 
 
 def test_env_ids_of_a_module_choose_the_default_envs(tmp_path, monkeypatch):
