@@ -103,12 +103,12 @@ class ScoreConfig:
     notes: list[str] = field(default_factory=list)
 
 
-
 def _every_run(diagnoses: list, flag: str) -> list | None:
     """Each run's per-trial ``flag`` array of its :class:`~evaluation.diagnosis.Diagnosis`
     (e.g. ``"sign_seen"``), or None unless every run has one."""
     flags = [None if d is None else getattr(d, flag) for d in diagnoses]
     return flags if flags and all(f is not None for f in flags) else None
+
 
 def check_config(config: ScoreConfig) -> list[str]:
     """Validate the CLI values; return the env ids to score."""

@@ -255,13 +255,10 @@ class TrialBatch:
         (e.g. a collected episode's actions in another problem: DREAM's counterfactuals);
         written into ``out`` (zeros past each length) when it is given."""
         shape = (len(seeds), self.max_steps, *self.spec.frame_shape)
-        if out is None:
-            out = np.zeros(shape, dtype=np.uint8)
-        elif out.shape != shape or out.dtype != np.uint8:
+        if out is not None and (out.shape != shape or out.dtype != np.uint8):
             raise ValueError(f"out must be uint8 of shape {shape}; got {out.dtype} {out.shape}")
-        else:
-            out[:] = 0
-        frames = out
+        frames = np.zeros(shape, dtype=np.uint8) if out is None else out
+        frames[:] = 0
         with self._replay_env() as play:
             for i in range(len(seeds)):
                 play(int(seeds[i]), int(problem_ids[i]), [(frames[i], actions[i], int(lengths[i]))])
