@@ -12,8 +12,9 @@ seed; ``median-train``: the lower median). Its checkpoint (the agent's
 shipped folder, ``<package>/checkpoints/<env_id><suffix>`` (see
 :func:`evaluation.protocol.shipped_folder`), and a JSON beside it records the training
 command, the rule, every candidate's train-split score and the chosen run's test score.
-The test split plays no part in the choice, so the shipped agent's test score is an honest
-estimate (the sweep's IQM over all seeds is the result to quote, not this run's).
+The test split plays no part in the choice (the train-split score plays its own trials even
+where the two splits hold the same problems: :data:`evaluation.sweep.SELECTION_SEED_OFFSET`),
+so the shipped agent's test score is an honest estimate (the sweep's IQM over all seeds is the result to quote, not this run's).
 """
 
 from __future__ import annotations

@@ -328,11 +328,38 @@ def train_command(spec: RunSpec, resume: bool) -> list[str]:
     return command + list(spec.train_args) + (["--resume"] if resume else [])
 
 
+#: The train-split score plays the trials of evaluation seeds ``s + SELECTION_SEED_OFFSET``:
+#: where an env's two splits hold the same problems (MetaMap, MetaSign3D, MetaPointCorner, the
+#: Fwd-Bwd tasks), the same seeds would play the test split's very trials, and a checkpoint
+#: chosen by its train-split score (``evaluation.ship``) would be chosen on the test trials.
+SELECTION_SEED_OFFSET = 1000
+
+
+def split_seeds(spec: RunSpec, split: str) -> list[int]:
+    """The evaluation seeds of the run's score on ``split`` (see :data:`SELECTION_SEED_OFFSET`)."""
+    return list(spec.score_seeds) if split == "test" else [s + SELECTION_SEED_OFFSET for s in spec.score_seeds]
+
+
+def _scored(results_json: Path, spec: RunSpec, split: str) -> bool:
+    """Whether ``results_json`` holds the run's score on ``split`` with the current seeds (a
+    train-split score of older sweeps, on the test seeds, is scored again)."""
+    if not results_json.is_file():
+        return False
+    settings = json.loads(results_json.read_text(encoding="utf-8")).get("settings", {})
+    return settings.get("seeds") == split_seeds(spec, split)
+
+
+def _finished(saved: dict[str, Any] | None, spec: RunSpec) -> bool:
+    """Whether the saved ``run.json`` is this run's, done, with both scores current."""
+    return (saved is not None and saved.get("status") == "done" and saved.get("spec") == spec.identity()
+            and _scored(Path(spec.directory) / "score" / "train" / "results.json", spec, "train"))
+
+
 def score_command(spec: RunSpec, split: str) -> list[str]:
     """``evaluation.score`` of the run's final checkpoint on ``split`` (GIFs on the test split only)."""
     directory = Path(spec.directory)
     return [sys.executable, "-m", "evaluation.score", "--agent", spec.agent_module, "--env", spec.env_id,
-            "--split", split, "--trials", str(spec.trials), "--seeds", *map(str, spec.score_seeds),
+            "--split", split, "--trials", str(spec.trials), "--seeds", *map(str, split_seeds(spec, split)),
             "--checkpoint", str(directory / TRAIN_DIR / spec.training["checkpoint"]),
             "--out", str(directory / "score" / split), "--record", str(spec.record if split == "test" else 0),
             "--no-progress"]
@@ -387,12 +414,13 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     """Train (or resume) and score one run; returns (and writes) its ``run.json``.
 
     Never raises for a failing run: the record says ``failed`` with the end of the log. Safe
-    to call again after a kill at any point; a finished run is returned as it is.
+    to call again after a kill at any point; a finished run is returned as it is (unless its
+    train-split score predates :data:`SELECTION_SEED_OFFSET`: that is scored again).
     """
     directory = Path(spec.directory)
     directory.mkdir(parents=True, exist_ok=True)
     saved = read_run(directory)
-    if saved is not None and saved.get("status") == "done" and saved.get("spec") == spec.identity():
+    if _finished(saved, spec):
         return saved
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "agent": spec.agent, "agent_module": spec.agent_module,
@@ -422,7 +450,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
                                        f"end of {TRAIN_LOG}:\n{_log_tail(directory / TRAIN_LOG)}")
             for split in ("test", "train"):
                 results = directory / "score" / split / "results.json"
-                if not results.exists():
+                if not _scored(results, spec, split):
                     code = _run_logged(score_command(spec, split), directory / SCORE_LOG, spec.threads)
                     if code != 0:
                         record["log"] = SCORE_LOG
@@ -445,8 +473,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
 
 
 #: Rules for choosing one run of a sweep (e.g. the checkpoint to ship). Both read the
-#: **train-split** score only: a choice made on the test split would inflate the reported
-#: result. Ties go to the lowest seed.
+#: **train-split** score only (its own trials, :data:`SELECTION_SEED_OFFSET`): a choice made on
+#: the test split would inflate the reported result. Ties go to the lowest seed.
 SELECTION_RULES = ("best-train", "median-train")
 
 
@@ -585,7 +613,7 @@ def run_sweep(config: SweepConfig, command: str | None = None) -> list[dict[str,
     todo = []
     for spec in specs:
         saved = read_run(spec.directory)
-        if saved is not None and saved.get("status") == "done":
+        if _finished(saved, spec):
             records[spec.name] = saved
         else:
             todo.append(spec)

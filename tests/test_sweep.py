@@ -81,11 +81,25 @@ def test_a_sweep_trains_scores_and_skips_finished_runs(tmp_path):
     assert first["test"]["normalised"] == result["normalised"]
     assert records[1]["test"]["normalised"] != first["test"]["normalised"]  # each seed its own trials
     assert first["gif"] and (run_dir / first["gif"]).exists()
+    # The train-split score plays other trials (MetaMap's splits hold the same problems: the
+    # same seeds would play the test trials themselves).
+    train = json.loads((run_dir / "score" / "train" / "results.json").read_text())
+    assert train["settings"]["seeds"] == [1000] and result["seeds"] == [0]
+    assert train["results"][0]["runs"][0]["problem_ids"] != result["runs"][0]["problem_ids"]
     # Re-running the same command: nothing trains again (the attempt list is unchanged).
     again = run_sweep(sweep(tmp_path / "s"))
     assert scores(again) == scores(records) and again[0]["attempts"] == first["attempts"]
     sweep_json = json.loads((tmp_path / "s" / "sweep.json").read_text())
     assert len(sweep_json["commands"]) == 2 and len(sweep_json["runs"]) == 2
+    # A train-split score made on the test seeds (sweeps before SELECTION_SEED_OFFSET) is
+    # scored again on its own trials, without training.
+    old = run_dir / "score" / "train" / "results.json"
+    stale = json.loads(old.read_text())
+    stale["settings"]["seeds"] = [0]
+    old.write_text(json.dumps(stale))
+    rescored = run_sweep(sweep(tmp_path / "s"))
+    assert json.loads(old.read_text())["settings"]["seeds"] == [1000]
+    assert scores(rescored) == scores(records) and rescored[0]["attempts"] == first["attempts"]
 
 
 def test_other_settings_in_the_same_folder_are_refused(tmp_path):
