@@ -14,7 +14,8 @@ shipped folder, ``<package>/checkpoints/<env_id><suffix>`` (see
 command, the rule, every candidate's train-split score and the chosen run's test score.
 The test split plays no part in the choice (the train-split score plays its own trials even
 where the two splits hold the same problems: :data:`evaluation.sweep.SELECTION_SEED_OFFSET`),
-so the shipped agent's test score is an honest estimate (the sweep's IQM over all seeds is the result to quote, not this run's).
+so the shipped agent's test score is an honest estimate (the sweep's IQM over all seeds is
+the result to quote, not this run's).
 """
 
 from __future__ import annotations
