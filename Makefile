@@ -47,9 +47,10 @@ test: setup
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
-# DREAM on every grid env with a shipped checkpoint (baselines.dream.ENV_IDS).
+# DREAM on every env with a shipped checkpoint (baselines.dream.ENV_IDS); MetaSign3D's 3D
+# trials cost ~100x a grid's, so it plays 50 per seed instead of 100.
 demo: setup
-	$(BIN)/python -m evaluation.score --agent baselines.dream --record 1 --out demo_output
+	$(BIN)/python -m evaluation.score --agent baselines.dream --record 1 --env-trials MetaSign3D-v0 50 --out demo_output
 
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py
