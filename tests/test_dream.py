@@ -401,6 +401,53 @@ def test_cli_resume_continues_a_run(tmp_path):
     assert isinstance(agent, DreamAgent)
 
 
+def test_settings_that_acted_exempt_only_a_decay_that_has_not_begun():
+    saved = DreamConfig(novelty_bonus=0.1, novelty_decay_start=1_000_000, novelty_decay_steps=500_000)
+    never = dataclasses.replace(saved, novelty_decay_steps=0)
+    assert saved.settings_that_acted(never, 400_000) == []
+    assert saved.settings_that_acted(never, 1_000_000) == []  # the weight is still whole at the start
+    assert saved.settings_that_acted(never, 1_000_001) == ["novelty_decay_steps"]
+    earlier = dataclasses.replace(saved, novelty_decay_start=300_000)
+    assert saved.settings_that_acted(earlier, 299_999) == []
+    assert saved.settings_that_acted(earlier, 400_000) == ["novelty_decay_start"]
+    assert saved.settings_that_acted(dataclasses.replace(saved, lr=1e-3, out="x", total_steps=9), 0) == ["lr"]
+
+
+def test_a_fork_before_the_decay_resumes_into_the_run_of_its_new_settings(tmp_path):
+    """A run forked at 1,200 env steps (bonus decay from 1M) with ``novelty_decay_steps=0`` and
+    resumed to 2,500 ends in the very state of the run trained with that setting from the start;
+    a fork after the decay began, or of a setting already acted on, is refused and writes nothing."""
+    from baselines.common.recurrent_q.fork import main as fork
+    from baselines.dream.train import main
+
+    schedule = ["--novelty-decay-start", "1000000", "--novelty-decay-steps", "500000"]
+    main([*CLI_SMALL, *schedule, "--out", str(tmp_path / "source"), "--total-steps", "1200"])
+    fork(["--agent", "baselines.dream", "--source", str(tmp_path / "source"), "--out", str(tmp_path / "fork"),
+          "--set", "novelty_decay_steps=0"])
+    assert json.loads((tmp_path / "fork" / "fork.json").read_text())["changes"] == {"novelty_decay_steps": 0}
+    main([*CLI_SMALL, "--out", str(tmp_path / "fork"), "--total-steps", "2500", "--resume"])
+    main([*CLI_SMALL, "--novelty-decay-start", "1000000", "--novelty-decay-steps", "0", "--out",
+          str(tmp_path / "straight"), "--total-steps", "2500"])
+    forked, straight = (torch.load(tmp_path / run / "checkpoint.pt", weights_only=True) for run in ("fork", "straight"))
+    assert forked["config"]["novelty_decay_steps"] == 0 and forked["counters"]["env_steps"] > 1200
+    assert {**forked["config"], "out": "", "resume": False} == {**straight["config"], "out": ""}
+    assert _state_equal(*({**_comparable(run), "config": None} for run in (forked, straight)))
+
+    begun = tmp_path / "begun"
+    main([*CLI_SMALL, "--novelty-decay-start", "100", "--novelty-decay-steps", "100000", "--out", str(begun),
+          "--total-steps", "1200"])
+    for setting, name in (("novelty_decay_steps=0", "novelty_decay_steps"), ("lr=0.01", "lr")):
+        with pytest.raises(ValueError, match=f"already acted on {name} "):
+            fork(["--agent", "baselines.dream", "--source", str(begun), "--out", str(tmp_path / "refused"),
+                  "--set", setting])
+    assert not (tmp_path / "refused").exists()
+    with pytest.raises(ValueError, match="lr takes a float, got 'fast'"):
+        fork(["--agent", "baselines.dream", "--source", str(begun), "--out", str(tmp_path / "refused"),
+              "--set", "lr=fast"])
+    with pytest.raises(FileExistsError):
+        fork(["--agent", "baselines.dream", "--source", str(begun), "--out", str(tmp_path / "fork")])
+
+
 def test_cli_resumes_a_run_saved_with_removed_settings_at_their_off_values(tmp_path):
     """A checkpoint from before the clean-up records the removed settings: at their "off"
     values the run resumes (its progress.csv keeps its own columns, e.g. the removed

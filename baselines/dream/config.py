@@ -259,6 +259,15 @@ class DreamConfig(RecurrentQConfig):
         fraction = (env_steps - self.novelty_decay_start) / self.novelty_decay_steps
         return min(1.0, max(0.0, 1.0 - fraction))
 
+    def settings_that_acted(self, other: RecurrentQConfig, env_steps: int) -> list[str]:
+        """As the shared learner's, but a new decay schedule of the bonuses has not acted while
+        neither schedule has begun by ``env_steps``: the bonuses' weights (never rising) were
+        then whole at every update under both."""
+        acted = super().settings_that_acted(other, env_steps)
+        if self.bonus_fraction(env_steps) == 1.0 and other.bonus_fraction(env_steps) == 1.0:
+            acted = [name for name in acted if name not in ("novelty_decay_start", "novelty_decay_steps")]
+        return acted
+
     def novelty_weight(self, env_steps: int) -> float:
         """The effective beta after ``env_steps``."""
         return self.novelty_bonus * self.bonus_fraction(env_steps) if self.novelty_bonus else 0.0

@@ -28,6 +28,8 @@ module of networks and losses on top of it. Imported by methods, never the rever
   rows) and ``train`` (budget, periodic evaluation, checkpoints) on the shared run machinery
   of :mod:`baselines.common.runs` (``start_run``, ``parse_cli``, ``RunLog``: progress bar, CSV
   + TensorBoard; ``finish_run``: the final outputs).
+* :mod:`.fork`: ``fork_run`` and its CLI, a run's checkpoint continued under settings it has
+  not acted on yet (``settings_that_acted``).
 
 A method is four pieces:
 

@@ -38,6 +38,10 @@ PIXEL_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: Settings of how a run is carried out, not of what it learns: a fork
+#: (:mod:`.fork`) may give them new values.
+RUN_SETTINGS = ("out", "resume", "progress", "total_steps")
+
 
 @dataclass
 class RecurrentQConfig:
@@ -163,6 +167,15 @@ class RecurrentQConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def settings_that_acted(self, other: RecurrentQConfig, env_steps: int) -> list[str]:
+        """The settings in which ``other`` differs from this config and on which a run of this
+        config has already acted by ``env_steps``: continued under ``other`` from there, its
+        checkpoint would not be the run that ``other`` trains from the start. Every difference
+        but :data:`RUN_SETTINGS` counts here; a method exempts the settings of a schedule that
+        has not begun (DREAM: the exploration bonuses' decay)."""
+        return [f.name for f in dataclasses.fields(self)
+                if f.name not in RUN_SETTINGS and getattr(self, f.name) != getattr(other, f.name)]
 
     @classmethod
     def env_presets(cls) -> dict[str, dict[str, Any]]:
