@@ -63,6 +63,12 @@ SCORE_KEYS = ("normalised", "normalised_ci", "mean_return", "return_ci", "explor
 BOUND_KEYS = ("optimal", "no_exploration", "thompson", "random")
 INTERRUPTED = "re-run the same sweep command to resume it"
 
+#: The train-split score plays the trials of evaluation seeds ``s + SELECTION_SEED_OFFSET``:
+#: where an env's two splits hold the same problems (MetaMap, MetaSign3D, MetaPointCorner, the
+#: Fwd-Bwd tasks), the same seeds would play the test split's very trials, and a checkpoint
+#: chosen by its train-split score (``evaluation.ship``) would be chosen on the test trials.
+SELECTION_SEED_OFFSET = 1000
+
 
 @dataclasses.dataclass
 class SweepConfig:
@@ -216,8 +222,9 @@ def plan_runs(config: SweepConfig) -> list[RunSpec]:
     unknown = [e for e in config.envs if e not in env_ids()]
     if unknown:
         raise SweepError(f"--envs: unknown env id(s) {unknown}; registered: {env_ids()}")
-    if not config.score_seeds or min(config.score_seeds) < 0:
-        raise SweepError(f"--score-seeds must be one or more seeds >= 0, got {config.score_seeds}")
+    if not config.score_seeds or min(config.score_seeds) < 0 or max(config.score_seeds) >= SELECTION_SEED_OFFSET:
+        raise SweepError(f"--score-seeds must be one or more seeds in [0, {SELECTION_SEED_OFFSET}), got "
+                         f"{config.score_seeds} (the train-split score plays seeds s + {SELECTION_SEED_OFFSET})")
     try:
         train_args = tuple(shlex.split(config.train_args))
     except ValueError as error:
@@ -326,13 +333,6 @@ def train_command(spec: RunSpec, resume: bool) -> list[str]:
     if training["threads_flag"]:
         command += ["--threads", str(spec.threads)]
     return command + list(spec.train_args) + (["--resume"] if resume else [])
-
-
-#: The train-split score plays the trials of evaluation seeds ``s + SELECTION_SEED_OFFSET``:
-#: where an env's two splits hold the same problems (MetaMap, MetaSign3D, MetaPointCorner, the
-#: Fwd-Bwd tasks), the same seeds would play the test split's very trials, and a checkpoint
-#: chosen by its train-split score (``evaluation.ship``) would be chosen on the test trials.
-SELECTION_SEED_OFFSET = 1000
 
 
 def split_seeds(spec: RunSpec, split: str) -> list[int]:

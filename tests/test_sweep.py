@@ -57,6 +57,9 @@ def test_bad_options_name_the_value_and_the_range(tmp_path):
         plan_runs(sweep(tmp_path, agents=["random"]))
     with pytest.raises(SweepError, match="cannot be imported"):
         plan_runs(sweep(tmp_path, agents=["nope_agent"]))
+    for seeds in ([1000], [-1], []):  # (a train-split score plays s + 1000: never a test seed)
+        with pytest.raises(SweepError, match=r"--score-seeds must be one or more seeds in \[0, 1000\), got"):
+            plan_runs(dataclasses.replace(sweep(tmp_path), score_seeds=seeds))
 
 
 def test_runs_are_planned_seed_major_with_short_agent_names(tmp_path):
