@@ -422,6 +422,8 @@ def test_a_fork_before_the_decay_resumes_into_the_run_of_its_new_settings(tmp_pa
 
     schedule = ["--novelty-decay-start", "1000000", "--novelty-decay-steps", "500000"]
     main([*CLI_SMALL, *schedule, "--out", str(tmp_path / "source"), "--total-steps", "1200"])
+    with pytest.raises(ValueError, match="--novelty-decay-steps 0 differs from its 500000.*fork"):
+        main([*CLI_SMALL, *schedule, "--out", str(tmp_path / "source"), "--resume", "--novelty-decay-steps", "0"])
     fork(["--agent", "baselines.dream", "--source", str(tmp_path / "source"), "--out", str(tmp_path / "fork"),
           "--set", "novelty_decay_steps=0"])
     assert json.loads((tmp_path / "fork" / "fork.json").read_text())["changes"] == {"novelty_decay_steps": 0}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import json
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -212,10 +213,39 @@ def parse_cli(config_class: type[C], argv: list[str] | None = None, description:
     cfg = tyro.cli(config_class, args=argv, default=config_class.for_env(env), description=description)
     if cfg.resume:
         given = {a.split("=")[0] for a in argv}
+        check_resume_flags(cfg, given)
         cfg = dataclasses.replace(cfg, **{name: KEEP_SAVED for name in ("total_steps", "threads")
                                           if f"--{name.replace('_', '-')}" not in given})
     return cfg
 
 
-__all__ = ["KEEP_SAVED", "PROGRESS_CSV", "RunLog", "bounds_for", "drop_rows_after", "finish_run", "git_commit",
+#: The settings a ``--resume`` may give new values (the rest are the saved run's).
+RESUME_SETTINGS = ("total_steps", "threads", "progress", "out", "resume")
+
+
+def check_resume_flags(cfg: Any, given: set[str]) -> None:
+    """Refuse a flag given with ``--resume`` that would change a setting of the saved run
+    (``out/config.json``; none to compare with: nothing refused): the resumed run keeps its
+    saved settings, and silently ignoring the flag would train another run than the one
+    asked for."""
+    saved_path = Path(cfg.out) / "config.json"
+    if not saved_path.is_file():
+        return
+    saved = json.loads(saved_path.read_text(encoding="utf-8"))
+    asked = json.loads(json.dumps(cfg.to_dict()))  # (tuples as lists, like the saved file)
+    changed = [name for name in asked if name not in RESUME_SETTINGS and name in saved
+               and {f"--{name.replace('_', '-')}", f"--no-{name.replace('_', '-')}"} & given
+               and asked[name] != saved[name]]
+    if changed:
+        raise ValueError(
+            f"--resume continues the run saved in {cfg.out} with its own settings; "
+            + ", ".join(f"--{name.replace('_', '-')} {asked[name]!r} differs from its {saved[name]!r}"
+                        for name in changed)
+            + ". Only --total-steps and --threads may change on resume. A setting the run has not acted on yet "
+            "(e.g. a decay that has not begun) can change in a fork: python -m baselines.common.recurrent_q.fork "
+            f"--agent PACKAGE --source {cfg.out} --out NEW_DIR --set NAME=VALUE")
+
+
+__all__ = ["KEEP_SAVED", "PROGRESS_CSV", "RESUME_SETTINGS", "RunLog", "bounds_for", "check_resume_flags",
+           "drop_rows_after", "finish_run", "git_commit",
            "mean_ci95", "parse_cli", "resumed_config", "save_torch_atomic", "start_run"]
