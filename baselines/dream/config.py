@@ -200,8 +200,8 @@ class DreamConfig(RecurrentQConfig):
     at that step, before the learned decoder can read it: the learned decoder's reward needs
     many sign-reading episodes before it pays, and until then the position novelty, which fades
     where it leads, is all that keeps the explorer at the sign (docs/sign3d.md "Learning it").
-    Decays with the novelty bonus (``novelty_decay_start``, ``novelty_decay_steps``), so that
-    the final explorer learns from the decoder's information gain alone."""
+    Decays with the novelty bonus (``novelty_decay_start``, ``novelty_decay_steps``; the
+    MetaSign3D preset keeps both to the end)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -375,10 +375,11 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # sizes for pixels (recurrent_q.config.PIXEL_PRESETS). The paper's step cost on the 3D env
     # is 0. An epsilon-greedy explorer sees the sign in ~3e-5 of its episodes at best
     # (docs/sign3d.md "Learning it"), so a count-based novelty bonus leads it around the
-    # barrier, then fades out. It counts the agent's position in 1 m squares (privileged, in
-    # meta-training only): SimHash codes of the 80 x 60 frames hardly tell places apart (the
-    # first run's 32-bit codes gave nearly every frame a code of its own, so the bonus was the
-    # same everywhere). The explorer's discount is 0.99: the novel frames past the
+    # barrier, and stays to the end (when it decayed, from 1M env steps, fewer explorations
+    # showed the sign: docs/sign3d.md "The fifteenth session"). It counts the agent's position
+    # in 1 m squares (privileged, in meta-training only): SimHash codes of the 80 x 60 frames
+    # hardly tell places apart (the first run's 32-bit codes gave nearly every frame a code of
+    # its own, so the bonus was the same everywhere). The explorer's discount is 0.99: the novel frames past the
     # barrier are 10-17 steps away. The exploitation policy's epsilon decays over 500k steps
     # (the paper's schedule for its baselines): the first run's, over 40k, left it at 0.01
     # before it had touched the target more than a handful of times, and with the problem
@@ -394,7 +395,7 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # reads each exploration played again in the other problems, on every prefix and on the
     # whole episode), the information gain centred over those versions (the uncentred one
     # paid for the decoder's problem-free fitting error), a reading bonus from the exact
-    # posterior of the views (privileged, decaying with the novelty), half of each wave's
+    # posterior of the views (privileged), half of each wave's
     # trials returning to rarely reached squares first (Go-Explore), and an explorer that
     # never ends its episode (ending earns nothing at step cost 0).
     "MetaSign3D-v0": {
@@ -404,8 +405,6 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
         "epsilon_decay_steps": 500_000,
         "novelty_bonus": 0.1,
         "novelty_source": "position",
-        "novelty_decay_start": 1_000_000,
-        "novelty_decay_steps": 500_000,
         "exploration_step_cost": 0.0,
         "decoder_counterfactuals": True,
         "decoder_prefixes": "both",
