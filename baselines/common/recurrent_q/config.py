@@ -23,8 +23,9 @@ from typing import Any
 #: by any frame in DREAM's twenty-seventh probe: blind Q-networks), at 1e-3 the exploration
 #: Q's first convolution kept 3 of 16 channels by 100k env steps, at 3e-4 15 of 16
 #: (``progress.csv``'s ``frame_channels_alive``; docs/sign3d.md). The budget, 1M env steps
-#: (2M until the fifteenth session): DREAM's explorer with the preset showed the sign in 99.7%
-#: of the train split's trials at 700k (docs/sign3d.md "The fifteenth session").
+#: (2M until the fifteenth session): DREAM's test curves flatten from 500k-700k, and with the
+#: bonuses kept its explorations showed the word in 98-98.7% of the train split's trials from
+#: 1.0M to 1.2M (docs/sign3d.md "The fifteenth session").
 PIXEL_PRESETS: dict[str, dict[str, Any]] = {
     "MetaSign3D-v0": {
         "lr": 3e-4,
@@ -40,8 +41,10 @@ PIXEL_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Settings of how a run is carried out, not of what it learns: a fork
-#: (:mod:`.fork`) may give them new values.
+#: Settings of how a run is carried out, not of what it learns: a fork (:mod:`.fork`) may
+#: give them new values. ``runs.RESUME_SETTINGS`` less ``threads``: a resume may change the
+#: thread count on request, but 1 and 2 threads sum in another order, so a fork that changed
+#: it would not be the run its settings train from the start.
 RUN_SETTINGS = ("out", "resume", "progress", "total_steps")
 
 
