@@ -382,9 +382,8 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # its own, so the bonus was the same everywhere). The explorer's discount is 0.99: the
     # novel frames past the barrier are 10-17 steps away. The exploitation policy's epsilon
     # decays over 500k steps (the paper's schedule for its baselines): the first run's, over
-    # 40k, left it at 0.01
-    # before it had touched the target more than a handful of times, and with the problem
-    # known it still returned 0.007 at 300k env steps (docs/sign3d.md "Learning it"). No
+    # 40k, left it at 0.01 before it had touched the target more than a handful of times, and
+    # with the problem known it still returned 0.007 at 300k env steps (docs/sign3d.md "Learning it"). No
     # information bottleneck: the three problems differ only in the sign's colour, which every
     # exploitation episode needs, so there is nothing to remove, and with the exploitation
     # policy still learning to fetch objects at 100-300k env steps the bottleneck shrank
