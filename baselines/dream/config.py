@@ -380,14 +380,14 @@ ENV_PRESETS: dict[str, dict[str, Any]] = {
     # in 1 m squares (privileged, in meta-training only): SimHash codes of the 80 x 60 frames
     # hardly tell places apart (the first run's 32-bit codes gave nearly every frame a code of
     # its own, so the bonus was the same everywhere). The explorer's discount is 0.99: the
-    # novel frames past the barrier are 10-17 steps away. The exploitation policy's epsilon
-    # decays over 500k steps (the paper's schedule for its baselines): the first run's, over
-    # 40k, left it at 0.01 before it had touched the target more than a handful of times, and
-    # with the problem known it still returned 0.007 at 300k env steps (docs/sign3d.md
-    # "Learning it"). No information bottleneck: the three problems differ only in the sign's colour, which every
-    # exploitation episode needs, so there is nothing to remove, and with the exploitation
-    # policy still learning to fetch objects at 100-300k env steps the bottleneck shrank
-    # ||f(mu)||^2 from 1.4 to 0.013, far below the noise rho^2 z_dim = 0.16 of z ~ F(z | mu):
+    # novel frames past the barrier are 10-17 steps away. The exploitation policy's epsilon decays
+    # over 500k steps (the paper's schedule for its baselines): the first run's, over 40k, left it
+    # at 0.01 before it had touched the target more than a handful of times, and with the problem
+    # known it still returned 0.007 at 300k env steps (docs/sign3d.md "Learning it"). No information
+    # bottleneck: the three problems differ only in the sign's colour, which every exploitation
+    # episode needs, so there is nothing to remove, and with the exploitation policy still learning
+    # to fetch objects at 100-300k env steps the bottleneck shrank ||f(mu)||^2 from 1.4 to 0.013,
+    # far below the noise rho^2 z_dim = 0.16 of z ~ F(z | mu):
     # z told the exploitation policy nothing, so nothing could make f grow again.
     # The rest is the twenty-eighth probe's recipe, the first whose greedy agent fetched
     # (docs/sign3d.md "Learning it"; each is a deviation from the paper, privileged ones read
